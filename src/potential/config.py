@@ -1,0 +1,271 @@
+"""Configuration: frozen pydantic models, loaded from YAML. The only module that reads YAML."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from potential.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("configs/default.yaml")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(StrictModel):
+    """How to read the user's files: column names, date format, duplicates policy."""
+
+    columns: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per table, our column name -> the name in your file, e.g. "
+        "{transactions: {account_id: cust_no, amount: net_value}}.",
+    )
+    date_format: str | None = Field(
+        None, description="strftime format of the date columns (e.g. '%Y%m%d'); null = ISO / inferred."
+    )
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per table, the file name stem if it is not the table name, e.g. {transactions: orders}.",
+    )
+    duplicate_rows: Literal["keep", "drop"] = Field(
+        "keep", description="Exact duplicate rows in transactions/activities: keep them or drop them (always reported)."
+    )
+    currency: str = Field("", description="Currency symbol shown in reports (money is in the data's currency).")
+
+    @field_validator("columns", "tables")
+    @classmethod
+    def _known_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
+        known = ("accounts", "transactions", "activities", "labels")
+        for table in value:
+            if table not in known:
+                raise ValueError(f"unknown table '{table}'{_did_you_mean(table, known)}")
+        return value
+
+
+class TimeConfig(StrictModel):
+    """Snapshots and label definitions (DESIGN section 2)."""
+
+    horizon_days: int = Field(90, gt=0, le=3660, description="Label window length after each cutoff.")
+    cutoff_step_days: int = Field(30, gt=0, le=366, description="Spacing of the rolling training cutoffs.")
+    max_cutoffs: int = Field(12, gt=0, le=120, description="How many rolling cutoffs (latest first) to train on.")
+    active_lookback_days: int = Field(
+        180, gt=0, description="An account is 'active' at a cutoff if it bought within this many days before it."
+    )
+    expansion_growth: float = Field(
+        0.2, ge=0, description="Expansion: horizon spend >= (1 + growth) x previous window's spend ..."
+    )
+    expansion_min_amount: float = Field(500.0, ge=0, description="... and the uplift is at least this amount.")
+
+
+class FeatureConfig(StrictModel):
+    windows: tuple[int, ...] = Field((30, 90, 180, 365, 730), description="History windows in days.")
+
+    @field_validator("windows")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 for w in value):
+            raise ValueError("windows must be a non-empty list of positive day counts")
+        return tuple(sorted(set(value)))
+
+
+class LightGBMParams(StrictModel):
+    n_estimators: int = Field(600, gt=0)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(40, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    subsample_freq: int = Field(1, ge=0)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    n_jobs: int = Field(2, ge=1)
+
+
+class PromotionConfig(StrictModel):
+    metric: Literal["roc_auc", "pr_auc", "lift_at_20"] = "roc_auc"
+    min_delta: float = Field(
+        0.0, description="A new model becomes champion only if it beats the champion's metric by more than this."
+    )
+
+
+class TrainingConfig(StrictModel):
+    validation_cutoffs: int = Field(2, ge=1, description="Latest cutoffs held out for time validation.")
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    min_positives: int = Field(30, ge=1, description="Refuse to train a target with fewer positive rows.")
+    early_stopping_rounds: int = Field(50, ge=1)
+    class_weight: Literal["balanced", "none"] = Field(
+        "none", description="'balanced' reweights classes; calibration corrects the probabilities either way."
+    )
+    lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+
+class TrackingConfig(StrictModel):
+    uri: str | None = Field(None, description="MLflow tracking URI; null = sqlite under <workspace>/models.")
+    experiment: str = "potential"
+
+
+class ActionRules(StrictModel):
+    save_min_churn_probability: float = Field(0.35, ge=0, le=1)
+    grow_min_expansion_probability: float = Field(0.3, ge=0, le=1)
+    nurture_min_rating_score: float = Field(60.0, ge=0, le=100)
+
+
+class RankingConfig(StrictModel):
+    growth_weight: float = Field(1.0, ge=0, description="Weight of P(expand) x expected uplift.")
+    save_weight: float = Field(1.0, ge=0, description="Weight of P(churn) x revenue at risk.")
+    rating_weight: float = Field(
+        0.5, ge=0, le=1, description="priority x (1 + rating_weight x (rating_score - 50) / 50); 0 = models only."
+    )
+    tier_shares: dict[str, float] = Field(
+        default_factory=lambda: {"A": 0.2, "B": 0.3, "C": 0.5},
+        description="Share of accounts per tier, best first (80/20: A is the top 20%).",
+    )
+    high_value_multiple: float = Field(10.0, gt=0, description="high_value: potential >= N x average deal.")
+    actions: ActionRules = Field(default_factory=ActionRules)
+
+    @field_validator("tier_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or any(v <= 0 for v in value.values()):
+            raise ValueError("tier_shares must map tier names to positive shares")
+        if abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError(f"tier_shares must add up to 1 (they add up to {sum(value.values()):g})")
+        return value
+
+
+class RatingConfig(StrictModel):
+    profile: str | None = Field(
+        None, description="Rating profile YAML; relative paths are read from the config file's folder."
+    )
+
+
+class ReportConfig(StrictModel):
+    top_k: int = Field(50, ge=1, description="Account pages written by `report`.")
+
+
+class Config(StrictModel):
+    seed: int = 42
+    engine: Literal["pandas", "dask"] = "pandas"
+    data: DataConfig = Field(default_factory=DataConfig)
+    time: TimeConfig = Field(default_factory=TimeConfig)
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    ranking: RankingConfig = Field(default_factory=RankingConfig)
+    rating: RatingConfig = Field(default_factory=RatingConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    source: str | None = Field(None, description="Set by the loader: the file this config came from.")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
+        """A new config with dotted keys replaced (`{"time.horizon_days": 60}`); None values are ignored."""
+        data = self.model_dump()
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node[key]
+            node[leaf] = value
+        return _validate(data, self.source or "command line")
+
+    def digest(self) -> str:
+        """Stable hash of the effective config (for lineage)."""
+        payload = json.dumps(self.model_dump(mode="json", exclude={"source"}), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def rating_profile_path(self) -> Path:
+        """Where the rating profile is: the configured file, or the packaged default."""
+        if self.rating.profile:
+            path = Path(self.rating.profile)
+            if not path.is_absolute() and self.source and Path(self.source).exists():
+                path = Path(self.source).parent / path
+            return path
+        return packaged_resource("rating_profile.yaml")
+
+
+def packaged_resource(name: str) -> Path:
+    return Path(str(resources.files("potential") / "resources" / name))
+
+
+def read_yaml(path: Path) -> Any:
+    """Safe-load one YAML file; every YAML in the product is read here."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found; check the path or drop the option to use the default.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as a UTF-8 YAML file.") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{path}: not valid YAML{where} ({problem}); fix the indentation or quoting there."
+        ) from exc
+
+
+def _did_you_mean(name: str, options: Any) -> str:
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at `loc` (for 'did you mean')."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return None
+    return model
+
+
+def _validate(data: Any, source: str) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (seed:, time:, ...), not a {type(data).__name__}.")
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            dotted = ".".join(str(p) for p in loc)
+            if err["type"] == "extra_forbidden":
+                model = _model_at(loc)
+                hint = _did_you_mean(loc[-1], model.model_fields) if model else ""
+                problems.append(f"unknown key '{dotted}'{hint}")
+            else:
+                problems.append(f"'{dotted}': {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError(
+            f"{source}: " + "; ".join(problems) + "; fix the key(s) above (see configs/default.yaml for every option)."
+        ) from None
+
+
+def load_config(path: Path | str | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load a config file (or ./configs/default.yaml, or built-in defaults) and apply CLI overrides."""
+    if path is None:
+        path = DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+    config = Config() if path is None else _validate(read_yaml(Path(path)), str(path))
+    return config.with_overrides(overrides or {})

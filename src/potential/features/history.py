@@ -1,0 +1,138 @@
+"""Transaction-history features (RFM and beyond) at one as-of date, from events strictly before it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from potential.features.timebase import day_of, rel_change, safe_ratio, to_days
+
+TREND_WINDOWS = (90, 180, 365)
+MONTH_DAYS = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class TransactionArrays:
+    """Transactions as aligned numpy arrays keyed by account code (built once, reused for every cutoff)."""
+
+    n_accounts: int
+    code: np.ndarray  # int account code per transaction
+    t: np.ndarray  # float days since epoch
+    amount: np.ndarray
+    product: np.ndarray | None  # int product code or None
+    day_code: np.ndarray  # int code of the distinct (account, day) of a positive transaction, -1 otherwise
+
+    @classmethod
+    def build(cls, transactions: pd.DataFrame, account_index: pd.Index) -> TransactionArrays:
+        code = account_index.get_indexer(transactions["account_id"])
+        keep = code >= 0
+        tx = transactions.loc[keep]
+        code = code[keep]
+        t = to_days(tx["date"])
+        amount = tx["amount"].to_numpy(dtype=float)
+        product = None
+        if "product" in tx.columns:
+            values = tx["product"].astype(str).to_numpy()
+            product, _ = pd.factorize(values)
+            product = np.where(values == "", -1, product)
+        positive = amount > 0
+        day = np.floor(t)
+        day_code = np.full(len(code), -1, dtype=np.int64)
+        if positive.any():
+            day_code[positive] = pd.factorize(code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64))[0]
+        return cls(
+            n_accounts=len(account_index),
+            code=code.astype(np.int64),
+            t=t,
+            amount=amount,
+            product=product,
+            day_code=day_code,
+        )
+
+
+def _sum(arr: TransactionArrays, mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    w = None if weights is None else weights[mask]
+    return np.bincount(arr.code[mask], weights=w, minlength=arr.n_accounts).astype(float)
+
+
+def distinct_count(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Number of distinct non-negative integer `values` per group code."""
+    if len(groups) == 0:
+        return np.zeros(n)
+    width = int(values.max()) + 1
+    keys = np.unique(groups.astype(np.int64) * width + values.astype(np.int64))
+    return np.bincount(keys // width, minlength=n).astype(float)
+
+
+def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Sequence[int]) -> dict[str, np.ndarray]:
+    """One value per account code for every history feature; only transactions with date < as_of count."""
+    T = day_of(as_of)
+    past = arr.t < T
+    age = T - arr.t
+    positive = arr.amount > 0
+    n = arr.n_accounts
+    out: dict[str, np.ndarray] = {}
+
+    for w in windows:
+        in_w = past & (age <= w)
+        out[f"spend_{w}d"] = _sum(arr, in_w, arr.amount)
+        out[f"orders_{w}d"] = _sum(arr, in_w & positive)
+        out[f"purchase_days_{w}d"] = distinct_count(arr.code[in_w & positive], arr.day_code[in_w & positive], n)
+    for w in TREND_WINDOWS:
+        current = _sum(arr, past & (age <= w), arr.amount)
+        previous = _sum(arr, past & (age > w) & (age <= 2 * w), arr.amount)
+        out[f"spend_trend_{w}d"] = rel_change(current, previous)
+
+    pos_past = past & positive
+    last = np.full(n, np.nan)
+    first = np.full(n, np.nan)
+    if pos_past.any():
+        np.fmax.at(last, arr.code[pos_past], arr.t[pos_past])
+        np.fmin.at(first, arr.code[pos_past], arr.t[pos_past])
+    out["days_since_last_purchase"] = T - last
+    out["tenure_days"] = T - first
+    days = distinct_count(arr.code[pos_past], arr.day_code[pos_past], n)
+    span = np.floor(last) - np.floor(first)
+    gap = safe_ratio(span, days - 1)
+    out["purchase_gap_mean_days"] = gap
+    out["purchase_gap_ratio"] = safe_ratio(out["days_since_last_purchase"], gap)
+    out["spend_lifetime"] = _sum(arr, past, arr.amount)
+
+    # twelve monthly buckets: slope (relative to the mean month) and volatility
+    year = past & (age <= 365.25)
+    bucket = np.minimum((age[year] // MONTH_DAYS).astype(np.int64), 11)
+    monthly = np.bincount(arr.code[year] * 12 + bucket, weights=arr.amount[year], minlength=n * 12).reshape(n, 12)
+    monthly = monthly[:, ::-1]  # oldest -> newest
+    x = np.arange(12) - 5.5
+    mean = monthly.mean(axis=1)
+    slope = (monthly * x).sum(axis=1) / (x**2).sum()
+    out["spend_slope_12m"] = safe_ratio(slope, np.abs(mean))
+    out["spend_volatility_12m"] = safe_ratio(monthly.std(axis=1), np.abs(mean))
+    out["active_months_12m"] = (monthly > 0).sum(axis=1).astype(float)
+
+    gross = _sum(arr, year & positive, arr.amount)
+    refunds = np.abs(_sum(arr, year & ~positive, arr.amount))
+    out["refund_share_365d"] = safe_ratio(refunds, gross)
+    orders_year = _sum(arr, year & positive)
+    out["avg_deal_365d"] = safe_ratio(gross, orders_year)
+
+    if arr.product is not None:
+        has = arr.product >= 0
+        cur = year & positive & has
+        prev = past & positive & has & (age > 365.25) & (age <= 730.5)
+        products = distinct_count(arr.code[cur], arr.product[cur], n)
+        out["products_365d"] = products
+        out["products_trend_365d"] = products - distinct_count(arr.code[prev], arr.product[prev], n)
+    return out
+
+
+def portfolio_avg_deal(arr: TransactionArrays, as_of: pd.Timestamp) -> float:
+    """Average positive transaction amount over the year before as_of, across the portfolio."""
+    T = day_of(as_of)
+    mask = (arr.t < T) & (arr.t >= T - 365.25) & (arr.amount > 0)
+    if not mask.any():
+        mask = (arr.t < T) & (arr.amount > 0)
+    return float(arr.amount[mask].mean()) if mask.any() else float("nan")

@@ -1,0 +1,83 @@
+"""Reading and writing files. Every output is written atomically: temp file in the same folder, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from potential.errors import InputError
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: cannot create the output folder ({exc.strerror}); choose a writable --out.") from exc
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: the output folder is not writable ({exc.strerror}); choose a writable --out.") from exc
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write a frame as CSV or Parquet (by suffix), atomically, without the index."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif path.suffix == ".csv":
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+        else:
+            raise ValueError(f"unsupported table format: {path.suffix}")
+    return path
+
+
+def file_digest(path: Path | str) -> str:
+    """sha256 of a file's bytes (lineage of inputs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_table(folder: Path, stem: str) -> Path | None:
+    """The file holding table `stem` in `folder` (stem.parquet, stem.csv, ...), or None."""
+    matches = [folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{stem}{suffix}").exists()]
+    if len(matches) > 1:
+        names = ", ".join(p.name for p in matches)
+        raise InputError(f"{folder}: table '{stem}' is there twice ({names}); keep one of them.")
+    return matches[0] if matches else None

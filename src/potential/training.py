@@ -1,0 +1,386 @@
+"""LightGBM models with time validation, calibration, baselines and metrics. No I/O, no MLflow here.
+
+- Early stopping and probability calibration use the calibration slice (time-later than every training row);
+  metrics are computed on the test slice (the latest cutoffs), which neither training nor calibration saw.
+- Class imbalance: by default the booster optimises plain log loss and calibration maps its scores to
+  probabilities; `training.class_weight: balanced` reweights positives instead (calibration still applies).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from potential.config import Config
+from potential.errors import InsufficientDataError
+from potential.labels import TrainingSet
+
+TARGETS = ("churn", "expansion")
+UPLIFT = "uplift"
+
+
+# --------------------------------------------------------------------------------------------- feature spec
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The model's input contract: column order, numeric columns, categorical columns with their categories."""
+
+    columns: tuple[str, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> FeatureSpec:
+        cats = {
+            c: tuple(str(v) for v in frame[c].cat.categories)
+            for c in frame.columns
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        }
+        return cls(tuple(frame.columns), cats)
+
+    def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A float matrix in training column order: categories as the training codes (unseen -> missing)."""
+        out = {}
+        for column in self.columns:
+            if column not in frame.columns:
+                out[column] = np.full(len(frame), np.nan)
+            elif column in self.categories:
+                values = frame[column].astype(object)
+                codes = pd.Categorical(values.where(values.notna(), None), categories=list(self.categories[column])).codes
+                out[column] = np.where(codes < 0, np.nan, codes).astype(float)
+            else:
+                out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        return pd.DataFrame(out, index=frame.index, columns=list(self.columns))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": list(self.columns), "categories": {k: list(v) for k, v in self.categories.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        return cls(tuple(data["columns"]), {k: tuple(v) for k, v in data.get("categories", {}).items()})
+
+
+# --------------------------------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class Calibrator:
+    method: str  # isotonic | sigmoid | identity
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+    a: float = 1.0
+    b: float = 0.0
+
+    @classmethod
+    def fit(cls, method: str, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+        if len(np.unique(y)) < 2:
+            return cls("identity")
+        if method == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+            return cls("isotonic", tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+        logit = _logit(raw).reshape(-1, 1)
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(logit, y)
+        return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw, dtype=float)
+        if self.method == "isotonic":
+            return np.interp(raw, self.x, self.y)
+        if self.method == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-(self.a * _logit(raw) + self.b)))
+        return raw
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "x": list(self.x), "y": list(self.y), "a": self.a, "b": self.b}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibrator:
+        return cls(data["method"], tuple(data.get("x", ())), tuple(data.get("y", ())), data.get("a", 1.0), data.get("b", 0.0))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+# --------------------------------------------------------------------------------------------- models
+@dataclass(frozen=True)
+class TrainedModel:
+    """A LightGBM booster plus what scoring needs: input spec and (for classifiers) the calibrator."""
+
+    target: str  # churn | expansion | uplift
+    booster: lgb.Booster
+    spec: FeatureSpec
+    calibrator: Calibrator | None  # None for the uplift regressor
+
+    def raw(self, features: pd.DataFrame) -> np.ndarray:
+        return self.booster.predict(self.spec.encode(features), num_iteration=self.booster.best_iteration or None)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability (classifiers) or expected uplift in money (regressor)."""
+        raw = self.raw(features)
+        if self.calibrator is None:
+            return np.maximum(np.expm1(raw), 0.0)
+        return self.calibrator(raw)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "spec": self.spec.to_dict(),
+            "calibrator": None if self.calibrator is None else self.calibrator.to_dict(),
+        }
+
+    @classmethod
+    def from_parts(cls, model_text: str, metadata: dict[str, Any]) -> TrainedModel:
+        booster = lgb.Booster(model_str=model_text)
+        calibrator = metadata.get("calibrator")
+        return cls(
+            metadata["target"],
+            booster,
+            FeatureSpec.from_dict(metadata["spec"]),
+            None if calibrator is None else Calibrator.from_dict(calibrator),
+        )
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: str
+    model: TrainedModel
+    metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    params: dict[str, Any]
+    calibration_table: pd.DataFrame
+    importance: pd.DataFrame
+    test_index: pd.Index
+    test_scores: np.ndarray
+    uplift: TrainedModel | None = None
+    uplift_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def lgb_params(config: Config, objective: str) -> dict[str, Any]:
+    p = config.training.lightgbm
+    return {
+        "objective": objective,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "bagging_fraction": p.subsample,
+        "bagging_freq": p.subsample_freq,
+        "feature_fraction": p.colsample_bytree,
+        "lambda_l2": p.reg_lambda,
+        "num_threads": p.n_jobs,
+        "seed": config.seed,
+        "deterministic": True,
+        "force_col_wise": True,
+        "verbosity": -1,
+    }
+
+
+def _fit_booster(
+    X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray, params: dict[str, Any],
+    config: Config, categorical: list[str], weight: np.ndarray | None = None,
+) -> lgb.Booster:
+    train = lgb.Dataset(X, y, weight=weight, categorical_feature=categorical or "auto", free_raw_data=False)
+    valid = lgb.Dataset(X_val, y_val, reference=train, categorical_feature=categorical or "auto")
+    return lgb.train(
+        params,
+        train,
+        num_boost_round=config.training.lightgbm.n_estimators,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(config.training.early_stopping_rounds, verbose=False)],
+    )
+
+
+def _check_positives(target: str, y: np.ndarray, config: Config, slice_name: str) -> None:
+    positives = int(np.nansum(y))
+    negatives = int(np.sum(y == 0))
+    need = config.training.min_positives if slice_name == "train" else max(3, config.training.min_positives // 10)
+    if positives < need or negatives < need:
+        few = "positive" if positives < need else "negative"
+        have = positives if few == "positive" else negatives
+        raise InsufficientDataError(
+            f"cannot train '{target}': the {slice_name} slice has {have} {few} row(s), at least {need} are needed; "
+            "use a longer history or more accounts, a longer --horizon-days, more training cutoffs "
+            "(time.max_cutoffs), or lower training.min_positives if you accept a weaker model."
+        )
+
+
+def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
+    """Train the LightGBM classifier for `target` (+ the uplift regressor for expansion) and its baselines."""
+    y_all = ts.labels[target]
+    rows = y_all.notna()
+    slices = {name: (ts.slice == name) & rows for name in ("train", "calibration", "test")}
+    y = {name: y_all[mask].to_numpy() for name, mask in slices.items()}
+    for name in ("train", "calibration", "test"):
+        _check_positives(target, y[name], config, name)
+    spec = FeatureSpec.from_frame(ts.features)
+    X = {name: spec.encode(ts.features[mask]) for name, mask in slices.items()}
+    categorical = list(spec.categories)
+    params = lgb_params(config, "binary")
+    weight = None
+    if config.training.class_weight == "balanced":
+        pos = y["train"].mean()
+        weight = np.where(y["train"] == 1, 0.5 / pos, 0.5 / (1 - pos))
+    booster = _fit_booster(X["train"], y["train"], X["calibration"], y["calibration"], params, config, categorical, weight)
+    best = booster.best_iteration or None
+    calibrator = Calibrator.fit(config.training.calibration, booster.predict(X["calibration"], num_iteration=best), y["calibration"])
+    model = TrainedModel(target, booster, spec, calibrator)
+    test_scores = model.predict(ts.features[slices["test"]])
+    metrics = classification_metrics(y["test"], test_scores)
+    metrics["best_iteration"] = float(booster.best_iteration or booster.current_iteration())
+    baselines = train_baselines(ts, target, slices, y)
+    importance = pd.DataFrame(
+        {"feature": booster.feature_name(), "gain": booster.feature_importance("gain")}
+    ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
+    result = TargetResult(
+        target=target,
+        model=model,
+        metrics=metrics,
+        baselines=baselines,
+        params={**params, "num_boost_round": config.training.lightgbm.n_estimators, "calibration": config.training.calibration,
+                "class_weight": config.training.class_weight, "n_train": int(len(y["train"])),
+                "n_calibration": int(len(y["calibration"])), "n_test": int(len(y["test"]))},
+        calibration_table=calibration_table(y["test"], test_scores),
+        importance=importance,
+        test_index=ts.features.index[slices["test"].to_numpy()],
+        test_scores=test_scores,
+    )
+    if target == "expansion" and ts.mode == "history":
+        uplift, uplift_metrics = train_uplift(ts, slices, spec, config)
+        result = TargetResult(**{**result.__dict__, "uplift": uplift, "uplift_metrics": uplift_metrics})
+    return result
+
+
+def train_uplift(ts: TrainingSet, slices: dict[str, pd.Series], spec: FeatureSpec, config: Config) -> tuple[TrainedModel, dict[str, float]]:
+    """Regressor of the money gained when an account expands (log scale), trained on expanding rows only.
+
+    P(expand) x this = the expected value of growing the account over the horizon.
+    """
+    expanded = ts.labels["expansion"] == 1
+    parts = {}
+    for name, mask in slices.items():
+        m = mask & expanded
+        parts[name] = (spec.encode(ts.features[m]), np.log1p(ts.labels.loc[m, "uplift"].clip(lower=0).to_numpy()))
+    booster = _fit_booster(*parts["train"], *parts["calibration"], lgb_params(config, "regression"), config, list(spec.categories))
+    model = TrainedModel(UPLIFT, booster, spec, None)
+    X_test, y_test = parts["test"]
+    pred = np.expm1(booster.predict(X_test, num_iteration=booster.best_iteration or None))
+    actual = np.expm1(y_test)
+    return model, regression_metrics(actual, pred)
+
+
+# --------------------------------------------------------------------------------------------- baselines
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def logistic_baseline(features: pd.DataFrame) -> Pipeline:
+    numeric = [c for c in features.columns if not isinstance(features[c].dtype, pd.CategoricalDtype)]
+    categorical = [c for c in features.columns if c not in numeric]
+    num_pipe = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        FunctionTransformer(_signed_log),
+        StandardScaler(),
+    )
+    cat_pipe = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="ignore", min_frequency=10),
+    )
+    transformers = [("num", num_pipe, numeric)]
+    if categorical:
+        transformers.append(("cat", cat_pipe, categorical))
+    return Pipeline(
+        [("prep", ColumnTransformer(transformers)), ("lr", LogisticRegression(max_iter=2000, C=0.5))]
+    )
+
+
+def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
+    """Recency/RFM rule: quintile ranks of recency, frequency and monetary value (no learning)."""
+    needed = ("days_since_last_purchase", "orders_365d", "spend_365d")
+    if not all(c in features.columns for c in needed):
+        return None
+    recency = -features["days_since_last_purchase"].fillna(1e6)
+    rfm = sum(np.ceil(s.rank(pct=True, method="average") * 5) for s in (recency, features["orders_365d"], features["spend_365d"]))
+    rfm = rfm.to_numpy(dtype=float) / 15.0
+    return 1.0 - rfm if target == "churn" else rfm
+
+
+def train_baselines(ts: TrainingSet, target: str, slices: dict[str, pd.Series], y: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    X_test = ts.features[slices["test"]]
+    rule = rule_scores(X_test, target)
+    if rule is not None:
+        out["rfm_rule"] = classification_metrics(y["test"], rule, probabilities=False)
+    pipe = logistic_baseline(ts.features)
+    train_mask = slices["train"] | slices["calibration"]
+    pipe.fit(_as_object(ts.features[train_mask]), ts.labels.loc[train_mask, target].to_numpy())
+    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(_as_object(X_test))[:, 1])
+    return out
+
+
+# --------------------------------------------------------------------------------------------- metrics
+def lift_at(y: np.ndarray, scores: np.ndarray, share: float) -> tuple[float, float]:
+    """Precision in the top `share` of scores and its lift over the base rate (ties broken stably)."""
+    n = max(int(math.ceil(len(y) * share)), 1)
+    order = np.argsort(-scores, kind="mergesort")[:n]
+    precision = float(np.mean(y[order]))
+    base = float(np.mean(y))
+    return precision, precision / base if base > 0 else float("nan")
+
+
+def classification_metrics(y: np.ndarray, scores: np.ndarray, probabilities: bool = True) -> dict[str, float]:
+    y = np.asarray(y, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    out = {
+        "roc_auc": float(roc_auc_score(y, scores)),
+        "pr_auc": float(average_precision_score(y, scores)),
+        "positive_rate": float(y.mean()),
+        "n": float(len(y)),
+    }
+    for share, tag in ((0.1, "10"), (0.2, "20")):
+        precision, lift = lift_at(y, scores, share)
+        out[f"precision_at_{tag}"] = precision
+        out[f"lift_at_{tag}"] = lift
+    if probabilities:
+        clipped = np.clip(scores, 1e-6, 1 - 1e-6)
+        out["log_loss"] = float(log_loss(y, clipped, labels=[0, 1]))
+        out["brier"] = float(brier_score_loss(y, scores))
+    return out
+
+
+def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    if len(actual) < 3:
+        return {}
+    rho = spearmanr(actual, predicted).statistic
+    return {"mae": float(np.mean(np.abs(actual - predicted))), "spearman": float(rho), "n": float(len(actual))}
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Mean predicted vs observed rate in probability deciles of the test slice."""
+    frame = pd.DataFrame({"y": y, "p": p})
+    frame["bin"] = np.minimum((frame["p"] * bins).astype(int), bins - 1)
+    table = frame.groupby("bin").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean")).reset_index()
+    table["range"] = [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in table["bin"]]
+    return table[["range", "n", "predicted", "observed"]]
+
+
+def metrics_json(result: TargetResult) -> str:
+    return json.dumps({"metrics": result.metrics, "baselines": result.baselines, "uplift": result.uplift_metrics}, indent=2, sort_keys=True)

@@ -1,0 +1,100 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from potential.config import FeatureConfig
+from potential.features.build import build_features
+from potential.features.registry import describe, phrase
+from potential.schema import Dataset
+
+AS_OF = pd.Timestamp("2024-07-01")
+
+
+def dataset(tx: pd.DataFrame, accounts: pd.DataFrame | None = None, activities: pd.DataFrame | None = None) -> Dataset:
+    tx = tx.assign(date=pd.to_datetime(tx["date"]), amount=tx["amount"].astype(float))
+    ids = sorted(set(tx["account_id"]) | (set(accounts["account_id"]) if accounts is not None else set()))
+    if accounts is None:
+        accounts = pd.DataFrame({"account_id": ids})
+    if activities is not None:
+        activities = activities.assign(date=pd.to_datetime(activities["date"]))
+    return Dataset(accounts, tx, activities, None)
+
+
+def test_windows_recency_and_trend_by_hand():
+    tx = pd.DataFrame({
+        "account_id": ["a", "a", "a", "a", "b"],
+        "date": ["2024-06-30", "2024-06-01", "2024-03-01", "2023-12-01", "2024-01-15"],
+        "amount": [100, 50, 20, 30, 10],
+    })
+    f = build_features(dataset(tx), AS_OF, FeatureConfig())
+    a = f.loc["a"]
+    assert a["spend_30d"] == 150  # 06-30 (1 day) and 06-01 (30 days)
+    assert a["spend_90d"] == 150
+    assert a["spend_180d"] == 170
+    assert a["spend_365d"] == 200
+    assert a["orders_365d"] == 4
+    assert a["days_since_last_purchase"] == 1
+    assert a["spend_trend_90d"] == 5.0  # +650% is capped at +500%
+    assert a["spend_trend_180d"] == pytest.approx((170 - 30) / 30)
+    assert f.loc["b", "days_since_last_purchase"] == (AS_OF - pd.Timestamp("2024-01-15")).days
+
+
+def test_refunds_and_deal_size():
+    tx = pd.DataFrame({"account_id": ["a"] * 3, "date": ["2024-05-01", "2024-05-02", "2024-05-03"], "amount": [100, 300, -50]})
+    a = build_features(dataset(tx), AS_OF, FeatureConfig()).loc["a"]
+    assert a["refund_share_365d"] == pytest.approx(50 / 400)
+    assert a["avg_deal_365d"] == pytest.approx(200)
+    assert a["spend_365d"] == 350
+
+
+def test_engagement_and_exec_contacts():
+    tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-05-01", "2024-05-01"], "amount": [1, 1]})
+    act = pd.DataFrame({
+        "account_id": ["a", "a", "a", "b"],
+        "date": ["2024-06-20", "2024-06-10", "2023-01-01", "2024-06-01"],
+        "kind": ["Exec Meeting", "email", "meeting", "email"],
+        "contact_id": ["x", "y", "y", "z"],
+    })
+    f = build_features(dataset(tx, activities=act), AS_OF, FeatureConfig())
+    assert f.loc["a", "exec_contacts_180d"] == 1
+    assert f.loc["b", "exec_contacts_180d"] == 0
+    assert np.isnan(f.loc["b", "days_since_exec_contact"])
+    assert f.loc["a", "distinct_contacts_365d"] == 2
+    assert f.loc["a", "activities_365d"] == 2
+
+
+def test_peer_headroom_and_prospects():
+    rng = np.random.default_rng(1)
+    ids = [f"x{i}" for i in range(20)]
+    tx = pd.DataFrame({"account_id": ids[:19], "date": ["2024-05-01"] * 19, "amount": rng.uniform(100, 1000, 19).round(2)})
+    accounts = pd.DataFrame({"account_id": ids, "industry": ["retail"] * 20, "employees": [100.0] * 20})
+    f = build_features(dataset(tx, accounts), AS_OF, FeatureConfig())
+    spend = f["spend_365d"]
+    p75 = spend[f["is_prospect"] == 0].quantile(0.75)
+    assert f["peer_p75_spend_365d"].iloc[0] == pytest.approx(p75)
+    assert (f["peer_gap_to_p75"] == (p75 - spend).clip(lower=0)).all()
+    assert f.loc["x19", "is_prospect"] == 1
+    assert f.loc["x19", "peer_spend_percentile"] == 0
+    assert f["potential_multiple"].notna().all()
+
+
+def test_registry_describes_every_feature(data_dir):
+    from potential.config import DataConfig
+    from potential.schema import load_dataset
+
+    f = build_features(load_dataset(data_dir, DataConfig()), pd.Timestamp("2025-01-01"), FeatureConfig())
+    for column in f.columns:
+        assert describe(column) and "{" not in describe(column)
+    assert phrase("spend_trend_90d", -0.38) == "Spend fell 38% vs the previous 90 days"
+    assert phrase("exec_contacts_180d", 0) == "No executive contact in 180 days"
+    assert "nan" not in phrase("days_since_exec_contact", float("nan")).lower()
+
+
+def test_inputs_not_modified(data_dir):
+    from potential.config import DataConfig
+    from potential.schema import load_dataset
+
+    ds = load_dataset(data_dir, DataConfig())
+    before = ds.transactions.copy()
+    build_features(ds, pd.Timestamp("2025-01-01"), FeatureConfig())
+    pd.testing.assert_frame_equal(ds.transactions, before)

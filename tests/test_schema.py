@@ -1,0 +1,117 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from potential.config import DataConfig
+from potential.errors import ConfigError, InputError
+from potential.schema import load_dataset
+from tests.conftest import make_tables, write_tables
+
+
+def test_loads_and_types(data_dir):
+    ds = load_dataset(data_dir, DataConfig())
+    assert ds.has_history
+    assert pd.api.types.is_datetime64_any_dtype(ds.transactions["date"])
+    assert ds.transactions["amount"].dtype == float
+    assert ds.accounts["employees"].dtype == float
+    assert len(ds.digests) == 3
+
+
+def test_column_map_and_date_format(tmp_path):
+    tx = make_tables(20)["transactions"]
+    foreign = pd.DataFrame({"cust_no": tx["account_id"], "order_date": pd.to_datetime(tx["date"]).dt.strftime("%Y%m%d"),
+                            "net_value": tx["amount"]})
+    write_tables(tmp_path, {"orders": foreign})
+    config = DataConfig(columns={"transactions": {"account_id": "cust_no", "date": "order_date", "amount": "net_value"}},
+                        date_format="%Y%m%d", tables={"transactions": "orders"})
+    ds = load_dataset(tmp_path, config)
+    assert ds.transactions["date"].min() >= pd.Timestamp("2023-01-01")
+    assert set(ds.accounts["account_id"]) == set(tx["account_id"])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pattern"),
+    [
+        (lambda t: t.assign(amount=t["amount"].astype(object).where(t.index != 3, "n/a")), r"transactions.csv: column 'amount' has 1 non-numeric.*rows 5.*'n/a'"),
+        (lambda t: t.assign(date=t["date"].where(t.index != 0, "31/31/2024")), r"column 'date' has 1 unparseable date.*rows 2"),
+        (lambda t: t.drop(columns=["amount"]), r"required column 'amount' is missing"),
+        (lambda t: t.rename(columns={"amount": "amont"}), r"did you mean 'amont'"),
+        (lambda t: t.assign(account_id=t["account_id"].where(t.index != 1, "")), r"empty id"),
+    ],
+)
+def test_bad_transactions_rejected(tmp_path, mutate, pattern):
+    tables = make_tables(20)
+    tables["transactions"] = mutate(tables["transactions"])
+    folder = write_tables(tmp_path / "d", tables)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(InputError, match=pattern):
+        load_dataset(folder, DataConfig())
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_empty_and_binary_files(tmp_path):
+    (tmp_path / "transactions.csv").write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        load_dataset(tmp_path, DataConfig())
+    (tmp_path / "transactions.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(InputError, match="binary"):
+        load_dataset(tmp_path, DataConfig())
+    (tmp_path / "transactions.csv").write_text("account_id,date,amount\n")
+    with pytest.raises(InputError, match="no rows"):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_duplicate_account_ids(tmp_path):
+    tables = make_tables(10)
+    tables["accounts"] = pd.concat([tables["accounts"], tables["accounts"].head(1)])
+    with pytest.raises(InputError, match="appears 2 times"):
+        load_dataset(write_tables(tmp_path, tables), DataConfig())
+
+
+def test_unknown_mapped_column_is_config_error(tmp_path):
+    write_tables(tmp_path, make_tables(10))
+    with pytest.raises(ConfigError, match="unknown column 'amout'"):
+        load_dataset(tmp_path, DataConfig(columns={"transactions": {"amout": "amount"}}))
+
+
+def test_bom_crlf_timezones_and_unknown_accounts(tmp_path):
+    text = "\ufeffaccount_id,date,amount\r\nX1,2024-01-05T10:00:00+02:00,10\r\nX2,2024-01-06 08:00,-5\r\n"
+    (tmp_path / "transactions.csv").write_bytes(text.encode("utf-8"))
+    (tmp_path / "accounts.csv").write_text("account_id,account_name\nX1,\"Müller, \"\"Söhne\"\"\"\n")
+    ds = load_dataset(tmp_path, DataConfig())
+    assert ds.transactions["date"].iloc[0] == pd.Timestamp("2024-01-05 08:00")
+    assert set(ds.accounts["account_id"]) == {"X1", "X2"}
+    assert ds.accounts.set_index("account_id").loc["X1", "account_name"] == 'Müller, "Söhne"'
+    assert any("not in accounts" in n for n in ds.notes)
+
+
+def test_profile_type_inference_blank_numbers(tmp_path):
+    write_tables(tmp_path, {"accounts": pd.DataFrame({"cid": ["1", "2", "3"], "tenure": ["12", "", "7"], "partner": ["Yes", "No", "Yes"]}),
+                            "labels": pd.DataFrame({"cid": ["1", "2", "3"], "churned": ["Yes", "No", "1"]})})
+    config = DataConfig(columns={"accounts": {"account_id": "cid"}, "labels": {"account_id": "cid"}})
+    ds = load_dataset(tmp_path, config)
+    assert ds.accounts["tenure"].dtype == float and np.isnan(ds.accounts["tenure"].iloc[1])
+    assert any("blank" in n for n in ds.notes)
+    assert ds.labels["churned"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_invalid_labels(tmp_path):
+    write_tables(tmp_path, {"accounts": pd.DataFrame({"account_id": ["1", "2"]}),
+                            "labels": pd.DataFrame({"account_id": ["1", "2"], "churned": ["1", "maybe"]})})
+    with pytest.raises(InputError, match="invalid label value.*'maybe'"):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_missing_folder():
+    with pytest.raises(InputError, match="data folder not found"):
+        load_dataset("/nonexistent/folder", DataConfig())
+
+
+def test_duplicate_rows_policy(tmp_path):
+    tables = make_tables(10)
+    tables["transactions"] = pd.concat([tables["transactions"], tables["transactions"].head(4)])
+    folder = write_tables(tmp_path, tables)
+    kept = load_dataset(folder, DataConfig())
+    dropped = load_dataset(folder, DataConfig(duplicate_rows="drop"))
+    assert len(kept.transactions) - len(dropped.transactions) >= 4
+    assert any("dropped" in n for n in dropped.notes) and any("kept" in n for n in kept.notes)

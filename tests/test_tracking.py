@@ -1,0 +1,87 @@
+"""MLflow tracking and registry: runs, aliases, the gate, failure safety, the leaderboard."""
+
+import pandas as pd
+import pytest
+
+from potential import pipeline
+from potential.config import Config
+from potential.tracking import REGISTERED, Tracker
+
+AS_OF = pd.Timestamp("2025-06-01")
+
+
+def cfg(**kw):
+    return Config().with_overrides({"training.min_positives": 5, "training.lightgbm.n_estimators": 60, **kw})
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    from tests.conftest import make_tables, write_tables
+
+    root = tmp_path_factory.mktemp("ws")
+    data = write_tables(root / "data", make_tables())
+    summary = pipeline.train(data, AS_OF, root, cfg())
+    return root, data, summary
+
+
+def test_first_training_registers_champions(workspace):
+    root, _, summary = workspace
+    assert (root / "models" / "mlflow.db").exists()
+    tracker = Tracker(root, cfg())
+    champions = tracker.champions()
+    assert set(champions) == {"churn", "expansion", "uplift"}
+    assert all(d["promoted"] for d in summary.decisions.values())
+    versions = tracker.versions()
+    assert set(versions["name"]) == set(REGISTERED.values())
+
+
+def test_leaderboard_lists_lightgbm_and_baselines(workspace):
+    root, _, _ = workspace
+    board = Tracker(root, cfg()).leaderboard()
+    assert {"lightgbm", "logistic", "rfm_rule"} <= set(board["model"])
+    assert board.loc[board["model"] == "lightgbm", "roc_auc"].notna().any()
+    assert board["champion"].sum() >= 2
+
+
+def test_gate_keeps_champion_when_new_model_is_not_better(workspace):
+    root, data, _ = workspace
+    tracker = Tracker(root, cfg())
+    before = {t: c.version for t, c in tracker.champions().items()}
+    # same data and seed: identical model, cannot beat the champion by a positive margin
+    summary = pipeline.train(data, AS_OF, root, cfg(**{"training.promotion.min_delta": 0.001}))
+    assert not any(d["promoted"] for d in summary.decisions.values())
+    assert "does not beat" in summary.decisions["churn"]["reason"]
+    after = {t: c.version for t, c in Tracker(root, cfg()).champions().items()}
+    assert after == before
+
+
+def test_failed_training_moves_no_alias(workspace, monkeypatch):
+    root, data, _ = workspace
+    tracker = Tracker(root, cfg())
+    before = {t: c.version for t, c in tracker.champions().items()}
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr("potential.tracking.Tracker._gate", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.train(data, AS_OF, root, cfg(**{"training.promotion.min_delta": -1.0}))
+    after = {t: c.version for t, c in Tracker(root, cfg()).champions().items()}
+    assert after == before
+    tracker = Tracker(root, cfg())
+    parents = tracker.client.search_runs([tracker.experiment_id()], "tags.`potential.kind` = 'training'",
+                                         order_by=["attributes.start_time DESC"])
+    assert parents[0].info.status == "FAILED"
+
+
+def test_explicit_promote(workspace):
+    root, _, _ = workspace
+    tracker = Tracker(root, cfg())
+    versions = tracker.versions()
+    oldest = str(versions[versions["target"] == "churn"]["version"].min())
+    tracker.promote("churn", oldest)
+    assert tracker.champion("churn").version == oldest
+    from potential.errors import PotentialError
+
+    with pytest.raises(PotentialError, match="no version 999"):
+        tracker.promote("churn", "999")

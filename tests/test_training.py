@@ -1,0 +1,88 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from potential.config import Config, DataConfig
+from potential.errors import InsufficientDataError
+from potential.labels import build_training_set
+from potential.schema import load_dataset
+from potential.training import (
+    Calibrator,
+    FeatureSpec,
+    TrainedModel,
+    classification_metrics,
+    lift_at,
+    train_target,
+)
+
+AS_OF = pd.Timestamp("2025-06-01")
+
+
+@pytest.fixture
+def training_set(data_dir):
+    return build_training_set(load_dataset(data_dir, DataConfig()), AS_OF, Config())
+
+
+def config(**kw):
+    return Config().with_overrides({"training.min_positives": 5, **kw})
+
+
+def test_train_churn_is_deterministic_and_calibrated(training_set):
+    a = train_target(training_set, "churn", config())
+    b = train_target(training_set, "churn", config())
+    assert a.model.booster.model_to_string() == b.model.booster.model_to_string()
+    assert np.array_equal(a.test_scores, b.test_scores)
+    assert ((a.test_scores >= 0) & (a.test_scores <= 1)).all()
+    assert {"logistic", "rfm_rule"} <= set(a.baselines)
+    for key in ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10", "lift_at_20", "precision_at_20"):
+        assert np.isfinite(a.metrics[key])
+    # test rows are the latest cutoffs only
+    assert a.test_index.get_level_values("cutoff").min() > training_set.features.index.get_level_values("cutoff")[
+        training_set.slice.to_numpy() == "train"].max()
+
+
+def test_expansion_has_uplift_regressor(training_set):
+    result = train_target(training_set, "expansion", config())
+    assert result.uplift is not None
+    uplift = result.uplift.predict(training_set.features.head(20))
+    assert (uplift >= 0).all()
+
+
+def test_minimum_positive_guard_says_what_to_do(training_set):
+    with pytest.raises(InsufficientDataError, match=r"at least 100000 are needed.*min_positives"):
+        train_target(training_set, "churn", config(**{"training.min_positives": 100000}))
+
+
+def test_model_roundtrip_through_text(training_set):
+    result = train_target(training_set, "churn", config())
+    again = TrainedModel.from_parts(result.model.booster.model_to_string(), result.model.metadata())
+    X = training_set.features.head(50)
+    assert np.allclose(again.predict(X), result.model.predict(X))
+
+
+def test_feature_spec_maps_unseen_categories_to_missing():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "c": pd.Categorical(["a", "b"])})
+    spec = FeatureSpec.from_frame(frame)
+    encoded = spec.encode(pd.DataFrame({"x": [3.0], "c": ["zzz"]}))
+    assert np.isnan(encoded["c"].iloc[0]) and encoded["x"].iloc[0] == 3.0
+    assert spec.encode(pd.DataFrame({"c": ["b"]}))["c"].iloc[0] == 1.0
+    assert np.isnan(spec.encode(pd.DataFrame({"c": ["b"]}))["x"].iloc[0])
+
+
+def test_metrics_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05])
+    precision, lift = lift_at(y, s, 0.2)
+    assert precision == 0.5 and lift == pytest.approx(2.5)
+    m = classification_metrics(y, s)
+    assert m["roc_auc"] == pytest.approx(15 / 16)  # 0.7 ranks below the negative 0.8
+
+
+def test_isotonic_calibrator_is_monotone():
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(size=500)
+    y = (rng.uniform(size=500) < raw).astype(float)
+    cal = Calibrator.fit("isotonic", raw, y)
+    grid = np.linspace(0, 1, 50)
+    assert np.all(np.diff(cal(grid)) >= 0)
+    assert Calibrator.from_dict(cal.to_dict())(grid).tolist() == cal(grid).tolist()
