@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 import traceback
@@ -15,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from potential import __version__
+from potential import __version__, interrupt
 from potential.config import Config, load_config
 from potential.errors import PotentialError
 
@@ -29,7 +28,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-STATE = {"debug": False, "terminated": False}
+STATE = {"debug": False}
 
 
 class Engine(StrEnum):
@@ -73,8 +72,7 @@ def _step(label: str):
     started = time.perf_counter()
     with err.status(label, spinner="dots") as status:
         def progress(message: str) -> None:
-            if STATE["terminated"]:  # a SIGTERM swallowed by a library finaliser still stops us at the next step
-                raise KeyboardInterrupt("terminated")
+            interrupt.check()
             status.update(f"{message} [{time.perf_counter() - started:.0f}s]")
             if not err.is_terminal:
                 err.print(f"· {message}", highlight=False)
@@ -297,7 +295,7 @@ def rank(
     _print_rank(summary, out_dir)
 
 
-def _print_rank(summary, out_dir: Path) -> None:
+def _print_rank(summary, out_dir: Path, already: tuple[str, ...] = ()) -> None:
     t = summary.targets
     out.print(f"ranked {len(t):,} accounts as of {t['as_of'].iloc[0] if len(t) else '—'} "
               f"(models {', '.join(f'{k} v{v}' for k, v in sorted(summary.model_versions.items()))})")
@@ -308,6 +306,8 @@ def _print_rank(summary, out_dir: Path) -> None:
                   " · actions: " + ", ".join(f"{k} {v:,}" for k, v in actions.items()))
     out.print(f"target list: {summary.paths[0]}")
     for note in summary.notes:
+        if note in already:
+            continue
         out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
 
 
@@ -349,7 +349,7 @@ def run(
         ranked = pipeline.rank(data, as_of_ts, out_dir, cfg, fmt.value, progress=progress, dataset=dataset)
         pages = pipeline.report(out_dir, cfg)
     _print_training(summary)
-    _print_rank(ranked, out_dir)
+    _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
 
 
@@ -378,25 +378,20 @@ def demo(
         ranked = pipeline.rank(data, as_of, out_dir, cfg, "csv", progress=progress, dataset=dataset)
         pages = pipeline.report(out_dir, cfg)
     _print_training(summary)
-    _print_rank(ranked, out_dir)
+    _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
     out.print(f"MLflow:  mlflow ui --backend-store-uri sqlite:///{(out_dir / 'models' / 'mlflow.db').resolve()}")
     out.print(f"done in {time.perf_counter() - started:.0f}s")
 
 
 # ------------------------------------------------------------------------------------------------ entry point
-def _terminate(signum, frame):  # noqa: ARG001
-    STATE["terminated"] = True
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _interrupted() -> None:
     err.print("interrupted: nothing half-written; the previous outputs and champions are unchanged.", markup=False)
     sys.exit(130)
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupt.install()
     try:
         code = app(standalone_mode=False)
     except PotentialError as exc:

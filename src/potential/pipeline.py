@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from potential import __version__
+from potential import __version__, interrupt
 from potential.config import Config
 from potential.errors import InputError, InsufficientDataError, PotentialError
 from potential.explain import build_reasons, contributions, long_explanations, top_drivers
@@ -36,6 +36,7 @@ HISTORY_MONTHS = 24
 
 
 def _say(progress: Progress | None, message: str) -> None:
+    interrupt.check()
     if progress is not None:
         progress(message)
 
@@ -84,6 +85,7 @@ def features(data: Path, as_of: pd.Timestamp, out: Path, config: Config, schedul
     check_as_of(dataset, as_of)
     table = build_features(dataset, as_of, config.features)
     frame = table.reset_index()
+    interrupt.check()
     write_table(frame, out)
     return Path(out), len(frame), table.shape[1]
 
@@ -107,7 +109,7 @@ def train(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, prog
     dataset = dataset or load(data, config)
     notes = list(dataset.notes) + check_as_of(dataset, as_of)
     _say(progress, "building the point-in-time training set")
-    ts = build_training_set(dataset, as_of, config)
+    ts = build_training_set(dataset, as_of, config, progress=interrupt.check)
     results: dict[str, TargetResult] = {}
     refusals: list[str] = []
     for target in TARGETS:
@@ -329,7 +331,7 @@ def rank(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, fmt: 
     lineage = {"as_of": as_of.date().isoformat(), "model_versions": versions, "config_digest": config.digest(),
                "data_digests": dataset.digests, "code_version": __version__, "rows": len(exported),
                "horizon_days": config.time.horizon_days}
-    _say(progress, f"writing {len(exported)} rows")
+    _say(progress, f"writing {len(exported)} rows")  # last stop: the files below are written as one set
     paths = [write_targets(exported, exports / f"targets.{fmt}", fmt, lineage)]
     long_out = long[long["account_id"].isin(set(exported["account_id"]))].reset_index(drop=True)
     paths.append(write_table(long_out, exports / "explanations.parquet"))
@@ -381,6 +383,7 @@ def model_card(tracker, champions: dict, as_of: pd.Timestamp, config: Config, da
 def report(workspace: Path, config: Config, top_k: int | None = None) -> list[Path]:
     from potential.reports import ReportInput, write_reports
 
+    interrupt.check()
     exports = Path(workspace) / "exports"
     targets_path = exports / "targets.csv"
     if not targets_path.exists():

@@ -190,6 +190,9 @@ def rate_accounts(profile: RatingProfile, frame: pd.DataFrame) -> RatingResult:
         points_sum += points
         unknown += ~known
         shown = _display(column)
+        if isinstance(c.rule, BooleanRule):  # show booleans as words, whatever the encoding
+            text = _text(column)
+            shown = np.where(text.isin(TRUE_WORDS), "yes", np.where(text.isin(FALSE_WORDS), "no", shown)).astype(object)
         sentence = np.array([c.sentence.replace("{value}", v) if k else f"{c.name.replace('_', ' ').capitalize()}: unknown"
                              for v, k in zip(shown, known, strict=True)], dtype=object)
         parts.append(pd.DataFrame({"account_id": ids, "criterion": c.name, "attribute": c.attribute, "value": shown,

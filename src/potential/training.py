@@ -25,6 +25,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.labels import TrainingSet
@@ -197,7 +198,7 @@ def _fit_booster(
         train,
         num_boost_round=config.training.lightgbm.n_estimators,
         valid_sets=[valid],
-        callbacks=[lgb.early_stopping(config.training.early_stopping_rounds, verbose=False)],
+        callbacks=[lgb.early_stopping(config.training.early_stopping_rounds, verbose=False), interrupt.lightgbm_callback],
     )
 
 

@@ -1,7 +1,13 @@
-"""Managers' HTML reports: a portfolio page and one page per account (jinja2, autoescaped, inline SVG)."""
+"""Managers' HTML reports: one portfolio page and one page per account.
+
+Pages are rendered with jinja2 (autoescape on: every value from the data is escaped), charts are inline
+SVG built in `charts` (their text escaped there), and the CSS is inline: a page opens from disk with no
+network, prints on A4, and the same input gives byte-identical files.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -10,18 +16,34 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from potential.io import write_text
-from potential.ranking import concentration
-from potential.reports import charts
+from potential.reports import charts, pages
 from potential.reports import format as fmt
 
-TOP_DRIVERS = 8
+__all__ = ["ReportInput", "account_filename", "write_reports"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+)
 
 
 @dataclass(frozen=True)
 class ReportInput:
+    """Everything the pages show; see `write_reports`.
+
+    targets: the ranked list (export contract columns, plus optional action_rule, is_prospect, industry,
+    region, spend_365d, peer_gap_to_p75, peer_spend_percentile, potential_multiple, rank_delta, tier_change,
+    new_entrant). explanations: long (account_id, target, feature, value, contribution, base), with
+    base + sum(contribution) == the probability in targets. rating: long (account_id, criterion, attribute,
+    value, score, points, known, sentence). history: long (account_id, month, spend, orders, activities).
+    feature_text: feature -> plain description. driver_phrases: long (account_id, target, feature, phrase).
+    model_card: as_of, horizon_days, models (target, name, version, metrics, baselines), notes,
+    data_digest, config_digest, action_rules. previous: the previous run's targets, for "what changed".
+    """
+
     targets: pd.DataFrame
     explanations: pd.DataFrame
     rating: pd.DataFrame
@@ -34,180 +56,339 @@ class ReportInput:
 
 
 def account_filename(account_id: str) -> str:
-    """A file-system-safe page name for an account id (collisions disambiguated by a short hash)."""
+    """The file name of an account's page: `[A-Za-z0-9_.-]` kept, anything else replaced by '_'.
+
+    When the id had to change (or would clash with a reserved device name on Windows), a short hash of
+    the original id is appended, so two different ids never share a page: 'ACME/1' -> 'ACME_1-3f2a9c1d.html'.
+    """
     account_id = str(account_id)
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", account_id).strip(".") or "account"
-    if safe != account_id:
-        safe = f"{safe[:80]}-{hashlib.sha256(account_id.encode()).hexdigest()[:8]}"
+    safe = _UNSAFE.sub("_", account_id).strip(".")[:80] or "account"
+    if safe != account_id or safe.split(".")[0].lower() in _WINDOWS_RESERVED:
+        safe = f"{safe}-{hashlib.sha256(account_id.encode('utf-8')).hexdigest()[:8]}"
     return f"{safe}.html"
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    """Compiled once per process; templates ship as package data in reports/templates."""
+    env = Environment(
         loader=PackageLoader("potential", "reports/templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-
-
-def _clean(value: Any) -> Any:
-    return None if fmt.missing(value) else value
-
-
-def _reasons(text: Any) -> list[str]:
-    if fmt.missing(text) or not str(text).strip():
-        return []
-    return [part.strip() for part in str(text).split("; ") if part.strip()]
-
-
-def _waterfall(account: str, target: str, expl: pd.DataFrame, phrases: dict, feature_text: dict[str, str], probability: float) -> str | None:
-    rows = expl[expl["target"] == target]
-    if rows.empty or fmt.missing(probability):
-        return None
-    base = float(rows["base"].iloc[0])
-    rows = rows.assign(abs_c=rows["contribution"].abs()).sort_values(["abs_c", "feature"], ascending=[False, True], kind="mergesort")
-    top = rows.head(TOP_DRIVERS)
-    rest = float(rows["contribution"].iloc[TOP_DRIVERS:].sum())
-    items = [(phrases.get((account, target, f)) or feature_text.get(f, f), float(c)) for f, c in zip(top["feature"], top["contribution"], strict=True)]
-    if len(rows) > TOP_DRIVERS:
-        items.append((f"{len(rows) - TOP_DRIVERS} other features", rest))
-    title = "Churn risk" if target == "churn" else "Expansion likelihood"
-    return charts.waterfall(base, items, float(probability), f"{title}: {base * 100:.1f}% base → {float(probability) * 100:.1f}%")
-
-
-def _account_context(row: pd.Series, data: ReportInput, expl: pd.DataFrame, rating: pd.DataFrame, history: pd.DataFrame,
-                     phrases: dict) -> dict[str, Any]:
-    cur = data.currency
-    account = str(row["account_id"])
-    rating_rows = []
-    for r in rating.itertuples():
-        rating_rows.append({"criterion": r.criterion.replace("_", " "), "value": fmt.text(r.value) if r.known else "unknown",
-                            "points": fmt.points(r.points) if r.known else "0 (unknown)", "sentence": r.sentence, "known": bool(r.known),
-                            "cls": "pos" if r.points > 0 else ("neg" if r.points < 0 else "")})
-    waterfalls = [w for w in (_waterfall(account, t, expl, phrases, data.feature_text, row.get(f"{t}_probability"))
-                              for t in ("churn", "expansion")) if w]
-    history_svg = None
-    if len(history):
-        months = pd.period_range(pd.Timestamp(row["as_of"]) - pd.DateOffset(months=24), periods=24, freq="M")
-        h = history.assign(period=pd.to_datetime(history["month"]).dt.to_period("M")).set_index("period").reindex(months)
-        history_svg = charts.history([str(p) for p in months], h["spend"].fillna(0).tolist(), h["activities"].fillna(0).astype(int).tolist(), cur)
-    peer = None
-    if not fmt.missing(row.get("peer_spend_percentile")):
-        peer = {"spend": fmt.money(row.get("spend_365d"), cur), "percentile": fmt.percent(row.get("peer_spend_percentile")),
-                "gap": fmt.money(row.get("peer_gap_to_p75"), cur), "multiple": fmt.number(row.get("potential_multiple"), 1)}
-    return {
-        "a": {
-            "account_id": account, "name": fmt.text(row.get("account_name")) if str(row.get("account_name") or "").strip() else account,
-            "rank": int(row["rank"]), "tier": fmt.text(row["tier"]), "action": fmt.text(row["action"]),
-            "high_value": str(row.get("high_value")).lower() in ("true", "1"),
-            "p_churn": fmt.percent(row.get("churn_probability"), 1), "churn_band": fmt.band(row.get("churn_probability"), "churn"),
-            "p_expand": fmt.percent(row.get("expansion_probability"), 1), "expand_band": fmt.band(row.get("expansion_probability"), "expansion"),
-            "uplift": fmt.money(row.get("expected_uplift"), cur), "at_risk": fmt.money(row.get("revenue_at_risk"), cur),
-            "rating": fmt.number(row.get("rating_score"), 1), "grade": fmt.text(row.get("rating_grade")),
-            "unknown": sum(1 for r in rating_rows if not r["known"]), "priority": fmt.number(row.get("priority_score"), 0),
-            "action_rule": fmt.text(row.get("action_rule")) if "action_rule" in row else "", "reasons": _reasons(row.get("reasons")),
-            "industry": _clean(row.get("industry")) or "", "region": _clean(row.get("region")) or "",
-            "status": _clean(row.get("status")) or "", "as_of": fmt.text(row.get("as_of")), "model_version": fmt.text(row.get("model_version")),
-        },
-        "rating": rating_rows,
-        "waterfalls": waterfalls,
-        "history_svg": history_svg,
-        "peer": peer,
-        "card": {"data_digest": data.model_card.get("data_digest", ""), "config_digest": data.model_card.get("config_digest", "")},
-        "horizon": data.model_card.get("horizon_days", ""),
-    }
-
-
-def _index_context(data: ReportInput, top: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
-    t = data.targets
-    cur = data.currency
-    total = float(t["priority_score"].sum()) or 1.0
-    tiers = [{"name": name, "count": f"{len(g):,}", "priority_share": fmt.percent(g["priority_score"].sum() / total)}
-             for name, g in t.groupby("tier", sort=True)]
-    actions = [{"name": name, "count": f"{int((t['action'] == name).sum()):,}"} for name in ("Grow", "Save", "Nurture", "Maintain")]
-    curve = concentration(t.sort_values("rank")["priority_score"])
-    rows = []
-    for r in top.itertuples():
-        reasons = _reasons(getattr(r, "reasons", ""))
-        rows.append({"rank": r.rank, "account_id": str(r.account_id), "href": names[str(r.account_id)],
-                     "name": fmt.text(r.account_name) if str(r.account_name or "").strip() and not fmt.missing(r.account_name) else str(r.account_id),
-                     "tier": r.tier, "action": r.action, "high_value": str(r.high_value).lower() in ("true", "1"),
-                     "priority": fmt.number(r.priority_score), "p_expand": fmt.percent(r.expansion_probability, 1),
-                     "uplift": fmt.money(r.expected_uplift, cur), "p_churn": fmt.percent(r.churn_probability, 1),
-                     "at_risk": fmt.money(r.revenue_at_risk, cur), "rating": fmt.number(r.rating_score, 0), "grade": r.rating_grade,
-                     "reason": reasons[0] if reasons else "—"})
-    card = data.model_card
-    models = []
-    for m in card.get("models", []):
-        metrics = m.get("metrics", {})
-        models.append({"target": m["target"], "version": m.get("version", ""), "roc_auc": fmt.number(metrics.get("roc_auc"), 3),
-                       "pr_auc": fmt.number(metrics.get("pr_auc"), 3), "lift": fmt.number(metrics.get("lift_at_20"), 2),
-                       "brier": fmt.number(metrics.get("brier"), 3),
-                       "baselines": [{"name": name.replace("_", " "), "roc_auc": fmt.number(b.get("roc_auc"), 3), "pr_auc": fmt.number(b.get("pr_auc"), 3),
-                                      "lift": fmt.number(b.get("lift_at_20"), 2)} for name, b in sorted(m.get("baselines", {}).items())]})
-    changes = []
-    if data.previous is not None and len(data.previous):
-        prev = data.previous.set_index(data.previous["account_id"].astype(str))
-        for r in t.sort_values("rank").head(200).itertuples():
-            account = str(r.account_id)
-            if account not in prev.index:
-                changes.append({"account_id": account, "name": fmt.text(r.account_name), "text": f"new on the list at #{r.rank}"})
-            elif str(prev.loc[account, "tier"]) != str(r.tier):
-                changes.append({"account_id": account, "name": fmt.text(r.account_name), "text": f"tier {prev.loc[account, 'tier']} → {r.tier}"})
-        changes = changes[:25]
-    probs_c = t["churn_probability"].dropna().tolist()
-    probs_e = t["expansion_probability"].dropna().tolist()
-    tier_a = t[t["tier"] == t["tier"].min()]["priority_score"].sum() / total if len(t) else 0
-    return {
-        "card": {"as_of": card.get("as_of", ""), "horizon_days": card.get("horizon_days", ""), "notes": card.get("notes", []),
-                 "action_rules": card.get("action_rules", []), "data_digest": card.get("data_digest", ""),
-                 "config_digest": card.get("config_digest", "")},
-        "versions": ", ".join(f"{m['target']} v{m.get('version', '')}" for m in card.get("models", [])) or "rating only",
-        "n_accounts": f"{len(t):,}", "tiers": tiers, "actions": actions, "high_value": f"{int(t['high_value'].astype(str).str.lower().isin(['true', '1']).sum()):,}",
-        "top": rows, "models": models, "changes": changes, "tier_a_share": fmt.percent(tier_a),
-        "concentration_svg": charts.concentration(curve["account_share"].tolist(), curve["priority_share"].tolist()),
-        "hist_churn": charts.histogram(probs_c, "Churn probability", color=charts.RED) if probs_c else "",
-        "hist_expand": charts.histogram(probs_e, "Expansion probability", color=charts.GREEN) if probs_e else "",
-        "hist_rating": charts.histogram(t["rating_score"].dropna().tolist(), "Rating score", lo=0, hi=100),
-    }
+    return env
 
 
 def write_reports(data: ReportInput, out_dir: Path, top_k: int = 50) -> list[Path]:
-    """Write out_dir/index.html and out_dir/accounts/<id>.html for the top_k accounts by rank."""
+    """Write out_dir/index.html and out_dir/accounts/<account_filename(id)> for the top_k rows by rank.
+
+    Returns the written paths, index first. Pages of accounts from an earlier run that are not in this one
+    are removed from out_dir/accounts only after every new page is written.
+    """
     out_dir = Path(out_dir)
     env = _environment()
     account_tpl = env.get_template("account.html.j2")
     index_tpl = env.get_template("index.html.j2")
-    targets = data.targets.sort_values("rank", kind="mergesort")
-    targets = targets.assign(account_id=targets["account_id"].astype(str))
-    top = targets.head(top_k)
-    names = {a: account_filename(a) for a in top["account_id"]}
-    ids = set(names)
-    expl = data.explanations[data.explanations["account_id"].astype(str).isin(ids)] if len(data.explanations) else data.explanations
-    groups_e = {a: g for a, g in expl.groupby(expl["account_id"].astype(str))} if len(expl) else {}
-    groups_r = {a: g for a, g in data.rating.groupby(data.rating["account_id"].astype(str))} if len(data.rating) else {}
-    hist = data.history
-    groups_h = {a: g for a, g in hist.groupby(hist["account_id"].astype(str))} if len(hist) else {}
-    phrases = {}
-    if len(data.driver_phrases):
-        dp = data.driver_phrases
-        phrases = {(str(a), t, f): p for a, t, f, p in zip(dp["account_id"], dp["target"], dp["feature"], dp["phrase"], strict=True)}
-    empty_e = pd.DataFrame(columns=["account_id", "target", "feature", "contribution", "base"])
-    empty_r = pd.DataFrame(columns=["criterion", "value", "points", "sentence", "known"])
-    empty_h = pd.DataFrame(columns=["month", "spend", "activities"])
-    paths = []
-    for _, row in top.iterrows():
+
+    targets = _prepare_targets(data.targets, data.previous)
+    top = targets.head(max(int(top_k), 0))
+    links = {a: "accounts/" + account_filename(a) for a in top["account_id"]}
+    card = data.model_card or {}
+    modelled = {
+        t: f"{t}_probability" in targets.columns and targets[f"{t}_probability"].notna().any()
+        for t in pages.TARGETS
+    }
+
+    ids = set(links)
+    as_of = _as_of(card, targets)
+    months = pages.history_months(as_of) if as_of is not None else None
+    explanations = pages.collect_explanations(data.explanations, ids)
+    rating = pages.collect_rating(data.rating, ids)
+    history = pages.collect_history(data.history, ids, months)
+    phrases = _phrases(data.driver_phrases, ids)
+    history_available = months is not None and data.history is not None and len(data.history) > 0
+
+    written: list[Path] = []
+    for row in top.to_dict("records"):
         account = row["account_id"]
-        context = _account_context(row, data, groups_e.get(account, empty_e), groups_r.get(account, empty_r),
-                                   groups_h.get(account, empty_h), phrases)
-        paths.append(write_text(out_dir / "accounts" / names[account], account_tpl.render(**context)))
-    paths.insert(0, write_text(out_dir / "index.html", index_tpl.render(**_index_context(data, top, names))))
+        view = pages.account_view(
+            row,
+            explanations=explanations,
+            rating=rating.get(account, []),
+            history=history.get(account, {}),
+            phrases=phrases,
+            feature_text=data.feature_text or {},
+            currency=data.currency,
+            card=card,
+            n_accounts=len(targets),
+            modelled=modelled,
+            months=months,
+            history_available=history_available,
+            move=pages.movement(row),
+        )
+        written.append(write_text(out_dir / links[account], account_tpl.render(a=view)))
+
+    index = index_tpl.render(**_index_view(data, targets, top, links, modelled, top_k))
+    written.insert(0, write_text(out_dir / "index.html", index))
+
     accounts_dir = out_dir / "accounts"
-    if accounts_dir.exists():  # pages of accounts no longer in the report go, only after the new ones are written
-        keep = set(names.values())
-        for stale in accounts_dir.glob("*.html"):
+    if accounts_dir.is_dir():  # stale pages go only now, after every new page is in place
+        keep = {Path(link).name for link in links.values()}
+        for stale in sorted(accounts_dir.glob("*.html")):
             if stale.name not in keep:
-                stale.unlink()
-    return paths
+                stale.unlink(missing_ok=True)
+    return written
+
+
+# ----------------------------------------------------------------------------------------------------- helpers
+def _prepare_targets(targets: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    frame = targets.assign(account_id=targets["account_id"].astype(str))
+    frame = (
+        frame.sort_values(["rank", "account_id"], kind="mergesort")
+        .drop_duplicates("account_id")
+        .reset_index(drop=True)
+    )
+    if previous is not None and len(previous) and {"account_id", "rank"} <= set(previous.columns):
+        prev = (
+            previous.assign(account_id=previous["account_id"].astype(str))
+            .drop_duplicates("account_id")
+            .set_index("account_id")
+        )
+        prev_rank = frame["account_id"].map(prev["rank"])
+        frame["new_entrant"] = prev_rank.isna().to_numpy()
+        frame["rank_delta"] = (pd.to_numeric(prev_rank, errors="coerce") - frame["rank"]).to_numpy()
+        if "tier" in prev.columns:
+            before = frame["account_id"].map(prev["tier"]).astype(object)
+            changed = before.notna() & (before.astype(str) != frame["tier"].astype(str))
+            frame["tier_change"] = np.where(
+                changed, before.astype(str) + " -> " + frame["tier"].astype(str), ""
+            )
+    return frame
+
+
+def _phrases(frame: pd.DataFrame | None, ids: set[str]) -> dict[tuple[str, str, str], str]:
+    if frame is None or not len(frame):
+        return {}
+    out = {}
+    for a, t, f, p in zip(
+        frame["account_id"].astype(str),
+        frame["target"].astype(str),
+        frame["feature"].astype(str),
+        frame["phrase"],
+        strict=True,
+    ):
+        if a in ids and not fmt.missing(p) and str(p).strip():
+            out[(a, t, f)] = str(p)
+    return out
+
+
+def _as_of(card: dict, targets: pd.DataFrame) -> pd.Timestamp | None:
+    for value in (
+        card.get("as_of"),
+        targets["as_of"].iloc[0] if "as_of" in targets.columns and len(targets) else None,
+    ):
+        if not fmt.missing(value):
+            stamp = pd.to_datetime(value, errors="coerce")
+            if not pd.isna(stamp):
+                return pd.Timestamp(stamp)
+    return None
+
+
+def _index_view(
+    data: ReportInput,
+    t: pd.DataFrame,
+    top: pd.DataFrame,
+    links: dict[str, str],
+    modelled: dict[str, bool],
+    top_k: int,
+) -> dict[str, Any]:
+    card = data.model_card or {}
+    cur = data.currency
+    n = len(t)
+    priority = pd.to_numeric(t["priority_score"], errors="coerce").fillna(0.0).clip(lower=0)
+    total = float(priority.sum())
+    tiers = []
+    for name in sorted(t["tier"].astype(str).unique()):
+        mask = (t["tier"].astype(str) == name).to_numpy()
+        share = float(priority[mask].sum()) / total if total > 0 else 0.0
+        tiers.append(
+            {
+                "name": name,
+                "css": pages.css_token(name, ("A", "B", "C", "D")),
+                "count": f"{int(mask.sum()):,}",
+                "accounts": fmt.percent(mask.sum() / n if n else 0, 0),
+                "share": fmt.percent(share, 0),
+                "bar": f"{share * 100:.1f}",
+            }
+        )
+    first_tier = tiers[0]["name"] if tiers else ""
+    first_mask = (t["tier"].astype(str) == first_tier).to_numpy()
+    first_share = float(priority[first_mask].sum()) / total if total > 0 else 0.0
+    rules = {
+        str(r).split(":", 1)[0].strip(): str(r).split(":", 1)[1].strip().replace(">=", "≥").replace("<=", "≤")
+        for r in card.get("action_rules", [])
+        if ":" in str(r)
+    }
+    actions = [
+        {
+            "name": a,
+            "css": a,
+            "count": f"{int((t['action'] == a).sum()):,}",
+            "share": fmt.percent((t["action"] == a).sum() / n if n else 0, 0),
+            "rule": rules.get(a, ""),
+        }
+        for a in pages.ACTIONS
+    ]
+    others = sorted(set(t["action"].astype(str)) - set(pages.ACTIONS))
+    actions += [
+        {
+            "name": a,
+            "css": "other",
+            "count": f"{int((t['action'].astype(str) == a).sum()):,}",
+            "share": fmt.percent((t["action"].astype(str) == a).sum() / n if n else 0, 0),
+            "rule": rules.get(a, ""),
+        }
+        for a in others
+    ]
+    ranked = priority.to_numpy()
+    share_acc = np.arange(1, n + 1) / max(n, 1)
+    share_pri = np.cumsum(ranked) / total if total > 0 else np.zeros(n)
+    marker = first_mask.sum() / n if n else None
+
+    big = float(priority.max()) >= 100 if n else True
+    rows = []
+    for r in top.to_dict("records"):
+        reasons = pages.split_reasons(r.get("reasons"))
+        pr = fmt.as_float(r.get("priority_score"))
+        rows.append(
+            {
+                "rank": fmt.integer(r["rank"]),
+                "account_id": r["account_id"],
+                "href": links[r["account_id"]],
+                "name": pages.display_name(r),
+                "tier": fmt.text(r.get("tier")),
+                "tier_css": pages.css_token(r.get("tier"), ("A", "B", "C", "D")),
+                "action": fmt.text(r.get("action")),
+                "action_css": pages.css_token(r.get("action"), pages.ACTIONS),
+                "high_value": fmt.flag(r.get("high_value")),
+                "prospect": fmt.flag(r.get("is_prospect")),
+                "priority": fmt.number(pr, 0 if big else 2),
+                "p_churn": fmt.percent(r.get("churn_probability")),
+                "churn_band": fmt.band(r.get("churn_probability")),
+                "at_risk": fmt.money(r.get("revenue_at_risk"), cur),
+                "p_expand": fmt.percent(r.get("expansion_probability")),
+                "expand_band": fmt.band(r.get("expansion_probability")),
+                "uplift": fmt.money(r.get("expected_uplift"), cur),
+                "rating": fmt.number(r.get("rating_score"), 0),
+                "grade": fmt.text(r.get("rating_grade")),
+                "reason": reasons[0] if reasons else None,
+                "move": pages.movement(r),
+            }
+        )
+
+    churn = (
+        pd.to_numeric(t.get("churn_probability"), errors="coerce")
+        if "churn_probability" in t
+        else pd.Series(dtype=float)
+    )
+    expand = (
+        pd.to_numeric(t.get("expansion_probability"), errors="coerce")
+        if "expansion_probability" in t
+        else pd.Series(dtype=float)
+    )
+    rating = (
+        pd.to_numeric(t["rating_score"], errors="coerce") if "rating_score" in t else pd.Series(dtype=float)
+    )
+    band_shading = pages.BAND_EDGES
+    distributions = [
+        {
+            "title": "Churn risk",
+            "modelled": modelled["churn"],
+            "n": f"{int(churn.notna().sum()):,}",
+            "svg": charts.histogram(
+                churn.dropna().tolist(),
+                color=charts.RED,
+                bands=band_shading,
+                label="Distribution of churn probability",
+            )
+            if modelled["churn"]
+            else None,
+            "bands": pages.band_counts(churn) if modelled["churn"] else [],
+            "band_css": "band-",
+        },
+        {
+            "title": "Expansion likelihood",
+            "modelled": modelled["expansion"],
+            "n": f"{int(expand.notna().sum()):,}",
+            "svg": charts.histogram(
+                expand.dropna().tolist(), color=charts.GREEN, label="Distribution of expansion probability"
+            )
+            if modelled["expansion"]
+            else None,
+            "bands": pages.band_counts(expand) if modelled["expansion"] else [],
+            "band_css": "exp-",
+        },
+        {
+            "title": "Rating score",
+            "modelled": bool(rating.notna().any()),
+            "n": f"{int(rating.notna().sum()):,}",
+            "svg": charts.histogram(
+                rating.dropna().tolist(),
+                lo=0,
+                hi=100,
+                as_percent=False,
+                color=charts.BLUE,
+                label="Distribution of rating score",
+            )
+            if rating.notna().any()
+            else None,
+            "bands": [],
+            "band_css": "",
+        },
+    ]
+    models = pages.model_rows(card)
+    versions = (
+        " · ".join(f"{m['target']} v{m['version']}" for m in models if m["version"]) or "rating profile only"
+    )
+    changes = None
+    if (
+        data.previous is not None
+        and len(data.previous)
+        and {"account_id", "rank"} <= set(data.previous.columns)
+    ):
+        changes = pages.changes_view(t, data.previous, int(top_k), links)
+    return {
+        "as_of": fmt.text(
+            card.get("as_of"), fmt.text(t["as_of"].iloc[0]) if "as_of" in t and n else fmt.DASH
+        ),
+        "horizon": pages.horizon_phrases(card.get("horizon_days")),
+        "n_accounts": f"{n:,}",
+        "n_top": f"{len(top):,}",
+        "versions": versions,
+        "tiers": tiers,
+        "first_tier": first_tier,
+        "first_tier_share": fmt.percent(first_share, 0),
+        "first_tier_accounts": fmt.percent(marker or 0, 0),
+        "actions": actions,
+        "high_value": f"{int(t['high_value'].map(fmt.flag).sum()) if 'high_value' in t else 0:,}",
+        "prospects": f"{int(t['is_prospect'].map(fmt.flag).sum()):,}" if "is_prospect" in t else None,
+        "concentration": charts.concentration(
+            share_acc.tolist(),
+            share_pri.tolist(),
+            marker=marker,
+            marker_label=f"Tier {first_tier}" if first_tier else "Top tier",
+        ),
+        "distributions": distributions,
+        "rows": rows,
+        "expansion_modelled": modelled["expansion"],
+        "churn_modelled": modelled["churn"],
+        "models": models,
+        "notes": [str(x) for x in card.get("notes", []) if not fmt.missing(x)],
+        "action_rules": [str(x).replace(">=", "≥").replace("<=", "≤") for x in card.get("action_rules", [])],
+        "changes": changes,
+        "data_digest": fmt.text(card.get("data_digest")),
+        "config_digest": fmt.text(card.get("config_digest")),
+    }
