@@ -115,3 +115,37 @@ def test_duplicate_rows_policy(tmp_path):
     dropped = load_dataset(folder, DataConfig(duplicate_rows="drop"))
     assert len(kept.transactions) - len(dropped.transactions) >= 4
     assert any("dropped" in n for n in dropped.notes) and any("kept" in n for n in kept.notes)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from potential.errors import PotentialError  # noqa: E402
+
+CELLS = st.one_of(st.text(max_size=12), st.integers(-10**9, 10**9).map(str), st.floats(allow_nan=True).map(str),
+                  st.sampled_from(["2024-01-05", "20240105", "2024-13-40", "", "n/a", "=1+1", "1,234.5", "inf"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CELLS, CELLS, CELLS), min_size=0, max_size=8),
+       header=st.sampled_from(["account_id,date,amount", "account_id,date", "id,date,amount", "account_id,date,amount,extra"]))
+def test_property_validator_rejects_clearly_or_returns_typed_frames(tmp_path_factory, rows, header):
+    """Whatever the file holds: either a typed, valid dataset or one clear PotentialError — never another exception."""
+    import csv
+    import io
+
+    folder = tmp_path_factory.mktemp("prop")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header.split(","))
+    for row in rows:
+        writer.writerow(list(row)[: len(header.split(","))])
+    (folder / "transactions.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    try:
+        ds = load_dataset(folder, DataConfig())
+    except PotentialError as exc:
+        assert str(exc) and "\n" not in str(exc).strip()
+        return
+    assert pd.api.types.is_datetime64_any_dtype(ds.transactions["date"])
+    assert ds.transactions["amount"].dtype == float and np.isfinite(ds.transactions["amount"]).all()
+    assert (ds.transactions["account_id"].str.len() > 0).all()

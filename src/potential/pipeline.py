@@ -141,9 +141,23 @@ def train(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, prog
                "config_digest": config.digest(), "engine": config.engine, "mode": ts.mode}
     artifacts = {"training_notes.json": json.dumps({"notes": notes, "cutoffs": {k: [str(c.date()) for c in v] for k, v in ts.cutoffs.items()},
                                                      "oracle": oracle}, indent=2).encode()}
+    artifacts.update(shap_summaries(results, ts))
     decisions = tracker.log_training(results, context, rescore, artifacts, parent_metrics=oracle,
                                      checkpoint=lambda: _say(progress, "moving registry aliases"))
     return TrainSummary(results, decisions, notes, oracle, len(ts.features), time.perf_counter() - started)
+
+
+def shap_summaries(results: dict[str, TargetResult], ts, max_rows: int = 2000) -> dict[str, bytes]:
+    """Mean |contribution| per feature on (a sample of) the test slice, as PNGs for the tracking store."""
+    from potential.plots import shap_summary_png
+
+    out = {}
+    for target, result in results.items():
+        rows = ts.features.loc[result.test_index[:max_rows]]
+        points, _, base = contributions(result.model, rows)
+        long = long_explanations(target, points, rows, base)
+        out[f"shap_summary_{target}.png"] = shap_summary_png(long, f"{target}: mean |contribution| on the test slice")
+    return out
 
 
 def oracle_metrics(results: dict[str, TargetResult], ts, truth: pd.DataFrame) -> dict[str, float]:

@@ -117,10 +117,16 @@ def phrase(name: str, value: object) -> str:
         return f"Bought in {v:.0f} of the last 12 months"
     match = re.fullmatch(r"(spend|orders|purchase_days|activities)_(\d+)d", name)
     if match:
-        unit = "" if match.group(1) != "spend" else ""
-        amount = f"{v:,.0f}" if match.group(1) == "spend" else f"{v:.0f}"
-        label = {"spend": "Spend", "orders": "Orders", "purchase_days": "Purchase days", "activities": "Activities"}[match.group(1)]
-        return f"{label} {unit}{amount} in the last {match.group(2)} days"
+        amount = f"{v:,.0f}"
+        label = {"spend": "Spend", "orders": "Orders", "purchase_days": "Days with a purchase", "activities": "Activities"}[match.group(1)]
+        return f"{label} in the last {match.group(2)} days: {amount}"
+    match = re.fullmatch(r"([a-z0-9_]+)_(\d+)d", name)
+    if match:  # activity kinds, e.g. support_ticket_90d
+        return f"{match.group(1).replace('_', ' ').capitalize()}s in the last {match.group(2)} days: {v:,.0f}"
+    if name in ("annual_revenue", "avg_deal_365d", "spend_lifetime", "peer_p75_spend_365d", "potential_spend_365d"):
+        return f"{describe(name)}: {v:,.0f}"
+    if name == "employees":
+        return f"{v:,.0f} employees"
     if name.endswith("_days"):
         return f"{describe(name)}: {v:,.0f}"
     return f"{describe(name)}: {v:,.4g}"
