@@ -58,6 +58,12 @@ def describe(name: str) -> str:
     return f"Profile attribute '{name.replace('_', ' ')}'"
 
 
+def _humanize(name: str) -> str:
+    """A column name as a label: underscores to spaces, first letter upper, the rest as written."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def _pct(value: float) -> str:
     return f"{abs(value) * 100:.0f}%"
 
@@ -81,7 +87,7 @@ def phrase(name: str, value: object) -> str:
             return f"No spend in the {match.group(1)} days before the last {match.group(1)}"
         return f"{describe(name)}: unknown"
     if isinstance(value, str):
-        return f"{name.replace('_', ' ').capitalize()}: {value}"
+        return f"{_humanize(name)}: {value}"
     v = float(value)  # type: ignore[arg-type]
     match = re.fullmatch(r"spend_trend_(\d+)d", name)
     if match:
@@ -129,4 +135,5 @@ def phrase(name: str, value: object) -> str:
         return f"{v:,.0f} employees"
     if name.endswith("_days"):
         return f"{describe(name)}: {v:,.0f}"
-    return f"{describe(name)}: {v:,.4g}"
+    label = describe(name) if name in _FIXED else _humanize(name)
+    return f"{label}: {v:,.4g}"
