@@ -98,3 +98,11 @@ def test_inputs_not_modified(data_dir):
     before = ds.transactions.copy()
     build_features(ds, pd.Timestamp("2025-01-01"), FeatureConfig())
     pd.testing.assert_frame_equal(ds.transactions, before)
+
+
+def test_profile_column_named_like_a_feature_does_not_collide():
+    tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-05-01", "2024-06-01"], "amount": [100.0, 50.0]})
+    accounts = pd.DataFrame({"account_id": ["a", "b"], "spend_365d": [9e9, 9e9], "is_prospect": ["no", "no"]})
+    f = build_features(dataset(tx, accounts), AS_OF, FeatureConfig())
+    assert f.columns.is_unique
+    assert f.loc["a", "spend_365d"] == 100.0

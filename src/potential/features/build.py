@@ -51,13 +51,15 @@ def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
     frame = pd.DataFrame(columns, index=prepared.index)
     profile = profile_features(prepared.accounts, cutoff)
     profile.index = prepared.index
+    computed = set(frame.columns) | {"is_prospect", "spend_365d", "peer_spend_percentile", "peer_p75_spend_365d",
+                                     "peer_gap_to_p75", "potential_spend_365d", "potential_multiple"}
+    profile = profile.drop(columns=[c for c in profile.columns if c in computed])  # computed features win over same-named columns
     frame = pd.concat([frame, profile], axis=1)
 
     if prepared.transactions is not None:
         customer = frame["days_since_last_purchase"].notna()
         frame["is_prospect"] = (~customer).astype(float)
-        spend = frame[f"spend_{365 if 365 in prepared.windows else max(prepared.windows)}d"] if (
-            365 in prepared.windows) else _spend_365(prepared, cutoff)
+        spend = frame["spend_365d"] if "spend_365d" in frame.columns else _spend_365(prepared, cutoff)
         frame["spend_365d"] = spend
         peers = peer_features(spend.clip(lower=0), peer_groups(frame), customer)
         frame = pd.concat([frame, peers], axis=1)
