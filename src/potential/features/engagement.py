@@ -39,17 +39,22 @@ class ActivityArrays:
         code = account_index.get_indexer(activities["account_id"])
         keep = code >= 0
         act = activities.loc[keep]
-        slugs = act["kind"].astype(str).map(kind_slug).to_numpy()
+        # classify distinct values once, then broadcast by code (millions of rows, a handful of kinds)
+        raw_codes, raw_kinds = pd.factorize(act["kind"].astype(str))
+        slug_of = np.array([kind_slug(k) for k in raw_kinds], dtype=object)
+        slugs = slug_of[raw_codes] if len(raw_codes) else np.empty(0, dtype=object)
         before = (act["date"] < as_of).to_numpy()
         counts = pd.Series(slugs[before]).value_counts(sort=False)
         counts = counts.sort_index().sort_values(ascending=False, kind="mergesort")
         kinds = tuple(str(k) for k in counts.index[:MAX_KINDS])
         lookup = {k: i for i, k in enumerate(kinds)}
-        kind = np.array([lookup.get(s, -1) for s in slugs], dtype=np.int64) if len(slugs) else np.empty(0, np.int64)
-        executive = pd.Series(slugs).str.contains(EXEC_PATTERN).to_numpy()
+        kind = np.array([lookup.get(k, -1) for k in slug_of], dtype=np.int64)[raw_codes] if len(raw_codes) else np.empty(0, np.int64)
+        executive = np.array([bool(EXEC_PATTERN.search(k)) for k in slug_of], dtype=bool)[raw_codes] if len(raw_codes) else np.zeros(0, bool)
         for column in ("seniority", "contact_role"):
             if column in act.columns:
-                executive = executive | act[column].astype(str).str.contains(EXEC_PATTERN).to_numpy()
+                codes, values = pd.factorize(act[column].astype(str))
+                flags = np.array([bool(EXEC_PATTERN.search(v)) for v in values], dtype=bool)
+                executive = executive | (flags[codes] if len(codes) else np.zeros(0, bool))
         contact = None
         if "contact_id" in act.columns:
             values = act["contact_id"].astype(str).to_numpy()
