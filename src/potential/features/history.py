@@ -24,6 +24,7 @@ class TransactionArrays:
     amount: np.ndarray
     product: np.ndarray | None  # int product code or None
     day_code: np.ndarray  # int code of the distinct (account, day) of a positive transaction, -1 otherwise
+    day_account: np.ndarray  # account code of each day code
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, account_index: pd.Index) -> TransactionArrays:
@@ -41,8 +42,11 @@ class TransactionArrays:
         positive = amount > 0
         day = np.floor(t)
         day_code = np.full(len(code), -1, dtype=np.int64)
+        day_account = np.zeros(0, dtype=np.int64)
         if positive.any():
             day_code[positive] = pd.factorize(code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64))[0]
+            day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
+            day_account[day_code[positive]] = code[positive]
         return cls(
             n_accounts=len(account_index),
             code=code.astype(np.int64),
@@ -50,6 +54,7 @@ class TransactionArrays:
             amount=amount,
             product=product,
             day_code=day_code,
+            day_account=day_account,
         )
 
 
@@ -58,13 +63,29 @@ def _sum(arr: TransactionArrays, mask: np.ndarray, weights: np.ndarray | None = 
     return np.bincount(arr.code[mask], weights=w, minlength=arr.n_accounts).astype(float)
 
 
+DENSE_LIMIT = 64_000_000  # (group, value) key spaces up to this size use a bitmap instead of a sort
+
+
 def distinct_count(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct non-negative integer `values` per group code."""
+    """Number of distinct non-negative integer `values` per group code (linear time for dense key spaces)."""
     if len(groups) == 0:
         return np.zeros(n)
     width = int(values.max()) + 1
-    keys = np.unique(groups.astype(np.int64) * width + values.astype(np.int64))
+    keys = groups.astype(np.int64) * width + values.astype(np.int64)
+    if n * width <= DENSE_LIMIT:
+        seen = np.zeros(n * width, dtype=bool)
+        seen[keys] = True
+        keys = np.flatnonzero(seen)
+    else:
+        keys = np.unique(keys)
     return np.bincount(keys // width, minlength=n).astype(float)
+
+
+def _purchase_days(arr: TransactionArrays, mask: np.ndarray) -> np.ndarray:
+    """Distinct purchase days per account among the masked (positive) transactions, in linear time."""
+    seen = np.zeros(len(arr.day_account), dtype=bool)
+    seen[arr.day_code[mask]] = True
+    return np.bincount(arr.day_account[seen], minlength=arr.n_accounts).astype(float)
 
 
 def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Sequence[int]) -> dict[str, np.ndarray]:
@@ -80,7 +101,7 @@ def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Seque
         in_w = past & (age <= w)
         out[f"spend_{w}d"] = _sum(arr, in_w, arr.amount)
         out[f"orders_{w}d"] = _sum(arr, in_w & positive)
-        out[f"purchase_days_{w}d"] = distinct_count(arr.code[in_w & positive], arr.day_code[in_w & positive], n)
+        out[f"purchase_days_{w}d"] = _purchase_days(arr, in_w & positive)
     for w in TREND_WINDOWS:
         current = _sum(arr, past & (age <= w), arr.amount)
         previous = _sum(arr, past & (age > w) & (age <= 2 * w), arr.amount)
@@ -94,7 +115,7 @@ def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Seque
         np.fmin.at(first, arr.code[pos_past], arr.t[pos_past])
     out["days_since_last_purchase"] = T - last
     out["tenure_days"] = T - first
-    days = distinct_count(arr.code[pos_past], arr.day_code[pos_past], n)
+    days = _purchase_days(arr, pos_past)
     span = np.floor(last) - np.floor(first)
     gap = safe_ratio(span, days - 1)
     out["purchase_gap_mean_days"] = gap

@@ -42,16 +42,21 @@ def peer_features(spend_365d: pd.Series, groups: pd.Series, customer: pd.Series)
     portfolio_p75 = float(buyers["spend"].quantile(0.75)) if len(buyers) else np.nan
     p75["__portfolio__"] = portfolio_p75
     peer_p75 = group.map(p75).astype(float)
-    # percentile: share of peer customers spending less (+ half the ties)
+    # percentile: share of peer customers spending less (+ half the ties); positional, one pass per group
     pct = np.full(len(frame), np.nan)
-    for name, idx in group.groupby(group, sort=True).groups.items():
-        peer_values = np.sort(buyers.loc[buyers["group"] == name, "spend"].to_numpy()) if name != "__portfolio__" else np.sort(buyers["spend"].to_numpy())
+    spend = frame["spend"].to_numpy()
+    is_customer = frame["customer"].to_numpy(dtype=bool)
+    codes, names = pd.factorize(group, sort=True)
+    for k, name in enumerate(names):
+        members = np.flatnonzero(codes == k)
+        pool = np.flatnonzero(is_customer) if name == "__portfolio__" else members[is_customer[members]]
+        peer_values = np.sort(spend[pool])
         if len(peer_values) == 0:
             continue
-        mine = frame.loc[idx, "spend"].to_numpy()
+        mine = spend[members]
         lo = np.searchsorted(peer_values, mine, side="left")
         hi = np.searchsorted(peer_values, mine, side="right")
-        pct[frame.index.get_indexer(idx)] = (lo + hi) / 2 / len(peer_values)
+        pct[members] = (lo + hi) / 2 / len(peer_values)
     return pd.DataFrame(
         {
             "peer_spend_percentile": pct,
