@@ -30,10 +30,15 @@ def main(accounts: int = 100_000, trees: int = 100, seed: int = 1) -> list[dict[
     features = build_features(dataset, DEFAULT_END, Config().features)
     spec = FeatureSpec.from_frame(features)
     X = spec.encode(features)
-    y = (portfolio.truth.set_index("account_id")["churn_propensity"].reindex(features.index).to_numpy()
-         > np.random.default_rng(seed).uniform(size=len(X))).astype(float)
-    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2, "seed": seed, "deterministic": True},
-                        lgb.Dataset(X, y, categorical_feature=list(spec.categories) or "auto"), trees)
+    y = (
+        portfolio.truth.set_index("account_id")["churn_propensity"].reindex(features.index).to_numpy()
+        > np.random.default_rng(seed).uniform(size=len(X))
+    ).astype(float)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_threads": 2, "seed": seed, "deterministic": True},
+        lgb.Dataset(X, y, categorical_feature=list(spec.categories) or "auto"),
+        trees,
+    )
     raw = np.asarray(booster.predict(X[:200], raw_score=True))
     calibrator = Calibrator.fit("isotonic", 1 / (1 + np.exp(-raw)), y[:200])
     model = TrainedModel("churn", booster, spec, calibrator)
@@ -50,10 +55,20 @@ def main(accounts: int = 100_000, trees: int = 100, seed: int = 1) -> list[dict[
     assert np.allclose(points.sum(axis=1).to_numpy() + base, prob)
     rows = [
         {"step": "raw pred_contrib (reference)", "seconds": round(t_raw, 2), "ratio": 1.0},
-        {"step": "contributions in probability points", "seconds": round(t_contrib, 2), "ratio": round(t_contrib / t_raw, 2)},
-        {"step": "+ long table", "seconds": round(t_contrib + t_long, 2), "ratio": round((t_contrib + t_long) / t_raw, 2)},
+        {
+            "step": "contributions in probability points",
+            "seconds": round(t_contrib, 2),
+            "ratio": round(t_contrib / t_raw, 2),
+        },
+        {
+            "step": "+ long table",
+            "seconds": round(t_contrib + t_long, 2),
+            "ratio": round((t_contrib + t_long) / t_raw, 2),
+        },
     ]
-    print(f"explanations: {accounts:,} accounts x {features.shape[1]} features, {trees} trees, {len(long):,} long rows")
+    print(
+        f"explanations: {accounts:,} accounts x {features.shape[1]} features, {trees} trees, {len(long):,} long rows"
+    )
     print(pd.DataFrame(rows).to_string(index=False))
     return rows
 

@@ -34,10 +34,12 @@ def duckdb_sql(as_of: pd.Timestamp) -> str:
         for w in WINDOWS
     )
     trends = ",\n".join(
-        f"sum(amount) FILTER (WHERE {age} > {w} AND {age} <= {2 * w}) AS prev_spend_{w}d" for w in (90, 180, 365)
+        f"sum(amount) FILTER (WHERE {age} > {w} AND {age} <= {2 * w}) AS prev_spend_{w}d"
+        for w in (90, 180, 365)
     )
     buckets = ",\n".join(
-        f"sum(amount) FILTER (WHERE {age} > {i * 30.4375} AND {age} <= {(i + 1) * 30.4375}) AS m{i}" for i in range(12)
+        f"sum(amount) FILTER (WHERE {age} > {i * 30.4375} AND {age} <= {(i + 1) * 30.4375}) AS m{i}"
+        for i in range(12)
     )
     return f"""
     WITH tx AS (SELECT * FROM transactions WHERE date < {t}),
@@ -107,8 +109,14 @@ def time_both(accounts: int, seed: int = 1) -> dict[str, object]:
     check = sql.set_index("account_id")["spend_365d"].reindex(ours.index).fillna(0.0)
     assert (check - ours["spend_365d"]).abs().max() < 1e-6, "the SQL and the builders disagree on spend_365d"
     events = len(portfolio.transactions) + len(portfolio.activities)
-    return {"accounts": accounts, "events": events, "features": ours.shape[1], "potential_s": round(t_ours, 2),
-            "duckdb_s": round(t_sql, 2), "ratio_vs_duckdb": round(t_ours / t_sql, 2)}
+    return {
+        "accounts": accounts,
+        "events": events,
+        "features": ours.shape[1],
+        "potential_s": round(t_ours, 2),
+        "duckdb_s": round(t_sql, 2),
+        "ratio_vs_duckdb": round(t_ours / t_sql, 2),
+    }
 
 
 def main(accounts: int = 100_000) -> list[dict[str, object]]:
@@ -116,8 +124,10 @@ def main(accounts: int = 100_000) -> list[dict[str, object]]:
     small, big = rows
     scale = (big["potential_s"] / small["potential_s"]) / (big["events"] / small["events"])
     print(pd.DataFrame(rows).to_string(index=False))
-    print(f"time grows {big['potential_s'] / small['potential_s']:.1f}x for {big['events'] / small['events']:.1f}x the events "
-          f"(time/event ratio {scale:.2f}; <= 1.1 is linear)")
+    print(
+        f"time grows {big['potential_s'] / small['potential_s']:.1f}x for {big['events'] / small['events']:.1f}x the events "
+        f"(time/event ratio {scale:.2f}; <= 1.1 is linear)"
+    )
     return rows
 
 

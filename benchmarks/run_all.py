@@ -42,8 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in a few minutes")
     args = parser.parse_args()
-    sections = [f"# Benchmarks\n\nMachine: {machine()}. Date: {dt.date.today().isoformat()}. "
-                f"Regenerate with `make bench`{' (quick run)' if args.quick else ''}.\n"]
+    sections = [
+        f"# Benchmarks\n\nMachine: {machine()}. Date: {dt.date.today().isoformat()}. "
+        f"Regenerate with `make bench`{' (quick run)' if args.quick else ''}.\n"
+    ]
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem
         spec = importlib.util.spec_from_file_location(name, path)

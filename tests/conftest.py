@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 
-def make_tables(n_accounts: int = 120, days: int = 900, seed: int = 0, start: str = "2023-01-01") -> dict[str, pd.DataFrame]:
+def make_tables(
+    n_accounts: int = 120, days: int = 900, seed: int = 0, start: str = "2023-01-01"
+) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     ids = [f"C{i:04d}" for i in range(n_accounts)]
     start_ts = pd.Timestamp(start)
@@ -18,23 +20,33 @@ def make_tables(n_accounts: int = 120, days: int = 900, seed: int = 0, start: st
         k = int(rng.integers(3, 40))
         offsets = np.sort(rng.integers(0, days - (i % 5) * 60, k))
         for off in offsets:
-            rows.append((account, (start_ts + pd.Timedelta(days=int(off))).date().isoformat(),
-                         round(float(rng.lognormal(6, 1)), 2), f"P{int(rng.integers(0, 5))}"))
+            rows.append(
+                (
+                    account,
+                    (start_ts + pd.Timedelta(days=int(off))).date().isoformat(),
+                    round(float(rng.lognormal(6, 1)), 2),
+                    f"P{int(rng.integers(0, 5))}",
+                )
+            )
     transactions = pd.DataFrame(rows, columns=["account_id", "date", "amount", "product"])
-    accounts = pd.DataFrame({
-        "account_id": ids,
-        "account_name": [f"Company {i}" for i in range(n_accounts)],
-        "industry": rng.choice(["retail", "energy", "software"], n_accounts),
-        "employees": rng.integers(5, 5000, n_accounts),
-        "culture_fit": rng.choice(["good", "fair", "poor"], n_accounts),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids,
+            "account_name": [f"Company {i}" for i in range(n_accounts)],
+            "industry": rng.choice(["retail", "energy", "software"], n_accounts),
+            "employees": rng.integers(5, 5000, n_accounts),
+            "culture_fit": rng.choice(["good", "fair", "poor"], n_accounts),
+        }
+    )
     n_act = n_accounts * 20
-    activities = pd.DataFrame({
-        "account_id": rng.choice(ids, n_act),
-        "date": (start_ts + pd.to_timedelta(rng.integers(0, days, n_act), unit="D")).strftime("%Y-%m-%d"),
-        "kind": rng.choice(["meeting", "email", "exec_meeting", "support_ticket"], n_act),
-        "contact_id": rng.choice(["a", "b", "c", "d"], n_act),
-    })
+    activities = pd.DataFrame(
+        {
+            "account_id": rng.choice(ids, n_act),
+            "date": (start_ts + pd.to_timedelta(rng.integers(0, days, n_act), unit="D")).strftime("%Y-%m-%d"),
+            "kind": rng.choice(["meeting", "email", "exec_meeting", "support_ticket"], n_act),
+            "contact_id": rng.choice(["a", "b", "c", "d"], n_act),
+        }
+    )
     return {"transactions": transactions, "accounts": accounts, "activities": activities}
 
 

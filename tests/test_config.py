@@ -11,7 +11,9 @@ def test_default_yaml_matches_builtin_defaults():
     """configs/default.yaml documents the defaults: loading it changes nothing but the profile path."""
     from_file = load_config(Path(__file__).parents[1] / "configs" / "default.yaml")
     builtin = Config()
-    assert from_file.model_dump(exclude={"source", "rating"}) == builtin.model_dump(exclude={"source", "rating"})
+    assert from_file.model_dump(exclude={"source", "rating"}) == builtin.model_dump(
+        exclude={"source", "rating"}
+    )
     assert from_file.rating_profile_path().exists()
 
 

@@ -25,7 +25,9 @@ def test_contributions_add_up_to_calibrated_probability(trained):
     assert len(long) == points.size
     per_row = long["contribution"].to_numpy().reshape(points.shape).sum(axis=1) + base
     assert np.allclose(per_row, prob, atol=1e-9)
-    assert (long["account_id"].to_numpy().reshape(points.shape)[:, 0] == X.index.get_level_values("account_id")).all()
+    assert (
+        long["account_id"].to_numpy().reshape(points.shape)[:, 0] == X.index.get_level_values("account_id")
+    ).all()
 
 
 def test_contributions_match_shap_treeexplainer_signs(trained):
@@ -40,11 +42,31 @@ def test_contributions_match_shap_treeexplainer_signs(trained):
 
 
 def test_reasons_are_plain_and_signed():
-    drivers = top_drivers(pd.DataFrame({
-        "account_id": ["a", "a"], "target": ["churn", "churn"], "feature": ["spend_trend_90d", "exec_contacts_180d"],
-        "value": [-0.38, 0.0], "value_text": ["", ""], "contribution": [0.12, 0.05], "base": [0.1, 0.1]}))
-    rating = pd.DataFrame({"account_id": ["a"], "criterion": ["fit"], "attribute": ["culture_fit"], "value": ["good"],
-                           "score": [1.0], "points": [4.0], "known": [True], "sentence": ["Good culture fit"]})
+    drivers = top_drivers(
+        pd.DataFrame(
+            {
+                "account_id": ["a", "a"],
+                "target": ["churn", "churn"],
+                "feature": ["spend_trend_90d", "exec_contacts_180d"],
+                "value": [-0.38, 0.0],
+                "value_text": ["", ""],
+                "contribution": [0.12, 0.05],
+                "base": [0.1, 0.1],
+            }
+        )
+    )
+    rating = pd.DataFrame(
+        {
+            "account_id": ["a"],
+            "criterion": ["fit"],
+            "attribute": ["culture_fit"],
+            "value": ["good"],
+            "score": [1.0],
+            "points": [4.0],
+            "known": [True],
+            "sentence": ["Good culture fit"],
+        }
+    )
     reasons = build_reasons(drivers, rating, pd.Index(["a", "b"]))
     assert reasons["a"].startswith("Spend fell 38% vs the previous 90 days (churn risk +12.0 pts)")
     assert "Good culture fit (rating +4.0 pts)" in reasons["a"]

@@ -12,14 +12,27 @@ GOLDEN_HEADER = (
 
 
 def frame():
-    return pd.DataFrame({
-        "rank": [1, 2], "account_id": ["a1", "a2"], "account_name": ["=HYPERLINK(\"http://x\")", "Ünïcødé, \"Ltd\"\nline"],
-        "tier": ["A", "B"], "action": ["Grow", "Save"], "priority_score": [10.5, 3.0],
-        "expansion_probability": [0.5, float("nan")], "expected_uplift": [100.0, float("nan")],
-        "churn_probability": [0.1, 0.7], "revenue_at_risk": [20.0, 30.0], "rating_score": [60.0, 40.0],
-        "rating_grade": ["B", "D"], "high_value": [True, False], "reasons": ["-5 pts", "@cmd"],
-        "as_of": ["2026-01-01"] * 2, "model_version": ["churn:v1"] * 2, "action_rule": ["Grow: x", "Save: y"],
-    })
+    return pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "account_id": ["a1", "a2"],
+            "account_name": ['=HYPERLINK("http://x")', 'Ünïcødé, "Ltd"\nline'],
+            "tier": ["A", "B"],
+            "action": ["Grow", "Save"],
+            "priority_score": [10.5, 3.0],
+            "expansion_probability": [0.5, float("nan")],
+            "expected_uplift": [100.0, float("nan")],
+            "churn_probability": [0.1, 0.7],
+            "revenue_at_risk": [20.0, 30.0],
+            "rating_score": [60.0, 40.0],
+            "rating_grade": ["B", "D"],
+            "high_value": [True, False],
+            "reasons": ["-5 pts", "@cmd"],
+            "as_of": ["2026-01-01"] * 2,
+            "model_version": ["churn:v1"] * 2,
+            "action_rule": ["Grow: x", "Save: y"],
+        }
+    )
 
 
 def test_golden_header_and_order(tmp_path):
@@ -39,7 +52,9 @@ def test_csv_formula_injection_neutralised(tmp_path):
 
 def test_xlsx_cells_never_formulas_and_lineage(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
-    path = write_targets(frame(), tmp_path / "targets.xlsx", "xlsx", {"as_of": "2026-01-01", "model_versions": {"churn": "1"}})
+    path = write_targets(
+        frame(), tmp_path / "targets.xlsx", "xlsx", {"as_of": "2026-01-01", "model_versions": {"churn": "1"}}
+    )
     wb = openpyxl.load_workbook(path)
     ws = wb["targets"]
     cell = ws.cell(2, TARGET_COLUMNS.index("account_name") + 1)
@@ -47,7 +62,11 @@ def test_xlsx_cells_never_formulas_and_lineage(tmp_path):
     assert ws.freeze_panes == "C2"
     assert wb["lineage"]["A2"].value == "as_of"
     with zipfile.ZipFile(path) as z:
-        assert all("<f>" not in z.read(n).decode("utf-8", "ignore") for n in z.namelist() if n.startswith("xl/worksheets"))
+        assert all(
+            "<f>" not in z.read(n).decode("utf-8", "ignore")
+            for n in z.namelist()
+            if n.startswith("xl/worksheets")
+        )
 
 
 def test_same_rows_every_format_and_byte_identical(tmp_path):

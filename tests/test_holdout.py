@@ -34,7 +34,9 @@ def holdout(tmp_path_factory):
     scored, features, _, _ = pipeline.score(dataset, as_of, Tracker(root, config).champions(), config)
     full = pipeline.load(root / "data", config)
     outcome = labels_at(prepare(full, DEFAULT_END, config.features), as_of, config)
-    frame = outcome.join(scored.drop(columns=["days_since_last_purchase"]), how="inner").join(features[["days_since_last_purchase", "spend_90d"]])
+    frame = outcome.join(scored.drop(columns=["days_since_last_purchase"]), how="inner").join(
+        features[["days_since_last_purchase", "spend_90d"]]
+    )
     return frame
 
 
@@ -48,5 +50,8 @@ def test_churn_probability_beats_recency(holdout):
 def test_expansion_probability_beats_recent_spend(holdout):
     frame = holdout.dropna(subset=["expansion_probability"])
     model = roc_auc_score(frame["expansion"], frame["expansion_probability"])
-    naive = max(roc_auc_score(frame["expansion"], frame["spend_90d"]), roc_auc_score(frame["expansion"], -frame["spend_90d"]))
+    naive = max(
+        roc_auc_score(frame["expansion"], frame["spend_90d"]),
+        roc_auc_score(frame["expansion"], -frame["spend_90d"]),
+    )
     assert model > naive, (model, naive)

@@ -19,6 +19,7 @@ def tx_case(mutate):
         tables = make_tables(30)
         tables["transactions"] = mutate(tables["transactions"])
         write_tables(folder, tables)
+
     return build
 
 
@@ -27,6 +28,7 @@ def raw_file(name: str, content: bytes, base: bool = True):
         if base:
             write_tables(folder, make_tables(30))
         (folder / name).write_bytes(content)
+
     return build
 
 
@@ -35,12 +37,17 @@ def accounts_case(mutate):
         tables = make_tables(30)
         tables["accounts"] = mutate(tables["accounts"])
         write_tables(folder, tables)
+
     return build
 
 
 def labels_case(labels: pd.DataFrame):
     def build(folder: Path) -> None:
-        write_tables(folder, {"accounts": pd.DataFrame({"account_id": ["1", "2", "3"], "x": [1, 2, 3]}), "labels": labels})
+        write_tables(
+            folder,
+            {"accounts": pd.DataFrame({"account_id": ["1", "2", "3"], "x": [1, 2, 3]}), "labels": labels},
+        )
+
     return build
 
 
@@ -51,33 +58,153 @@ def good(folder: Path) -> None:
 # (id, data builder, extra CLI args, config YAML or None, expected message regex)
 CASES = [
     ("empty_file", raw_file("transactions.csv", b""), [], None, r"transactions.csv: the file is empty"),
-    ("header_only", raw_file("transactions.csv", b"account_id,date,amount\n"), [], None, r"transactions.csv: has a header but no rows"),
-    ("missing_column", tx_case(lambda t: t.drop(columns="amount")), [], None, r"required column 'amount' is missing"),
-    ("misnamed_column", tx_case(lambda t: t.rename(columns={"amount": "amout"})), [], None, r"did you mean 'amout'"),
-    ("non_numeric_amount", tx_case(lambda t: t.astype({"amount": object}).assign(amount=lambda d: d["amount"].where(d.index != 2, "12,3x"))), [], None, r"'amount' has 1 non-numeric.*rows 4.*12,3x"),
-    ("infinite_amount", tx_case(lambda t: t.astype({"amount": object}).assign(amount=lambda d: d["amount"].where(d.index != 0, "inf"))), [], None, r"'amount' has 1 non-numeric"),
-    ("bad_dates", tx_case(lambda t: t.assign(date=t["date"].where(t.index != 5, "not a date"))), [], None, r"'date' has 1 unparseable date.*'not a date'"),
-    ("blank_dates", tx_case(lambda t: t.assign(date=t["date"].where(t.index > 2, ""))), [], None, r"'date' has 3 empty date"),
-    ("empty_ids", tx_case(lambda t: t.assign(account_id=t["account_id"].where(t.index != 0, " "))), [], None, r"'account_id' has 1 empty id"),
+    (
+        "header_only",
+        raw_file("transactions.csv", b"account_id,date,amount\n"),
+        [],
+        None,
+        r"transactions.csv: has a header but no rows",
+    ),
+    (
+        "missing_column",
+        tx_case(lambda t: t.drop(columns="amount")),
+        [],
+        None,
+        r"required column 'amount' is missing",
+    ),
+    (
+        "misnamed_column",
+        tx_case(lambda t: t.rename(columns={"amount": "amout"})),
+        [],
+        None,
+        r"did you mean 'amout'",
+    ),
+    (
+        "non_numeric_amount",
+        tx_case(
+            lambda t: t.astype({"amount": object}).assign(
+                amount=lambda d: d["amount"].where(d.index != 2, "12,3x")
+            )
+        ),
+        [],
+        None,
+        r"'amount' has 1 non-numeric.*rows 4.*12,3x",
+    ),
+    (
+        "infinite_amount",
+        tx_case(
+            lambda t: t.astype({"amount": object}).assign(
+                amount=lambda d: d["amount"].where(d.index != 0, "inf")
+            )
+        ),
+        [],
+        None,
+        r"'amount' has 1 non-numeric",
+    ),
+    (
+        "bad_dates",
+        tx_case(lambda t: t.assign(date=t["date"].where(t.index != 5, "not a date"))),
+        [],
+        None,
+        r"'date' has 1 unparseable date.*'not a date'",
+    ),
+    (
+        "blank_dates",
+        tx_case(lambda t: t.assign(date=t["date"].where(t.index > 2, ""))),
+        [],
+        None,
+        r"'date' has 3 empty date",
+    ),
+    (
+        "empty_ids",
+        tx_case(lambda t: t.assign(account_id=t["account_id"].where(t.index != 0, " "))),
+        [],
+        None,
+        r"'account_id' has 1 empty id",
+    ),
     ("binary_file", raw_file("transactions.csv", bytes(range(256)) * 10), [], None, r"binary file, not CSV"),
-    ("fake_parquet", lambda f: (write_tables(f, {k: v for k, v in make_tables(30).items() if k != "activities"}),
-                                (f / "activities.parquet").write_bytes(b"this is not parquet")), [], None, r"activities.parquet: not a Parquet file"),
-    ("ragged_csv", raw_file("transactions.csv", b"account_id,date,amount\nA,2024-01-01,1\nB,2024-01-02,2,9,9\n"), [], None, r"not a well-formed CSV"),
-    ("duplicate_account_ids", accounts_case(lambda a: pd.concat([a, a.head(2)])), [], None, r"accounts.csv: account id .* appears 2 times"),
-    ("duplicate_table", raw_file("transactions.parquet", b"PAR1xxxx"), [], None, r"table 'transactions' is there twice"),
+    (
+        "fake_parquet",
+        lambda f: (
+            write_tables(f, {k: v for k, v in make_tables(30).items() if k != "activities"}),
+            (f / "activities.parquet").write_bytes(b"this is not parquet"),
+        ),
+        [],
+        None,
+        r"activities.parquet: not a Parquet file",
+    ),
+    (
+        "ragged_csv",
+        raw_file("transactions.csv", b"account_id,date,amount\nA,2024-01-01,1\nB,2024-01-02,2,9,9\n"),
+        [],
+        None,
+        r"not a well-formed CSV",
+    ),
+    (
+        "duplicate_account_ids",
+        accounts_case(lambda a: pd.concat([a, a.head(2)])),
+        [],
+        None,
+        r"accounts.csv: account id .* appears 2 times",
+    ),
+    (
+        "duplicate_table",
+        raw_file("transactions.parquet", b"PAR1xxxx"),
+        [],
+        None,
+        r"table 'transactions' is there twice",
+    ),
     ("no_transactions", raw_file("notes.txt", b"hello", base=False), [], None, r"no transactions table"),
-    ("invalid_labels", labels_case(pd.DataFrame({"account_id": ["1", "2"], "churned": ["1", "perhaps"]})), [], None, r"labels.csv: column 'churned' has 1 invalid label.*'perhaps'"),
-    ("labels_without_outcome", labels_case(pd.DataFrame({"account_id": ["1", "2"], "status": ["a", "b"]})), [], None, r"labels.csv: needs a 'churned' and/or 'expanded' column"),
-    ("labels_duplicates", labels_case(pd.DataFrame({"account_id": ["1", "1"], "churned": [1, 0]})), [], None, r"more than one label row"),
-    ("activities_no_kind", lambda f: write_tables(f, {**make_tables(30), "activities": make_tables(30)["activities"].drop(columns="kind")}), [], None, r"activities.csv: required column 'kind' is missing"),
+    (
+        "invalid_labels",
+        labels_case(pd.DataFrame({"account_id": ["1", "2"], "churned": ["1", "perhaps"]})),
+        [],
+        None,
+        r"labels.csv: column 'churned' has 1 invalid label.*'perhaps'",
+    ),
+    (
+        "labels_without_outcome",
+        labels_case(pd.DataFrame({"account_id": ["1", "2"], "status": ["a", "b"]})),
+        [],
+        None,
+        r"labels.csv: needs a 'churned' and/or 'expanded' column",
+    ),
+    (
+        "labels_duplicates",
+        labels_case(pd.DataFrame({"account_id": ["1", "1"], "churned": [1, 0]})),
+        [],
+        None,
+        r"more than one label row",
+    ),
+    (
+        "activities_no_kind",
+        lambda f: write_tables(
+            f, {**make_tables(30), "activities": make_tables(30)["activities"].drop(columns="kind")}
+        ),
+        [],
+        None,
+        r"activities.csv: required column 'kind' is missing",
+    ),
     ("missing_folder", None, [], None, r"data folder not found"),
     ("data_is_file", "file", [], None, r"is a file, not a folder"),
     ("malformed_yaml", good, [], "time:\n  horizon_days: [90\n", r"not valid YAML at line"),
     ("unknown_config_key", good, [], "seeed: 1\n", r"unknown key 'seeed' \(did you mean 'seed'\?\)"),
-    ("misspelt_nested_key", good, [], "ranking:\n  tier_share: {A: 1.0}\n", r"unknown key 'ranking.tier_share' \(did you mean 'tier_shares'\?\)"),
+    (
+        "misspelt_nested_key",
+        good,
+        [],
+        "ranking:\n  tier_share: {A: 1.0}\n",
+        r"unknown key 'ranking.tier_share' \(did you mean 'tier_shares'\?\)",
+    ),
     ("bad_config_type", good, [], "seed: abc\n", r"'seed': Input should be a valid integer"),
     ("unknown_table_in_map", good, [], "data:\n  columns: {orders: {a: b}}\n", r"unknown table 'orders'"),
-    ("mapped_column_absent", good, [], "data:\n  columns: {transactions: {amount: net_value}}\n", r"column 'net_value' \(mapped to 'amount'"),
+    (
+        "mapped_column_absent",
+        good,
+        [],
+        "data:\n  columns: {transactions: {amount: net_value}}\n",
+        r"column 'net_value' \(mapped to 'amount'",
+    ),
     ("config_not_found", good, ["--config", "/nonexistent/c.yaml"], None, r"c.yaml: file not found"),
     ("tier_shares_sum", good, [], "ranking:\n  tier_shares: {A: 0.5, B: 0.2}\n", r"add up to 1"),
     ("bad_profile_weight", good, [], "rating:\n  profile: profile.yaml\n", r"criterion 'fit'.*weight"),
@@ -136,7 +263,11 @@ ASOF_CASES = [
     ("negative_horizon", ["--as-of", AS_OF, "--horizon-days", "-5"], r"time.horizon_days.*greater than 0"),
     ("zero_horizon", ["--as-of", AS_OF, "--horizon-days", "0"], r"time.horizon_days"),
     ("too_few_positives", ["--as-of", "2023-09-01"], r"too short|at least"),
-    ("unwritable_workspace", ["--as-of", AS_OF, "--out", "/proc/version/ws"], r"cannot create|not writable|choose a writable"),
+    (
+        "unwritable_workspace",
+        ["--as-of", AS_OF, "--out", "/proc/version/ws"],
+        r"cannot create|not writable|choose a writable",
+    ),
 ]
 
 

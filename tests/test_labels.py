@@ -10,11 +10,13 @@ from potential.schema import Dataset, load_dataset
 
 
 def test_labels_by_hand():
-    tx = pd.DataFrame({
-        "account_id": ["a", "a", "b", "b", "c"],
-        "date": pd.to_datetime(["2024-05-01", "2024-07-10", "2024-05-01", "2024-06-01", "2023-01-01"]),
-        "amount": [1000.0, 3000.0, 1000.0, -10.0, 50.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "b", "c"],
+            "date": pd.to_datetime(["2024-05-01", "2024-07-10", "2024-05-01", "2024-06-01", "2023-01-01"]),
+            "amount": [1000.0, 3000.0, 1000.0, -10.0, 50.0],
+        }
+    )
     ds = Dataset(pd.DataFrame({"account_id": ["a", "b", "c"]}), tx, None, None)
     config = Config()
     cutoff = pd.Timestamp("2024-07-01")
@@ -56,5 +58,7 @@ def test_labels_csv_overrides_derived(data_dir, tables):
     account, cutoff = ts.labels.index[0]
     flipped = 1.0 - ts.labels["churn"].iloc[0]
     given = pd.DataFrame({"account_id": [account], "churned": [flipped], "as_of": [cutoff]})
-    ts2 = build_training_set(Dataset(ds.accounts, ds.transactions, ds.activities, given), pd.Timestamp("2025-06-01"), config)
+    ts2 = build_training_set(
+        Dataset(ds.accounts, ds.transactions, ds.activities, given), pd.Timestamp("2025-06-01"), config
+    )
     assert ts2.labels.loc[(account, cutoff), "churn"] == flipped

@@ -77,8 +77,19 @@ def test_explanations_add_up_to_probabilities(demo):
     root, _ = demo
     frame = targets(root).set_index("account_id")
     long = pd.read_parquet(root / "exports" / "explanations.parquet")
-    assert list(long.columns[:7]) == ["account_id", "target", "feature", "value", "value_text", "contribution", "base"]
-    sums = long.groupby(["account_id", "target"])["contribution"].sum() + long.groupby(["account_id", "target"])["base"].first()
+    assert list(long.columns[:7]) == [
+        "account_id",
+        "target",
+        "feature",
+        "value",
+        "value_text",
+        "contribution",
+        "base",
+    ]
+    sums = (
+        long.groupby(["account_id", "target"])["contribution"].sum()
+        + long.groupby(["account_id", "target"])["base"].first()
+    )
     for (account, target), total in sums.items():
         assert abs(total - frame.loc[account, f"{target}_probability"]) < 1e-6
 
@@ -106,7 +117,9 @@ def test_rank_formats_filters_and_determinism(demo, capsys, tmp_path):
     assert (root / "exports" / "targets.csv").read_bytes() == first
     assert (root / "exports" / "explanations.parquet").read_bytes() == expl
     for fmt in ("xlsx", "parquet"):
-        code, _, err = run_cli(["rank", "--data", data, "--as-of", AS_OF, "--out", root, "--format", fmt], capsys)
+        code, _, err = run_cli(
+            ["rank", "--data", data, "--as-of", AS_OF, "--out", root, "--format", fmt], capsys
+        )
         assert code == 0, err
     csv_ids = targets(root)["account_id"].tolist()
     assert pd.read_parquet(root / "exports" / "targets.parquet")["account_id"].tolist() == csv_ids
@@ -116,11 +129,33 @@ def test_rank_formats_filters_and_determinism(demo, capsys, tmp_path):
     shutil.copy(root / "exports" / "targets.csv", previous)
     ws = tmp_path / "ws"
     shutil.copytree(root / "models", ws / "models")
-    code, _, err = run_cli(["rank", "--data", data, "--as-of", AS_OF, "--out", ws, "--top", "15", "--tier", "A",
-                            "--action", "Save", "--action", "Grow", "--since", previous], capsys)
+    code, _, err = run_cli(
+        [
+            "rank",
+            "--data",
+            data,
+            "--as-of",
+            AS_OF,
+            "--out",
+            ws,
+            "--top",
+            "15",
+            "--tier",
+            "A",
+            "--action",
+            "Save",
+            "--action",
+            "Grow",
+            "--since",
+            previous,
+        ],
+        capsys,
+    )
     assert code == 0, err
     filtered = targets(ws)
-    assert len(filtered) <= 15 and set(filtered["tier"]) <= {"A"} and set(filtered["action"]) <= {"Save", "Grow"}
+    assert (
+        len(filtered) <= 15 and set(filtered["tier"]) <= {"A"} and set(filtered["action"]) <= {"Save", "Grow"}
+    )
     assert {"rank_delta", "new_entrant", "tier_change"} <= set(filtered.columns)
     assert (filtered["rank_delta"] == 0).all() and not filtered["new_entrant"].any()
 
@@ -132,7 +167,10 @@ def test_compare_and_features_commands(demo, capsys, tmp_path):
     board = pd.read_csv(pd.io.common.StringIO(out))
     assert {"lightgbm", "logistic", "rfm_rule"} <= set(board["model"])
     assert board["champion"].any()
-    code, out, err = run_cli(["features", "--data", root / "data", "--as-of", AS_OF, "--out", tmp_path / "f.parquet", "--audit"], capsys)
+    code, out, err = run_cli(
+        ["features", "--data", root / "data", "--as-of", AS_OF, "--out", tmp_path / "f.parquet", "--audit"],
+        capsys,
+    )
     assert code == 0, err
     features = pd.read_parquet(tmp_path / "f.parquet")
     assert "account_id" in features.columns and features["account_id"].is_unique

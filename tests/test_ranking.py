@@ -7,20 +7,26 @@ from potential.ranking import assign_tiers, compare_with_previous, concentration
 
 def scored(n=10):
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "account_id": [f"a{i}" for i in range(n)],
-        "expansion_probability": rng.uniform(size=n), "expected_uplift": rng.uniform(0, 1000, n),
-        "churn_probability": rng.uniform(size=n), "revenue_at_risk": rng.uniform(0, 1000, n),
-        "rating_score": rng.uniform(0, 100, n), "potential_multiple": rng.uniform(0, 20, n),
-        "is_prospect": [False] * n,
-    })
+    return pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(n)],
+            "expansion_probability": rng.uniform(size=n),
+            "expected_uplift": rng.uniform(0, 1000, n),
+            "churn_probability": rng.uniform(size=n),
+            "revenue_at_risk": rng.uniform(0, 1000, n),
+            "rating_score": rng.uniform(0, 100, n),
+            "potential_multiple": rng.uniform(0, 20, n),
+            "is_prospect": [False] * n,
+        }
+    )
 
 
 def test_priority_formula_and_ablation():
     frame = scored()
     config = RankingConfig()
-    expected = (frame.expansion_probability * frame.expected_uplift + frame.churn_probability * frame.revenue_at_risk) * (
-        1 + 0.5 * (frame.rating_score - 50) / 50)
+    expected = (
+        frame.expansion_probability * frame.expected_uplift + frame.churn_probability * frame.revenue_at_risk
+    ) * (1 + 0.5 * (frame.rating_score - 50) / 50)
     assert np.allclose(priority(frame, config), expected)
     models_only = RankingConfig(rating_weight=0)
     assert np.allclose(priority(frame, models_only), expected / (1 + 0.5 * (frame.rating_score - 50) / 50))
@@ -36,7 +42,9 @@ def test_rank_sorted_actions_and_rules():
     assert ranked["rank"].tolist() == list(range(1, 51))
     assert ranked["priority_score"].is_monotonic_decreasing
     assert set(ranked["action"]) <= {"Grow", "Save", "Nurture", "Maintain"}
-    assert all(rule.startswith(action) for action, rule in zip(ranked["action"], ranked["action_rule"], strict=True))
+    assert all(
+        rule.startswith(action) for action, rule in zip(ranked["action"], ranked["action_rule"], strict=True)
+    )
     save = ranked[ranked["action"] == "Save"]
     assert (save["churn_probability"] >= 0.35).all()
     assert (ranked["high_value"] == (ranked["potential_multiple"] >= 10)).all()
@@ -57,7 +65,9 @@ def test_what_changed():
 
 
 def test_profile_only_priority_uses_probabilities():
-    frame = scored(6).assign(expected_uplift=np.nan, revenue_at_risk=np.nan, expansion_probability=np.nan, rating_score=50.0)
+    frame = scored(6).assign(
+        expected_uplift=np.nan, revenue_at_risk=np.nan, expansion_probability=np.nan, rating_score=50.0
+    )
     ranked = rank_accounts(frame, RankingConfig())
     assert np.allclose(ranked["priority_score"], ranked["churn_probability"].round(6), atol=1e-6)
     assert ranked["churn_probability"].is_monotonic_decreasing

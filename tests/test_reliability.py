@@ -28,8 +28,26 @@ def trained(tmp_path_factory):
     config = root / "fast.yaml"
     config.write_text(FAST)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run([sys.executable, "-m", "potential", "run", "--data", str(data), "--as-of", AS_OF, "--out",
-                           str(root / "ws"), "--config", str(config)], capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "potential",
+            "run",
+            "--data",
+            str(data),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(root / "ws"),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return root, data, config
 
@@ -58,8 +76,26 @@ def test_killed_run_leaves_previous_outputs_and_champions(trained, marker):
     before_reports = tree_digest(ws / "reports")
     champions = {t: c.version for t, c in Tracker(ws, Config()).champions().items()}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code, err = _kill_when([sys.executable, "-m", "potential", "run", "--data", str(data), "--as-of", AS_OF, "--out", str(ws),
-                            "--config", str(config), "--horizon-days", "60"], marker, env)
+    code, err = _kill_when(
+        [
+            sys.executable,
+            "-m",
+            "potential",
+            "run",
+            "--data",
+            str(data),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(ws),
+            "--config",
+            str(config),
+            "--horizon-days",
+            "60",
+        ],
+        marker,
+        env,
+    )
     assert code == 130, err
     assert "Traceback" not in err
     assert "interrupted" in err
@@ -74,8 +110,24 @@ def test_kill_while_writing_leaves_whole_files(trained):
     root, data, config = trained
     ws = root / "ws"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code, err = _kill_when([sys.executable, "-m", "potential", "run", "--data", str(data), "--as-of", AS_OF, "--out", str(ws),
-                            "--config", str(config)], "scoring, explaining", env)
+    code, err = _kill_when(
+        [
+            sys.executable,
+            "-m",
+            "potential",
+            "run",
+            "--data",
+            str(data),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(ws),
+            "--config",
+            str(config),
+        ],
+        "scoring, explaining",
+        env,
+    )
     assert code in (0, 130), err
     assert "Traceback" not in err
     targets = pd.read_csv(ws / "exports" / "targets.csv")
@@ -89,15 +141,25 @@ def test_same_input_same_bytes(trained, capsys, tmp_path):
     _, data, config = trained
     first, second = tmp_path / "first", tmp_path / "second"
     for ws in (first, second):
-        code, _, err = run_cli(["run", "--data", data, "--as-of", AS_OF, "--out", ws, "--config", config], capsys)
+        code, _, err = run_cli(
+            ["run", "--data", data, "--as-of", AS_OF, "--out", ws, "--config", config], capsys
+        )
         assert code == 0, err
-    for name in ("exports/targets.csv", "exports/explanations.parquet", "exports/rating.parquet", "exports/history.parquet",
-                 "exports/run.json", "reports/index.html"):
+    for name in (
+        "exports/targets.csv",
+        "exports/explanations.parquet",
+        "exports/rating.parquet",
+        "exports/history.parquet",
+        "exports/run.json",
+        "reports/index.html",
+    ):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     pages = sorted(p.name for p in (first / "reports" / "accounts").iterdir())
     assert pages == sorted(p.name for p in (second / "reports" / "accounts").iterdir())
     for page in pages[:5]:
-        assert (first / "reports" / "accounts" / page).read_bytes() == (second / "reports" / "accounts" / page).read_bytes()
+        assert (first / "reports" / "accounts" / page).read_bytes() == (
+            second / "reports" / "accounts" / page
+        ).read_bytes()
 
 
 def test_awkward_but_valid_inputs_run(tmp_path, capsys):
@@ -112,18 +174,27 @@ def test_awkward_but_valid_inputs_run(tmp_path, capsys):
     acc.loc[0, "account_name"] = "<script>alert(1)</script>"
     acc.loc[1, "account_name"] = 'Smith, "Jones" & Co\nLtd'
     acc.loc[2, "account_name"] = "株式会社テスト"
-    acc.loc[3, "account_name"] = "=HYPERLINK(\"http://evil\")"
-    acc = pd.concat([acc, pd.DataFrame([{"account_id": "PROSPECT1", "account_name": "Prospect Ltd", "industry": "retail"}])],
-                    ignore_index=True)
+    acc.loc[3, "account_name"] = '=HYPERLINK("http://evil")'
+    acc = pd.concat(
+        [
+            acc,
+            pd.DataFrame([{"account_id": "PROSPECT1", "account_name": "Prospect Ltd", "industry": "retail"}]),
+        ],
+        ignore_index=True,
+    )
     tx = tx[tx["account_id"] != "C0005"]
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "transactions.csv").write_bytes(("\ufeff" + tx.to_csv(index=False)).replace("\n", "\r\n").encode("utf-8"))
+    (folder / "transactions.csv").write_bytes(
+        ("\ufeff" + tx.to_csv(index=False)).replace("\n", "\r\n").encode("utf-8")
+    )
     acc[acc["account_id"] != "C0007"].to_csv(folder / "accounts.csv", index=False)
     tables["activities"].to_csv(folder / "activities.csv", index=False)
     config = tmp_path / "fast.yaml"
     config.write_text(FAST)
-    code, out, err = run_cli(["run", "--data", folder, "--as-of", AS_OF, "--out", tmp_path / "ws", "--config", config], capsys)
+    code, out, err = run_cli(
+        ["run", "--data", folder, "--as-of", AS_OF, "--out", tmp_path / "ws", "--config", config], capsys
+    )
     assert code == 0, err + out
     targets = pd.read_csv(tmp_path / "ws" / "exports" / "targets.csv", dtype={"account_id": str})
     assert "PROSPECT1" in set(targets["account_id"])

@@ -19,11 +19,19 @@ def test_loads_and_types(data_dir):
 
 def test_column_map_and_date_format(tmp_path):
     tx = make_tables(20)["transactions"]
-    foreign = pd.DataFrame({"cust_no": tx["account_id"], "order_date": pd.to_datetime(tx["date"]).dt.strftime("%Y%m%d"),
-                            "net_value": tx["amount"]})
+    foreign = pd.DataFrame(
+        {
+            "cust_no": tx["account_id"],
+            "order_date": pd.to_datetime(tx["date"]).dt.strftime("%Y%m%d"),
+            "net_value": tx["amount"],
+        }
+    )
     write_tables(tmp_path, {"orders": foreign})
-    config = DataConfig(columns={"transactions": {"account_id": "cust_no", "date": "order_date", "amount": "net_value"}},
-                        date_format="%Y%m%d", tables={"transactions": "orders"})
+    config = DataConfig(
+        columns={"transactions": {"account_id": "cust_no", "date": "order_date", "amount": "net_value"}},
+        date_format="%Y%m%d",
+        tables={"transactions": "orders"},
+    )
     ds = load_dataset(tmp_path, config)
     assert ds.transactions["date"].min() >= pd.Timestamp("2023-01-01")
     assert set(ds.accounts["account_id"]) == set(tx["account_id"])
@@ -32,8 +40,14 @@ def test_column_map_and_date_format(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "pattern"),
     [
-        (lambda t: t.assign(amount=t["amount"].astype(object).where(t.index != 3, "n/a")), r"transactions.csv: column 'amount' has 1 non-numeric.*rows 5.*'n/a'"),
-        (lambda t: t.assign(date=t["date"].where(t.index != 0, "31/31/2024")), r"column 'date' has 1 unparseable date.*rows 2"),
+        (
+            lambda t: t.assign(amount=t["amount"].astype(object).where(t.index != 3, "n/a")),
+            r"transactions.csv: column 'amount' has 1 non-numeric.*rows 5.*'n/a'",
+        ),
+        (
+            lambda t: t.assign(date=t["date"].where(t.index != 0, "31/31/2024")),
+            r"column 'date' has 1 unparseable date.*rows 2",
+        ),
         (lambda t: t.drop(columns=["amount"]), r"required column 'amount' is missing"),
         (lambda t: t.rename(columns={"amount": "amont"}), r"did you mean 'amont'"),
         (lambda t: t.assign(account_id=t["account_id"].where(t.index != 1, "")), r"empty id"),
@@ -77,7 +91,7 @@ def test_unknown_mapped_column_is_config_error(tmp_path):
 def test_bom_crlf_timezones_and_unknown_accounts(tmp_path):
     text = "\ufeffaccount_id,date,amount\r\nX1,2024-01-05T10:00:00+02:00,10\r\nX2,2024-01-06 08:00,-5\r\n"
     (tmp_path / "transactions.csv").write_bytes(text.encode("utf-8"))
-    (tmp_path / "accounts.csv").write_text("account_id,account_name\nX1,\"Müller, \"\"Söhne\"\"\"\n")
+    (tmp_path / "accounts.csv").write_text('account_id,account_name\nX1,"Müller, ""Söhne"""\n')
     ds = load_dataset(tmp_path, DataConfig())
     assert ds.transactions["date"].iloc[0] == pd.Timestamp("2024-01-05 08:00")
     assert set(ds.accounts["account_id"]) == {"X1", "X2"}
@@ -86,8 +100,15 @@ def test_bom_crlf_timezones_and_unknown_accounts(tmp_path):
 
 
 def test_profile_type_inference_blank_numbers(tmp_path):
-    write_tables(tmp_path, {"accounts": pd.DataFrame({"cid": ["1", "2", "3"], "tenure": ["12", "", "7"], "partner": ["Yes", "No", "Yes"]}),
-                            "labels": pd.DataFrame({"cid": ["1", "2", "3"], "churned": ["Yes", "No", "1"]})})
+    write_tables(
+        tmp_path,
+        {
+            "accounts": pd.DataFrame(
+                {"cid": ["1", "2", "3"], "tenure": ["12", "", "7"], "partner": ["Yes", "No", "Yes"]}
+            ),
+            "labels": pd.DataFrame({"cid": ["1", "2", "3"], "churned": ["Yes", "No", "1"]}),
+        },
+    )
     config = DataConfig(columns={"accounts": {"account_id": "cid"}, "labels": {"account_id": "cid"}})
     ds = load_dataset(tmp_path, config)
     assert ds.accounts["tenure"].dtype == float and np.isnan(ds.accounts["tenure"].iloc[1])
@@ -96,8 +117,13 @@ def test_profile_type_inference_blank_numbers(tmp_path):
 
 
 def test_invalid_labels(tmp_path):
-    write_tables(tmp_path, {"accounts": pd.DataFrame({"account_id": ["1", "2"]}),
-                            "labels": pd.DataFrame({"account_id": ["1", "2"], "churned": ["1", "maybe"]})})
+    write_tables(
+        tmp_path,
+        {
+            "accounts": pd.DataFrame({"account_id": ["1", "2"]}),
+            "labels": pd.DataFrame({"account_id": ["1", "2"], "churned": ["1", "maybe"]}),
+        },
+    )
     with pytest.raises(InputError, match="invalid label value.*'maybe'"):
         load_dataset(tmp_path, DataConfig())
 
@@ -122,13 +148,21 @@ from hypothesis import strategies as st  # noqa: E402
 
 from potential.errors import PotentialError  # noqa: E402
 
-CELLS = st.one_of(st.text(max_size=12), st.integers(-10**9, 10**9).map(str), st.floats(allow_nan=True).map(str),
-                  st.sampled_from(["2024-01-05", "20240105", "2024-13-40", "", "n/a", "=1+1", "1,234.5", "inf"]))
+CELLS = st.one_of(
+    st.text(max_size=12),
+    st.integers(-(10**9), 10**9).map(str),
+    st.floats(allow_nan=True).map(str),
+    st.sampled_from(["2024-01-05", "20240105", "2024-13-40", "", "n/a", "=1+1", "1,234.5", "inf"]),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(CELLS, CELLS, CELLS), min_size=0, max_size=8),
-       header=st.sampled_from(["account_id,date,amount", "account_id,date", "id,date,amount", "account_id,date,amount,extra"]))
+@given(
+    rows=st.lists(st.tuples(CELLS, CELLS, CELLS), min_size=0, max_size=8),
+    header=st.sampled_from(
+        ["account_id,date,amount", "account_id,date", "id,date,amount", "account_id,date,amount,extra"]
+    ),
+)
 def test_property_validator_rejects_clearly_or_returns_typed_frames(tmp_path_factory, rows, header):
     """Whatever the file holds: either a typed, valid dataset or one clear PotentialError — never another exception."""
     import csv

@@ -69,8 +69,11 @@ def test_failed_training_moves_no_alias(workspace, monkeypatch):
     after = {t: c.version for t, c in Tracker(root, cfg()).champions().items()}
     assert after == before
     tracker = Tracker(root, cfg())
-    parents = tracker.client.search_runs([tracker.experiment_id()], "tags.`potential.kind` = 'training'",
-                                         order_by=["attributes.start_time DESC"])
+    parents = tracker.client.search_runs(
+        [tracker.experiment_id()],
+        "tags.`potential.kind` = 'training'",
+        order_by=["attributes.start_time DESC"],
+    )
     assert parents[0].info.status == "FAILED"
 
 

@@ -37,8 +37,12 @@ def test_train_churn_is_deterministic_and_calibrated(training_set):
     for key in ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10", "lift_at_20", "precision_at_20"):
         assert np.isfinite(a.metrics[key])
     # test rows are the latest cutoffs only
-    assert a.test_index.get_level_values("cutoff").min() > training_set.features.index.get_level_values("cutoff")[
-        training_set.slice.to_numpy() == "train"].max()
+    assert (
+        a.test_index.get_level_values("cutoff").min()
+        > training_set.features.index.get_level_values("cutoff")[
+            training_set.slice.to_numpy() == "train"
+        ].max()
+    )
 
 
 def test_expansion_has_uplift_regressor(training_set):

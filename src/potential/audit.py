@@ -23,11 +23,19 @@ SUSPICIOUS_AUC = 0.95
 
 def truncated(dataset: Dataset, as_of: pd.Timestamp) -> Dataset:
     """The same dataset with every event on or after as_of removed."""
+
     def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         return None if frame is None else frame[frame["date"] < as_of].reset_index(drop=True)
 
-    return Dataset(dataset.accounts, cut(dataset.transactions), cut(dataset.activities), dataset.labels,
-                   dataset.sources, dataset.digests, dataset.notes)
+    return Dataset(
+        dataset.accounts,
+        cut(dataset.transactions),
+        cut(dataset.activities),
+        dataset.labels,
+        dataset.sources,
+        dataset.digests,
+        dataset.notes,
+    )
 
 
 def time_travel_differences(dataset: Dataset, as_of: pd.Timestamp, config: Config) -> list[str]:
@@ -36,7 +44,9 @@ def time_travel_differences(dataset: Dataset, as_of: pd.Timestamp, config: Confi
     problems = []
     for column in sorted(set(full.columns) | set(cut.columns)):
         if column not in full.columns or column not in cut.columns:
-            problems.append(f"{column}: exists only with {'future' if column in full.columns else 'past'} events")
+            problems.append(
+                f"{column}: exists only with {'future' if column in full.columns else 'past'} events"
+            )
             continue
         a, b = full[column], cut[column].reindex(full.index)
         if isinstance(a.dtype, pd.CategoricalDtype):
@@ -45,7 +55,9 @@ def time_travel_differences(dataset: Dataset, as_of: pd.Timestamp, config: Confi
             x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
             same = np.isclose(x, y, equal_nan=True)
         if not np.all(same):
-            problems.append(f"{column}: {int((~np.asarray(same)).sum())} account(s) change when future events are removed")
+            problems.append(
+                f"{column}: {int((~np.asarray(same)).sum())} account(s) change when future events are removed"
+            )
     return problems
 
 
@@ -78,7 +90,9 @@ def audit_features(data: Path, as_of: pd.Timestamp, config: Config) -> list[str]
     dataset = load_dataset(Path(data), config.data)
     lines = ["leakage audit"]
     problems = time_travel_differences(dataset, as_of, config)
-    lines.append(f"  time travel: {'no feature changes when events on/after the as-of are removed' if not problems else 'LEAK'}")
+    lines.append(
+        f"  time travel: {'no feature changes when events on/after the as-of are removed' if not problems else 'LEAK'}"
+    )
     lines += [f"    {p}" for p in problems]
     feats = build_features(dataset, as_of, config.features)
     constant = constant_features(feats)
@@ -92,6 +106,8 @@ def audit_features(data: Path, as_of: pd.Timestamp, config: Config) -> list[str]
         aucs = single_feature_auc(ts.features, ts.labels[target])
         flagged = aucs[aucs > SUSPICIOUS_AUC]
         top = ", ".join(f"{k} {v:.2f}" for k, v in aucs.head(3).items())
-        lines.append(f"  {target}: strongest single features {top or '—'}; "
-                     f"{'SUSPICIOUS: ' + ', '.join(flagged.index) if len(flagged) else f'none above {SUSPICIOUS_AUC}'}")
+        lines.append(
+            f"  {target}: strongest single features {top or '—'}; "
+            f"{'SUSPICIOUS: ' + ', '.join(flagged.index) if len(flagged) else f'none above {SUSPICIOUS_AUC}'}"
+        )
     return lines

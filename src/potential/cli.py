@@ -42,13 +42,38 @@ class Format(StrEnum):
     parquet = "parquet"
 
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: ./configs/default.yaml if present, else built-in defaults).")]
-DataOpt = Annotated[Path, typer.Option("--data", "-d", help="Folder with transactions / accounts / activities / labels (CSV or Parquet).")]
-AsOfOpt = Annotated[str, typer.Option("--as-of", help="The date the list is for (YYYY-MM-DD); features use only events before it.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Workspace folder for models/, exports/ and reports/.")]
-HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Label window in days (overrides time.horizon_days).")]
-EngineOpt = Annotated[Engine | None, typer.Option("--engine", help="Execution engine (overrides engine in the config).")]
-SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler (dask engine only).")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config YAML (default: ./configs/default.yaml if present, else built-in defaults).",
+    ),
+]
+DataOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data", "-d", help="Folder with transactions / accounts / activities / labels (CSV or Parquet)."
+    ),
+]
+AsOfOpt = Annotated[
+    str,
+    typer.Option(
+        "--as-of", help="The date the list is for (YYYY-MM-DD); features use only events before it."
+    ),
+]
+OutOpt = Annotated[
+    Path, typer.Option("--out", "-o", help="Workspace folder for models/, exports/ and reports/.")
+]
+HorizonOpt = Annotated[
+    int | None, typer.Option("--horizon-days", help="Label window in days (overrides time.horizon_days).")
+]
+EngineOpt = Annotated[
+    Engine | None, typer.Option("--engine", help="Execution engine (overrides engine in the config).")
+]
+SchedulerOpt = Annotated[
+    str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler (dask engine only).")
+]
 
 
 @app.callback()
@@ -71,11 +96,13 @@ def _step(label: str):
     """A spinner with elapsed time for long work (quiet when output is not a terminal)."""
     started = time.perf_counter()
     with err.status(label, spinner="dots") as status:
+
         def progress(message: str) -> None:
             interrupt.check()
             status.update(f"{message} [{time.perf_counter() - started:.0f}s]")
             if not err.is_terminal:
                 err.print(f"· {message}", highlight=False)
+
         yield progress
 
 
@@ -89,7 +116,9 @@ def _engine_check(engine: Engine | None, scheduler: str | None, config: Config) 
 # ------------------------------------------------------------------------------------------------ commands
 @app.command()
 def generate(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write accounts/transactions/activities/truth into.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write accounts/transactions/activities/truth into.")
+    ],
     accounts: Annotated[int, typer.Option("--accounts", "-n", help="Number of accounts.")] = 2000,
     months: Annotated[int, typer.Option("--months", "-m", help="Months of history.")] = 36,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (same seed, same files).")] = 42,
@@ -103,8 +132,10 @@ def generate(
     with _step("generating portfolio"):
         portfolio = generate_portfolio(accounts, months, seed)
         paths = write_portfolio(portfolio, out_dir, fmt)
-    out.print(f"wrote {len(portfolio.accounts):,} accounts, {len(portfolio.transactions):,} transactions, "
-              f"{len(portfolio.activities):,} activities to {out_dir}")
+    out.print(
+        f"wrote {len(portfolio.accounts):,} accounts, {len(portfolio.transactions):,} transactions, "
+        f"{len(portfolio.activities):,} activities to {out_dir}"
+    )
     for path in paths:
         out.print(f"  {path}")
 
@@ -133,7 +164,9 @@ def validate(data: DataOpt, config: ConfigOpt = None) -> None:
     if dataset.has_history:
         import pandas as pd
 
-        columns |= set(build_features(dataset, dataset.last_date() + pd.Timedelta(days=1), cfg.features).columns)
+        columns |= set(
+            build_features(dataset, dataset.last_date() + pd.Timedelta(days=1), cfg.features).columns
+        )
     for note in list(dataset.notes) + profile_warnings(profile, columns):
         out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
     out.print("[green]valid[/green]")
@@ -147,7 +180,9 @@ def features(
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     scheduler: SchedulerOpt = None,
-    audit: Annotated[bool, typer.Option("--audit", help="Also run the leakage audit and print its findings.")] = False,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="Also run the leakage audit and print its findings.")
+    ] = False,
 ) -> None:
     """Write the scoring features at --as-of: one row per account, an account_id column."""
     from potential import pipeline
@@ -175,19 +210,36 @@ def _print_training(summary) -> None:
         rows = [("lightgbm", result.metrics)] + list(result.baselines.items())
         for name, m in rows:
             brier = m.get("brier")
-            table.add_row(target, name, f"{m['roc_auc']:.3f}", f"{m['pr_auc']:.3f}", f"{m['lift_at_20']:.2f}",
-                          "—" if brier is None else f"{brier:.3f}")
+            table.add_row(
+                target,
+                name,
+                f"{m['roc_auc']:.3f}",
+                f"{m['pr_auc']:.3f}",
+                f"{m['lift_at_20']:.2f}",
+                "—" if brier is None else f"{brier:.3f}",
+            )
         if result.uplift_metrics:
             u = result.uplift_metrics
-            table.add_row(target, "uplift regressor", f"MAE {u.get('mae', float('nan')):,.0f}", f"ρ {u.get('spearman', float('nan')):.2f}", "", "")
+            table.add_row(
+                target,
+                "uplift regressor",
+                f"MAE {u.get('mae', float('nan')):,.0f}",
+                f"ρ {u.get('spearman', float('nan')):.2f}",
+                "",
+                "",
+            )
     out.print(table)
     for key in sorted(k for k in summary.oracle if k.startswith("oracle_ratio_")):
         target = key.removeprefix("oracle_ratio_")
-        out.print(f"oracle check {target}: model ROC-AUC {summary.oracle[f'model_roc_auc_{target}']:.3f} vs true propensities "
-                  f"{summary.oracle[f'oracle_roc_auc_{target}']:.3f} (ratio {summary.oracle[key]:.3f})")
+        out.print(
+            f"oracle check {target}: model ROC-AUC {summary.oracle[f'model_roc_auc_{target}']:.3f} vs true propensities "
+            f"{summary.oracle[f'oracle_roc_auc_{target}']:.3f} (ratio {summary.oracle[key]:.3f})"
+        )
     for target, decision in summary.decisions.items():
         mark = "champion" if decision["promoted"] else "challenger"
-        out.print(f"{target}: registered v{decision['version']} as {mark} ({decision['reason']})", highlight=False)
+        out.print(
+            f"{target}: registered v{decision['version']} as {mark} ({decision['reason']})", highlight=False
+        )
     for note in summary.notes:
         out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
 
@@ -217,7 +269,9 @@ def train(
 def compare(
     out_dir: OutOpt = Path("."),
     config: ConfigOpt = None,
-    sort: Annotated[str, typer.Option("--sort", help="Metric to sort by: roc_auc, pr_auc, lift_at_20, brier, started.")] = "started",
+    sort: Annotated[
+        str, typer.Option("--sort", help="Metric to sort by: roc_auc, pr_auc, lift_at_20, brier, started.")
+    ] = "started",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table.")] = 40,
 ) -> None:
@@ -226,7 +280,9 @@ def compare(
 
     cfg = _config(config)
     if not (out_dir / "models" / "mlflow.db").exists() and not cfg.tracking.uri:
-        raise PotentialError(f"{out_dir / 'models' / 'mlflow.db'}: no tracking store; train first with --out {out_dir}.")
+        raise PotentialError(
+            f"{out_dir / 'models' / 'mlflow.db'}: no tracking store; train first with --out {out_dir}."
+        )
     board = Tracker(out_dir, cfg).leaderboard()
     valid = {"roc_auc", "pr_auc", "lift_at_20", "brier", "started"}
     if sort not in valid:
@@ -249,8 +305,17 @@ def compare(
         return "—" if v is None or v != v else format(v, spec)
 
     for row in board.head(limit).itertuples():
-        table.add_row(str(row.started), str(row.as_of), str(row.target), str(row.model), f(row.roc_auc), f(row.pr_auc),
-                      f(row.lift_at_20, ".2f"), f(row.brier), "★ champion" if row.champion else "")
+        table.add_row(
+            str(row.started),
+            str(row.as_of),
+            str(row.target),
+            str(row.model),
+            f(row.roc_auc),
+            f(row.pr_auc),
+            f(row.lift_at_20, ".2f"),
+            f(row.brier),
+            "★ champion" if row.champion else "",
+        )
     out.print(table)
 
 
@@ -278,8 +343,12 @@ def rank(
     fmt: Annotated[Format, typer.Option("--format", help="Output format of the target list.")] = Format.csv,
     top: Annotated[int | None, typer.Option("--top", help="Only the top K accounts.")] = None,
     tier: Annotated[list[str] | None, typer.Option("--tier", help="Only these tiers (repeatable).")] = None,
-    action: Annotated[list[str] | None, typer.Option("--action", help="Only these actions: Grow, Save, Nurture, Maintain.")] = None,
-    since: Annotated[Path | None, typer.Option("--since", help="A previous targets.csv: adds rank/tier change columns.")] = None,
+    action: Annotated[
+        list[str] | None, typer.Option("--action", help="Only these actions: Grow, Save, Nurture, Maintain.")
+    ] = None,
+    since: Annotated[
+        Path | None, typer.Option("--since", help="A previous targets.csv: adds rank/tier change columns.")
+    ] = None,
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     scheduler: SchedulerOpt = None,
@@ -291,19 +360,27 @@ def rank(
     _engine_check(engine, scheduler, cfg)
     as_of_ts = pipeline.parse_as_of(as_of)
     with _step("ranking") as progress:
-        summary = pipeline.rank(data, as_of_ts, out_dir, cfg, fmt.value, top, tier, action, since, progress=progress)
+        summary = pipeline.rank(
+            data, as_of_ts, out_dir, cfg, fmt.value, top, tier, action, since, progress=progress
+        )
     _print_rank(summary, out_dir)
 
 
 def _print_rank(summary, out_dir: Path, already: tuple[str, ...] = ()) -> None:
     t = summary.targets
-    out.print(f"ranked {len(t):,} accounts as of {t['as_of'].iloc[0] if len(t) else '—'} "
-              f"(models {', '.join(f'{k} v{v}' for k, v in sorted(summary.model_versions.items()))})")
+    out.print(
+        f"ranked {len(t):,} accounts as of {t['as_of'].iloc[0] if len(t) else '—'} "
+        f"(models {', '.join(f'{k} v{v}' for k, v in sorted(summary.model_versions.items()))})"
+    )
     if len(t):
         tiers = t["tier"].value_counts().sort_index()
         actions = t["action"].value_counts()
-        out.print("tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()) +
-                  " · actions: " + ", ".join(f"{k} {v:,}" for k, v in actions.items()))
+        out.print(
+            "tiers: "
+            + ", ".join(f"{k} {v:,}" for k, v in tiers.items())
+            + " · actions: "
+            + ", ".join(f"{k} {v:,}" for k, v in actions.items())
+        )
     out.print(f"target list: {summary.paths[0]}")
     for note in summary.notes:
         if note in already:
@@ -314,7 +391,9 @@ def _print_rank(summary, out_dir: Path, already: tuple[str, ...] = ()) -> None:
 @app.command()
 def report(
     out_dir: OutOpt = Path("."),
-    top: Annotated[int | None, typer.Option("--top", help="Account pages to write (default: report.top_k).")] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", help="Account pages to write (default: report.top_k).")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write the HTML portfolio page and one page per top account (self-contained, opens from disk)."""
@@ -374,19 +453,25 @@ def demo(
         write_portfolio(portfolio, data, "csv")
         as_of = DEFAULT_END
         dataset = pipeline.load(data, cfg)
-        summary = pipeline.train(data, as_of, out_dir, cfg, progress=progress, truth=portfolio.truth, dataset=dataset)
+        summary = pipeline.train(
+            data, as_of, out_dir, cfg, progress=progress, truth=portfolio.truth, dataset=dataset
+        )
         ranked = pipeline.rank(data, as_of, out_dir, cfg, "csv", progress=progress, dataset=dataset)
         pages = pipeline.report(out_dir, cfg)
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
-    out.print(f"MLflow:  mlflow ui --backend-store-uri sqlite:///{(out_dir / 'models' / 'mlflow.db').resolve()}")
+    out.print(
+        f"MLflow:  mlflow ui --backend-store-uri sqlite:///{(out_dir / 'models' / 'mlflow.db').resolve()}"
+    )
     out.print(f"done in {time.perf_counter() - started:.0f}s")
 
 
 # ------------------------------------------------------------------------------------------------ entry point
 def _interrupted() -> None:
-    err.print("interrupted: nothing half-written; the previous outputs and champions are unchanged.", markup=False)
+    err.print(
+        "interrupted: nothing half-written; the previous outputs and champions are unchanged.", markup=False
+    )
     sys.exit(130)
 
 
@@ -402,13 +487,18 @@ def main() -> None:
     except KeyboardInterrupt:
         _interrupted()
     except Exception as exc:
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):  # usage errors (bad option, value)
+        if hasattr(exc, "show") and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):  # usage errors (bad option, value)
             exc.show()
             sys.exit(2)
         if STATE["debug"]:
             traceback.print_exc()
-        err.print(f"internal error: {type(exc).__name__}: {exc} — this is a bug; rerun with --debug and report the traceback.",
-                  markup=False, highlight=False)
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} — this is a bug; rerun with --debug and report the traceback.",
+            markup=False,
+            highlight=False,
+        )
         sys.exit(1)
     if code == 130:  # typer turns Ctrl-C / SIGTERM into exit code 130
         _interrupted()

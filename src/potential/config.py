@@ -38,9 +38,12 @@ class DataConfig(StrictModel):
         description="Per table, the file name stem if it is not the table name, e.g. {transactions: orders}.",
     )
     duplicate_rows: Literal["keep", "drop"] = Field(
-        "keep", description="Exact duplicate rows in transactions/activities: keep them or drop them (always reported)."
+        "keep",
+        description="Exact duplicate rows in transactions/activities: keep them or drop them (always reported).",
     )
-    currency: str = Field("", description="Currency symbol shown in reports (money is in the data's currency).")
+    currency: str = Field(
+        "", description="Currency symbol shown in reports (money is in the data's currency)."
+    )
 
     @field_validator("columns", "tables")
     @classmethod
@@ -57,14 +60,20 @@ class TimeConfig(StrictModel):
 
     horizon_days: int = Field(90, gt=0, le=3660, description="Label window length after each cutoff.")
     cutoff_step_days: int = Field(30, gt=0, le=366, description="Spacing of the rolling training cutoffs.")
-    max_cutoffs: int = Field(12, gt=0, le=120, description="How many rolling cutoffs (latest first) to train on.")
+    max_cutoffs: int = Field(
+        12, gt=0, le=120, description="How many rolling cutoffs (latest first) to train on."
+    )
     active_lookback_days: int = Field(
-        180, gt=0, description="An account is 'active' at a cutoff if it bought within this many days before it."
+        180,
+        gt=0,
+        description="An account is 'active' at a cutoff if it bought within this many days before it.",
     )
     expansion_growth: float = Field(
         0.2, ge=0, description="Expansion: horizon spend >= (1 + growth) x previous window's spend ..."
     )
-    expansion_min_amount: float = Field(500.0, ge=0, description="... and the uplift is at least this amount.")
+    expansion_min_amount: float = Field(
+        500.0, ge=0, description="... and the uplift is at least this amount."
+    )
 
 
 class FeatureConfig(StrictModel):
@@ -93,7 +102,8 @@ class LightGBMParams(StrictModel):
 class PromotionConfig(StrictModel):
     metric: Literal["roc_auc", "pr_auc", "lift_at_20"] = "roc_auc"
     min_delta: float = Field(
-        0.0, description="A new model becomes champion only if it beats the champion's metric by more than this."
+        0.0,
+        description="A new model becomes champion only if it beats the champion's metric by more than this.",
     )
 
 
@@ -124,7 +134,10 @@ class RankingConfig(StrictModel):
     growth_weight: float = Field(1.0, ge=0, description="Weight of P(expand) x expected uplift.")
     save_weight: float = Field(1.0, ge=0, description="Weight of P(churn) x revenue at risk.")
     rating_weight: float = Field(
-        0.5, ge=0, le=1, description="priority x (1 + rating_weight x (rating_score - 50) / 50); 0 = models only."
+        0.5,
+        ge=0,
+        le=1,
+        description="priority x (1 + rating_weight x (rating_score - 50) / 50); 0 = models only.",
     )
     tier_shares: dict[str, float] = Field(
         default_factory=lambda: {"A": 0.2, "B": 0.3, "C": 0.5},
@@ -206,7 +219,9 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as a UTF-8 YAML file.") from exc
+        raise ConfigError(
+            f"{path}: cannot be read as UTF-8 text ({exc}); save it as a UTF-8 YAML file."
+        ) from exc
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -244,7 +259,9 @@ def _validate(data: Any, source: str) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of keys (seed:, time:, ...), not a {type(data).__name__}.")
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of keys (seed:, time:, ...), not a {type(data).__name__}."
+        )
     try:
         return Config.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -259,7 +276,9 @@ def _validate(data: Any, source: str) -> Config:
             else:
                 problems.append(f"'{dotted}': {err['msg']} (got {err.get('input')!r})")
         raise ConfigError(
-            f"{source}: " + "; ".join(problems) + "; fix the key(s) above (see configs/default.yaml for every option)."
+            f"{source}: "
+            + "; ".join(problems)
+            + "; fix the key(s) above (see configs/default.yaml for every option)."
         ) from None
 
 

@@ -27,7 +27,11 @@ def contributions(model: TrainedModel, features: pd.DataFrame) -> tuple[pd.DataF
     phi_features = phi[:, :-1]
     raw_prob = 1.0 / (1.0 + np.exp(-phi.sum(axis=1)))
     prob = model.calibrator(raw_prob) if model.calibrator is not None else raw_prob
-    base = float(model.calibrator(np.array([1.0 / (1.0 + np.exp(-bias))]))[0]) if model.calibrator else 1.0 / (1.0 + np.exp(-bias))
+    base = (
+        float(model.calibrator(np.array([1.0 / (1.0 + np.exp(-bias))]))[0])
+        if model.calibrator
+        else 1.0 / (1.0 + np.exp(-bias))
+    )
     total = phi_features.sum(axis=1)
     delta = prob - base
     scale = np.divide(delta, total, out=np.zeros_like(delta), where=np.abs(total) > 1e-12)
@@ -37,17 +41,26 @@ def contributions(model: TrainedModel, features: pd.DataFrame) -> tuple[pd.DataF
     if stuck.any():
         weights = np.abs(phi_features[stuck])
         norm = weights.sum(axis=1, keepdims=True)
-        points[stuck] = np.where(norm > 0, weights / np.where(norm > 0, norm, 1), 1.0 / phi_features.shape[1]) * delta[stuck, None]
+        points[stuck] = (
+            np.where(norm > 0, weights / np.where(norm > 0, norm, 1), 1.0 / phi_features.shape[1])
+            * delta[stuck, None]
+        )
     frame = pd.DataFrame(points, index=features.index, columns=list(model.spec.columns))
     return frame, prob, base
 
 
-def long_explanations(target: str, points: pd.DataFrame, features: pd.DataFrame, base: float, min_abs: float = 0.0) -> pd.DataFrame:
+def long_explanations(
+    target: str, points: pd.DataFrame, features: pd.DataFrame, base: float, min_abs: float = 0.0
+) -> pd.DataFrame:
     """Long format: account_id, target, feature, value, value_text, contribution, base (all features kept, so
     base + sum(contribution) equals the probability)."""
     n, k = points.shape
     feature_names = np.tile(points.columns.to_numpy(), n)
-    ids = points.index.get_level_values("account_id") if "account_id" in (points.index.names or []) else points.index
+    ids = (
+        points.index.get_level_values("account_id")
+        if "account_id" in (points.index.names or [])
+        else points.index
+    )
     account = np.repeat(np.asarray(ids, dtype=object), k)
     values = features.reindex(columns=points.columns)
     values.index = points.index
@@ -60,15 +73,17 @@ def long_explanations(target: str, points: pd.DataFrame, features: pd.DataFrame,
         else:
             numeric[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
             text[:, j] = ""
-    frame = pd.DataFrame({
-        "account_id": account.astype(str),
-        "target": target,
-        "feature": feature_names,
-        "value": numeric.ravel(),
-        "value_text": text.ravel(),
-        "contribution": points.to_numpy().ravel(),
-        "base": base,
-    })
+    frame = pd.DataFrame(
+        {
+            "account_id": account.astype(str),
+            "target": target,
+            "feature": feature_names,
+            "value": numeric.ravel(),
+            "value_text": text.ravel(),
+            "contribution": points.to_numpy().ravel(),
+            "base": base,
+        }
+    )
     return frame
 
 
@@ -77,16 +92,23 @@ def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     if long.empty:
         return long.assign(phrase=pd.Series(dtype=str))
     ranked = long.assign(abs_c=long["contribution"].abs())
-    ranked = ranked.sort_values(["account_id", "target", "abs_c", "feature"], ascending=[True, True, False, True], kind="mergesort")
+    ranked = ranked.sort_values(
+        ["account_id", "target", "abs_c", "feature"], ascending=[True, True, False, True], kind="mergesort"
+    )
     top = ranked.groupby(["account_id", "target"], sort=False).head(k).drop(columns="abs_c")
     top = top[top["contribution"].abs() >= 0.0005]
-    top = top.assign(phrase=[
-        phrase(f, t if t else v) for f, v, t in zip(top["feature"], top["value"], top["value_text"], strict=True)
-    ])
+    top = top.assign(
+        phrase=[
+            phrase(f, t if t else v)
+            for f, v, t in zip(top["feature"], top["value"], top["value_text"], strict=True)
+        ]
+    )
     return top.reset_index(drop=True)
 
 
-def build_reasons(drivers: pd.DataFrame, rating: pd.DataFrame, account_ids: pd.Index, k_model: int = 3, k_rating: int = 2) -> pd.Series:
+def build_reasons(
+    drivers: pd.DataFrame, rating: pd.DataFrame, account_ids: pd.Index, k_model: int = 3, k_rating: int = 2
+) -> pd.Series:
     """One short plain-English list per account: top model drivers and top rating criteria, signed points.
 
     Model points are probability points of the target named ("churn risk +12 pts"); rating points are
@@ -96,22 +118,28 @@ def build_reasons(drivers: pd.DataFrame, rating: pd.DataFrame, account_ids: pd.I
     label = {"churn": "churn risk", "expansion": "expansion"}
     if not drivers.empty:
         d = drivers.assign(abs_c=drivers["contribution"].abs()).sort_values(
-            ["account_id", "abs_c", "target", "feature"], ascending=[True, False, True, True], kind="mergesort")
+            ["account_id", "abs_c", "target", "feature"],
+            ascending=[True, False, True, True],
+            kind="mergesort",
+        )
         for account, group in d.groupby("account_id", sort=False):
             if account not in parts:
                 continue
             for row in group.head(k_model).itertuples():
                 pts = row.contribution * 100
-                parts[account].append((abs(pts), f"{row.phrase} ({label.get(row.target, row.target)} {pts:+.1f} pts)"))
+                parts[account].append(
+                    (abs(pts), f"{row.phrase} ({label.get(row.target, row.target)} {pts:+.1f} pts)")
+                )
     if rating is not None and not rating.empty:
         known = rating[rating["known"] & (rating["points"].abs() > 0)]
         known = known.assign(abs_p=known["points"].abs()).sort_values(
-            ["account_id", "abs_p", "criterion"], ascending=[True, False, True], kind="mergesort")
+            ["account_id", "abs_p", "criterion"], ascending=[True, False, True], kind="mergesort"
+        )
         for account, group in known.groupby("account_id", sort=False):
             if account not in parts:
                 continue
             for row in group.head(k_rating).itertuples():
                 parts[account].append((0, f"{row.sentence} (rating {row.points:+.1f} pts)"))
-    return pd.Series({a: "; ".join(text for _, text in items) for a, items in parts.items()}, name="reasons").reindex(
-        [str(a) for a in account_ids]
-    )
+    return pd.Series(
+        {a: "; ".join(text for _, text in items) for a, items in parts.items()}, name="reasons"
+    ).reindex([str(a) for a in account_ids])

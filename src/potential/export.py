@@ -17,14 +17,40 @@ import pandas as pd
 from potential.io import atomic_path, write_bytes, write_text
 
 TARGET_COLUMNS: tuple[str, ...] = (
-    "rank", "account_id", "account_name", "tier", "action", "priority_score", "expansion_probability",
-    "expected_uplift", "churn_probability", "revenue_at_risk", "rating_score", "rating_grade", "high_value",
-    "reasons", "as_of", "model_version",
+    "rank",
+    "account_id",
+    "account_name",
+    "tier",
+    "action",
+    "priority_score",
+    "expansion_probability",
+    "expected_uplift",
+    "churn_probability",
+    "revenue_at_risk",
+    "rating_score",
+    "rating_grade",
+    "high_value",
+    "reasons",
+    "as_of",
+    "model_version",
 )
 EXTRA_COLUMNS: tuple[str, ...] = (
-    "action_rule", "status", "is_prospect", "industry", "region", "spend_365d", "potential_spend_365d",
-    "potential_multiple", "peer_spend_percentile", "peer_gap_to_p75", "rating_unknown",
-    "previous_rank", "rank_delta", "new_entrant", "previous_tier", "tier_change",
+    "action_rule",
+    "status",
+    "is_prospect",
+    "industry",
+    "region",
+    "spend_365d",
+    "potential_spend_365d",
+    "potential_multiple",
+    "peer_spend_percentile",
+    "peer_gap_to_p75",
+    "rating_unknown",
+    "previous_rank",
+    "rank_delta",
+    "new_entrant",
+    "previous_tier",
+    "tier_change",
 )
 FORMATS = ("csv", "xlsx", "parquet")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -101,7 +127,9 @@ def xlsx_bytes(frame: pd.DataFrame, lineage: dict[str, object]) -> bytes:
             ws.cell(r, tier_col).fill = PatternFill("solid", start_color=fill, end_color=fill)
     widths = {"reasons": 90, "account_name": 32, "action_rule": 60}
     for i, column in enumerate(frame.columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = widths.get(column, max(10, min(24, len(column) + 2)))
+        ws.column_dimensions[get_column_letter(i)].width = widths.get(
+            column, max(10, min(24, len(column) + 2))
+        )
         if column == "reasons":
             for cell in ws[get_column_letter(i)][1:]:
                 cell.alignment = Alignment(wrap_text=False)
@@ -110,7 +138,9 @@ def xlsx_bytes(frame: pd.DataFrame, lineage: dict[str, object]) -> bytes:
     meta = wb.create_sheet("lineage")
     meta.append(["key", "value"])
     for key, value in lineage.items():
-        meta.append([str(key), json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)])
+        meta.append(
+            [str(key), json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)]
+        )
         meta.cell(meta.max_row, 2).data_type = "s"
     meta.column_dimensions["A"].width = 24
     meta.column_dimensions["B"].width = 100
@@ -130,7 +160,11 @@ def _fixed_zip_times(data: bytes) -> bytes:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*<", rb"<dcterms:\1\2>2000-01-01T00:00:00Z<", content)
+                content = re.sub(
+                    rb"<dcterms:(created|modified)([^>]*)>[^<]*<",
+                    rb"<dcterms:\1\2>2000-01-01T00:00:00Z<",
+                    content,
+                )
             fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, content)
@@ -141,7 +175,9 @@ def write_manifest(path: Path, manifest: dict[str, object]) -> Path:
     return write_text(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def filter_targets(frame: pd.DataFrame, top: int | None, tiers: list[str] | None, actions: list[str] | None) -> pd.DataFrame:
+def filter_targets(
+    frame: pd.DataFrame, top: int | None, tiers: list[str] | None, actions: list[str] | None
+) -> pd.DataFrame:
     out = frame
     if tiers:
         out = out[out["tier"].isin(tiers)]

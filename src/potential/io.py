@@ -23,11 +23,15 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{path.parent}: cannot create the output folder ({exc.strerror}); choose a writable --out.") from exc
+        raise InputError(
+            f"{path.parent}: cannot create the output folder ({exc.strerror}); choose a writable --out."
+        ) from exc
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise InputError(f"{path.parent}: the output folder is not writable ({exc.strerror}); choose a writable --out.") from exc
+        raise InputError(
+            f"{path.parent}: the output folder is not writable ({exc.strerror}); choose a writable --out."
+        ) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -76,7 +80,9 @@ def file_digest(path: Path | str) -> str:
 
 def find_table(folder: Path, stem: str) -> Path | None:
     """The file holding table `stem` in `folder` (stem.parquet, stem.csv, ...), or None."""
-    matches = [folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{stem}{suffix}").exists()]
+    matches = [
+        folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{stem}{suffix}").exists()
+    ]
     if len(matches) > 1:
         names = ", ".join(p.name for p in matches)
         raise InputError(f"{folder}: table '{stem}' is there twice ({names}); keep one of them.")

@@ -32,7 +32,9 @@ class TrainingSet:
     mode: str  # history | profile
 
 
-def plan_cutoffs(first: pd.Timestamp, as_of: pd.Timestamp, config: Config) -> dict[str, tuple[pd.Timestamp, ...]]:
+def plan_cutoffs(
+    first: pd.Timestamp, as_of: pd.Timestamp, config: Config
+) -> dict[str, tuple[pd.Timestamp, ...]]:
     """Cutoffs per slice, latest first; raises InsufficientDataError when the history is too short."""
     t = config.time
     h = pd.Timedelta(days=t.horizon_days)
@@ -74,7 +76,8 @@ def labels_at(prepared: Prepared, cutoff: pd.Timestamp, config: Config) -> pd.Da
     churn = (future_orders == 0).astype(float)
     uplift = horizon_spend - previous_spend
     expansion = (
-        (horizon_spend >= (1 + t.expansion_growth) * np.maximum(previous_spend, 0)) & (uplift >= t.expansion_min_amount)
+        (horizon_spend >= (1 + t.expansion_growth) * np.maximum(previous_spend, 0))
+        & (uplift >= t.expansion_min_amount)
     ).astype(float)
     frame = pd.DataFrame(
         {
@@ -159,4 +162,6 @@ def _profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config)
     feats.index = labels.index = slice_.index = key
     for column in ("horizon_spend", "previous_spend", "uplift"):
         labels[column] = np.nan
-    return TrainingSet(feats, labels, slice_, {"train": (as_of,), "calibration": (as_of,), "test": (as_of,)}, "profile")
+    return TrainingSet(
+        feats, labels, slice_, {"train": (as_of,), "calibration": (as_of,), "test": (as_of,)}, "profile"
+    )

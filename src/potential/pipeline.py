@@ -47,7 +47,9 @@ def parse_as_of(value: str | pd.Timestamp | None, option: str = "--as-of") -> pd
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{option} '{value}' is not a valid date ({exc}); use YYYY-MM-DD, e.g. 2026-08-01.") from None
+        raise InputError(
+            f"{option} '{value}' is not a valid date ({exc}); use YYYY-MM-DD, e.g. 2026-08-01."
+        ) from None
     if ts is pd.NaT or pd.isna(ts):
         raise InputError(f"{option} '{value}' is not a valid date; use YYYY-MM-DD, e.g. 2026-08-01.")
     if ts.tzinfo is not None:
@@ -80,7 +82,9 @@ def check_as_of(dataset: Dataset, as_of: pd.Timestamp) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------- features
-def features(data: Path, as_of: pd.Timestamp, out: Path, config: Config, scheduler: str | None = None) -> tuple[Path, int, int]:
+def features(
+    data: Path, as_of: pd.Timestamp, out: Path, config: Config, scheduler: str | None = None
+) -> tuple[Path, int, int]:
     dataset = load(data, config)
     check_as_of(dataset, as_of)
     table = build_features(dataset, as_of, config.features)
@@ -101,8 +105,15 @@ class TrainSummary:
     seconds: float = 0.0
 
 
-def train(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, progress: Progress | None = None,
-          truth: pd.DataFrame | None = None, dataset: Dataset | None = None) -> TrainSummary:
+def train(
+    data: Path,
+    as_of: pd.Timestamp,
+    workspace: Path,
+    config: Config,
+    progress: Progress | None = None,
+    truth: pd.DataFrame | None = None,
+    dataset: Dataset | None = None,
+) -> TrainSummary:
     from potential.tracking import Tracker
 
     started = time.perf_counter()
@@ -137,13 +148,33 @@ def train(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, prog
         return classification_metrics(y, model.predict(test)).get(config.training.promotion.metric)
 
     _say(progress, "logging runs and models to MLflow")
-    context = {"as_of": as_of.date().isoformat(), "horizon_days": config.time.horizon_days, "data_digest": dataset.digest(),
-               "config_digest": config.digest(), "engine": config.engine, "mode": ts.mode}
-    artifacts = {"training_notes.json": json.dumps({"notes": notes, "cutoffs": {k: [str(c.date()) for c in v] for k, v in ts.cutoffs.items()},
-                                                     "oracle": oracle}, indent=2).encode()}
+    context = {
+        "as_of": as_of.date().isoformat(),
+        "horizon_days": config.time.horizon_days,
+        "data_digest": dataset.digest(),
+        "config_digest": config.digest(),
+        "engine": config.engine,
+        "mode": ts.mode,
+    }
+    artifacts = {
+        "training_notes.json": json.dumps(
+            {
+                "notes": notes,
+                "cutoffs": {k: [str(c.date()) for c in v] for k, v in ts.cutoffs.items()},
+                "oracle": oracle,
+            },
+            indent=2,
+        ).encode()
+    }
     artifacts.update(shap_summaries(results, ts))
-    decisions = tracker.log_training(results, context, rescore, artifacts, parent_metrics=oracle,
-                                     checkpoint=lambda: _say(progress, "moving registry aliases"))
+    decisions = tracker.log_training(
+        results,
+        context,
+        rescore,
+        artifacts,
+        parent_metrics=oracle,
+        checkpoint=lambda: _say(progress, "moving registry aliases"),
+    )
     return TrainSummary(results, decisions, notes, oracle, len(ts.features), time.perf_counter() - started)
 
 
@@ -156,7 +187,9 @@ def shap_summaries(results: dict[str, TargetResult], ts, max_rows: int = 2000) -
         rows = ts.features.loc[result.test_index[:max_rows]]
         points, _, base = contributions(result.model, rows)
         long = long_explanations(target, points, rows, base)
-        out[f"shap_summary_{target}.png"] = shap_summary_png(long, f"{target}: mean |contribution| on the test slice")
+        out[f"shap_summary_{target}.png"] = shap_summary_png(
+            long, f"{target}: mean |contribution| on the test slice"
+        )
     return out
 
 
@@ -198,7 +231,9 @@ class RankSummary:
     model_versions: dict[str, str]
 
 
-def score(dataset: Dataset, as_of: pd.Timestamp, champions: dict, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+def score(
+    dataset: Dataset, as_of: pd.Timestamp, champions: dict, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
     feats = build_features(dataset, as_of, config.features)
     frame = pd.DataFrame(index=feats.index)
@@ -225,8 +260,15 @@ def score(dataset: Dataset, as_of: pd.Timestamp, champions: dict, config: Config
         frame["expected_uplift"] = np.round(uplift.model.predict(feats), 2)
     else:
         frame["expected_uplift"] = np.nan
-    for column in ("is_prospect", "spend_365d", "potential_spend_365d", "potential_multiple", "peer_spend_percentile",
-                   "peer_gap_to_p75", "days_since_last_purchase"):
+    for column in (
+        "is_prospect",
+        "spend_365d",
+        "potential_spend_365d",
+        "potential_multiple",
+        "peer_spend_percentile",
+        "peer_gap_to_p75",
+        "days_since_last_purchase",
+    ):
         if column in feats.columns:
             frame[column] = feats[column]
     if "is_prospect" in frame.columns:
@@ -235,14 +277,24 @@ def score(dataset: Dataset, as_of: pd.Timestamp, champions: dict, config: Config
             frame.loc[prospect, f"{target}_probability"] = np.nan
         frame.loc[prospect, "expected_uplift"] = np.nan
         frame.loc[prospect, "revenue_at_risk"] = 0.0
-        frame["prospect_value"] = np.where(prospect, frame.get("potential_spend_365d", 0) * h / 365.25 * PROSPECT_CONVERSION, 0.0)
+        frame["prospect_value"] = np.where(
+            prospect, frame.get("potential_spend_365d", 0) * h / 365.25 * PROSPECT_CONVERSION, 0.0
+        )
         frame["is_prospect"] = prospect
-        lapsed = (~prospect) & (feats.get("days_since_last_purchase", pd.Series(0, index=feats.index)) > config.time.active_lookback_days)
+        lapsed = (~prospect) & (
+            feats.get("days_since_last_purchase", pd.Series(0, index=feats.index))
+            > config.time.active_lookback_days
+        )
         frame["status"] = np.where(prospect, "prospect", np.where(lapsed, "lapsed", "active"))
     else:
         frame["status"] = "active"
-    long = pd.concat(explanations, ignore_index=True) if explanations else pd.DataFrame(
-        columns=["account_id", "target", "feature", "value", "value_text", "contribution", "base"])
+    long = (
+        pd.concat(explanations, ignore_index=True)
+        if explanations
+        else pd.DataFrame(
+            columns=["account_id", "target", "feature", "value", "value_text", "contribution", "base"]
+        )
+    )
     if "is_prospect" in frame.columns and len(long):
         prospects = set(frame.index[frame["is_prospect"]])
         long = long[~long["account_id"].isin(prospects)].reset_index(drop=True)
@@ -255,20 +307,32 @@ def _recent_spend(dataset: Dataset, as_of: pd.Timestamp, days: int) -> pd.Series
     return tx.loc[mask].groupby("account_id")["amount"].sum()
 
 
-def monthly_history(dataset: Dataset, as_of: pd.Timestamp, accounts: pd.Index, months: int = HISTORY_MONTHS) -> pd.DataFrame:
+def monthly_history(
+    dataset: Dataset, as_of: pd.Timestamp, accounts: pd.Index, months: int = HISTORY_MONTHS
+) -> pd.DataFrame:
     start = (as_of - pd.DateOffset(months=months)).to_period("M").to_timestamp()
     ids = set(map(str, accounts))
     parts = []
     if dataset.has_history:
         tx = dataset.transactions
         tx = tx[(tx["date"] < as_of) & (tx["date"] >= start) & tx["account_id"].isin(ids)]
-        parts.append(tx.assign(month=tx["date"].dt.to_period("M").dt.to_timestamp(), orders=(tx["amount"] > 0).astype(int))
-                     .groupby(["account_id", "month"]).agg(spend=("amount", "sum"), orders=("orders", "sum")))
+        parts.append(
+            tx.assign(
+                month=tx["date"].dt.to_period("M").dt.to_timestamp(), orders=(tx["amount"] > 0).astype(int)
+            )
+            .groupby(["account_id", "month"])
+            .agg(spend=("amount", "sum"), orders=("orders", "sum"))
+        )
     if dataset.activities is not None:
         act = dataset.activities
         act = act[(act["date"] < as_of) & (act["date"] >= start) & act["account_id"].isin(ids)]
-        parts.append(act.assign(month=act["date"].dt.to_period("M").dt.to_timestamp())
-                     .groupby(["account_id", "month"]).size().rename("activities").to_frame())
+        parts.append(
+            act.assign(month=act["date"].dt.to_period("M").dt.to_timestamp())
+            .groupby(["account_id", "month"])
+            .size()
+            .rename("activities")
+            .to_frame()
+        )
     if not parts:
         return pd.DataFrame(columns=["account_id", "month", "spend", "orders", "activities"])
     history = pd.concat(parts, axis=1).fillna(0).reset_index()
@@ -277,12 +341,24 @@ def monthly_history(dataset: Dataset, as_of: pd.Timestamp, accounts: pd.Index, m
             history[column] = 0
     history["orders"] = history["orders"].astype(int)
     history["activities"] = history["activities"].astype(int)
-    return history.sort_values(["account_id", "month"], ignore_index=True)[["account_id", "month", "spend", "orders", "activities"]]
+    return history.sort_values(["account_id", "month"], ignore_index=True)[
+        ["account_id", "month", "spend", "orders", "activities"]
+    ]
 
 
-def rank(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, fmt: str = "csv", top: int | None = None,
-         tiers: list[str] | None = None, actions: list[str] | None = None, since: Path | None = None,
-         progress: Progress | None = None, dataset: Dataset | None = None) -> RankSummary:
+def rank(
+    data: Path,
+    as_of: pd.Timestamp,
+    workspace: Path,
+    config: Config,
+    fmt: str = "csv",
+    top: int | None = None,
+    tiers: list[str] | None = None,
+    actions: list[str] | None = None,
+    since: Path | None = None,
+    progress: Progress | None = None,
+    dataset: Dataset | None = None,
+) -> RankSummary:
     from potential.rating import load_profile, profile_warnings, rate_accounts
     from potential.tracking import Tracker
 
@@ -295,7 +371,9 @@ def rank(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, fmt: 
         previous = read_raw(Path(since))
         for column in ("account_id", "rank", "tier"):
             if column not in previous.columns:
-                raise InputError(f"{Path(since).name}: column '{column}' is missing; pass a targets.csv written by `potential rank`.")
+                raise InputError(
+                    f"{Path(since).name}: column '{column}' is missing; pass a targets.csv written by `potential rank`."
+                )
         previous["rank"] = pd.to_numeric(previous["rank"], errors="coerce")
     dataset = dataset or load(data, config)
     notes = list(dataset.notes) + check_as_of(dataset, as_of)
@@ -322,14 +400,18 @@ def rank(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, fmt: 
     rating = rate_accounts(profile, profile_input)
     scored = scored.join(rating.scores)
     accounts = dataset.accounts.set_index("account_id").reindex(scored.index)
-    scored["account_name"] = accounts["account_name"].fillna("").astype(str) if "account_name" in accounts else ""
+    scored["account_name"] = (
+        accounts["account_name"].fillna("").astype(str) if "account_name" in accounts else ""
+    )
     for column in ("industry", "region"):
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
     scored = scored.reset_index().rename(columns={"index": "account_id"})
     ranked = rank_accounts(scored, config.ranking)
     drivers = top_drivers(long)
-    ranked["reasons"] = build_reasons(drivers, rating.contributions, pd.Index(ranked["account_id"])).to_numpy()
+    ranked["reasons"] = build_reasons(
+        drivers, rating.contributions, pd.Index(ranked["account_id"])
+    ).to_numpy()
     versions = {t: f"{c.version}" for t, c in champions.items()}
     ranked["as_of"] = as_of.date().isoformat()
     ranked["model_version"] = ";".join(f"{t}:v{v}" for t, v in sorted(versions.items())) or "rating-only"
@@ -342,45 +424,87 @@ def rank(data: Path, as_of: pd.Timestamp, workspace: Path, config: Config, fmt: 
     exported = filter_targets(ranked, top, tiers, actions)
 
     exports = workspace / "exports"
-    lineage = {"as_of": as_of.date().isoformat(), "model_versions": versions, "config_digest": config.digest(),
-               "data_digests": dataset.digests, "code_version": __version__, "rows": len(exported),
-               "horizon_days": config.time.horizon_days}
+    lineage = {
+        "as_of": as_of.date().isoformat(),
+        "model_versions": versions,
+        "config_digest": config.digest(),
+        "data_digests": dataset.digests,
+        "code_version": __version__,
+        "rows": len(exported),
+        "horizon_days": config.time.horizon_days,
+    }
     _say(progress, f"writing {len(exported)} rows")  # last stop: the files below are written as one set
     paths = [write_targets(exported, exports / f"targets.{fmt}", fmt, lineage)]
     long_out = long[long["account_id"].isin(set(exported["account_id"]))].reset_index(drop=True)
     paths.append(write_table(long_out, exports / "explanations.parquet"))
     # report inputs: everything the pages show, so `report` needs no data folder
     keep = set(exported["account_id"])
-    paths.append(write_table(rating.contributions[rating.contributions["account_id"].isin(keep)].reset_index(drop=True),
-                             exports / "rating.parquet"))
-    paths.append(write_table(drivers[drivers["account_id"].isin(keep)].reset_index(drop=True), exports / "drivers.parquet"))
-    paths.append(write_table(monthly_history(dataset, as_of, pd.Index(exported["account_id"]).astype(str)), exports / "history.parquet"))
+    paths.append(
+        write_table(
+            rating.contributions[rating.contributions["account_id"].isin(keep)].reset_index(drop=True),
+            exports / "rating.parquet",
+        )
+    )
+    paths.append(
+        write_table(
+            drivers[drivers["account_id"].isin(keep)].reset_index(drop=True), exports / "drivers.parquet"
+        )
+    )
+    paths.append(
+        write_table(
+            monthly_history(dataset, as_of, pd.Index(exported["account_id"]).astype(str)),
+            exports / "history.parquet",
+        )
+    )
     card = model_card(tracker, champions, as_of, config, dataset, notes)
-    paths.append(write_text(exports / "run.json", json.dumps(card, indent=2, sort_keys=True, default=str) + "\n"))
-    manifest = {**lineage, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "files": sorted(p.name for p in paths), "format": fmt,
-                "filters": {"top": top, "tier": tiers, "action": actions, "since": str(since) if since else None}}
+    paths.append(
+        write_text(exports / "run.json", json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    )
+    manifest = {
+        **lineage,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": sorted(p.name for p in paths),
+        "format": fmt,
+        "filters": {"top": top, "tier": tiers, "action": actions, "since": str(since) if since else None},
+    }
     paths.append(write_manifest(exports / "manifest.json", manifest))
     return RankSummary(exported, paths, notes, versions)
 
 
-def model_card(tracker, champions: dict, as_of: pd.Timestamp, config: Config, dataset: Dataset, notes: list[str]) -> dict[str, Any]:
+def model_card(
+    tracker, champions: dict, as_of: pd.Timestamp, config: Config, dataset: Dataset, notes: list[str]
+) -> dict[str, Any]:
     models = []
     board = tracker.leaderboard()
     for target in TARGETS:
         champ = champions.get(target)
         if champ is None:
             continue
-        metrics = {k: v for k, v in champ.metrics.items() if k in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20")}
+        metrics = {
+            k: v
+            for k, v in champ.metrics.items()
+            if k in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20")
+        }
         baselines: dict[str, dict[str, float]] = {}
         if len(board):
             parent = board.loc[board["run_id"] == champ.run_id, "parent_run_id"]
             siblings = board[(board["target"] == target) & (board["model"] != "lightgbm")]
             siblings = siblings[siblings["parent_run_id"] == (parent.iloc[0] if len(parent) else None)]
             for row in siblings.itertuples():
-                baselines[str(row.model)] = {"roc_auc": row.roc_auc, "pr_auc": row.pr_auc, "lift_at_20": row.lift_at_20}
-        models.append({"target": target, "name": f"potential-{target}", "version": champ.version, "metrics": metrics,
-                       "baselines": baselines})
+                baselines[str(row.model)] = {
+                    "roc_auc": row.roc_auc,
+                    "pr_auc": row.pr_auc,
+                    "lift_at_20": row.lift_at_20,
+                }
+        models.append(
+            {
+                "target": target,
+                "name": f"potential-{target}",
+                "version": champ.version,
+                "metrics": metrics,
+                "baselines": baselines,
+            }
+        )
     return {
         "as_of": as_of.date().isoformat(),
         "horizon_days": config.time.horizon_days,
@@ -403,13 +527,20 @@ def report(workspace: Path, config: Config, top_k: int | None = None) -> list[Pa
     if not targets_path.exists():
         parquet = exports / "targets.parquet"
         if not parquet.exists():
-            raise InputError(f"{exports}: no targets.csv; run `potential rank` (or `potential run`) with --out {workspace} first.")
+            raise InputError(
+                f"{exports}: no targets.csv; run `potential rank` (or `potential run`) with --out {workspace} first."
+            )
         targets = pd.read_parquet(parquet)
     else:
         targets = pd.read_csv(targets_path, dtype={"account_id": str}, keep_default_na=False, na_values=[""])
         for column in ("account_name", "reasons", "tier", "action", "action_rule", "industry", "region"):
             if column in targets.columns:
-                targets[column] = targets[column].fillna("").astype(str).map(lambda v: v[1:] if v.startswith("'") and len(v) > 1 and v[1] in "=+-@\t\r" else v)
+                targets[column] = (
+                    targets[column]
+                    .fillna("")
+                    .astype(str)
+                    .map(lambda v: v[1:] if v.startswith("'") and len(v) > 1 and v[1] in "=+-@\t\r" else v)
+                )
     card = json.loads((exports / "run.json").read_text(encoding="utf-8"))
     explanations = pd.read_parquet(exports / "explanations.parquet")
     drivers = pd.read_parquet(exports / "drivers.parquet")
@@ -420,8 +551,9 @@ def report(workspace: Path, config: Config, top_k: int | None = None) -> list[Pa
         rating=pd.read_parquet(exports / "rating.parquet"),
         history=pd.read_parquet(exports / "history.parquet"),
         feature_text={n: describe(n) for n in names},
-        driver_phrases=drivers[["account_id", "target", "feature", "phrase"]] if len(drivers) else pd.DataFrame(
-            columns=["account_id", "target", "feature", "phrase"]),
+        driver_phrases=drivers[["account_id", "target", "feature", "phrase"]]
+        if len(drivers)
+        else pd.DataFrame(columns=["account_id", "target", "feature", "phrase"]),
         model_card=card,
         currency=card.get("currency", ""),
         previous=None,

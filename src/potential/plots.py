@@ -34,7 +34,13 @@ def calibration_png(table: pd.DataFrame, title: str) -> bytes:
     ax.plot([0, 1], [0, 1], ls="--", color="#999999", label="perfect")
     ax.plot(table["predicted"], table["observed"], marker="o", color="#2f6db5", label="model (test slice)")
     for _, row in table.iterrows():
-        ax.annotate(f"n={int(row['n'])}", (row["predicted"], row["observed"]), fontsize=7, xytext=(4, -10), textcoords="offset points")
+        ax.annotate(
+            f"n={int(row['n'])}",
+            (row["predicted"], row["observed"]),
+            fontsize=7,
+            xytext=(4, -10),
+            textcoords="offset points",
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted probability")
@@ -49,7 +55,10 @@ def shap_summary_png(explanations: pd.DataFrame, title: str, top: int = 15) -> b
     """Mean absolute contribution (probability points) per feature."""
     summary = (
         explanations.assign(abs_pts=explanations["contribution"].abs() * 100)
-        .groupby("feature")["abs_pts"].mean().sort_values(ascending=True).tail(top)
+        .groupby("feature")["abs_pts"]
+        .mean()
+        .sort_values(ascending=True)
+        .tail(top)
     )
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(summary) + 1.2))
     ax.barh(summary.index, summary.to_numpy(), color="#b5562f")

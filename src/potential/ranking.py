@@ -66,27 +66,43 @@ def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Serie
     p_churn = frame["churn_probability"].to_numpy(dtype=float)
     p_exp = frame["expansion_probability"].to_numpy(dtype=float)
     rating = frame["rating_score"].fillna(50).to_numpy(dtype=float)
-    prospect = frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool).to_numpy()
+    prospect = (
+        frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool).to_numpy()
+    )
     high_value = frame["high_value"].astype(bool).to_numpy()
     actions, why = [], []
     for i in range(len(frame)):
-        if not prospect[i] and p_churn[i] >= rules.save_min_churn_probability and save[i] >= grow[i] and save[i] > 0:
+        if (
+            not prospect[i]
+            and p_churn[i] >= rules.save_min_churn_probability
+            and save[i] >= grow[i]
+            and save[i] > 0
+        ):
             actions.append("Save")
-            why.append(f"Save: churn probability {p_churn[i]:.2f} >= {rules.save_min_churn_probability:.2f} and saving value "
-                       f"{_fmt(save[i])} >= growing value {_fmt(grow[i])}")
+            why.append(
+                f"Save: churn probability {p_churn[i]:.2f} >= {rules.save_min_churn_probability:.2f} and saving value "
+                f"{_fmt(save[i])} >= growing value {_fmt(grow[i])}"
+            )
         elif not prospect[i] and p_exp[i] >= rules.grow_min_expansion_probability and grow[i] > 0:
             actions.append("Grow")
-            why.append(f"Grow: expansion probability {p_exp[i]:.2f} >= {rules.grow_min_expansion_probability:.2f} "
-                       f"with expected uplift worth {_fmt(grow[i])}")
+            why.append(
+                f"Grow: expansion probability {p_exp[i]:.2f} >= {rules.grow_min_expansion_probability:.2f} "
+                f"with expected uplift worth {_fmt(grow[i])}"
+            )
         elif prospect[i] or (rating[i] >= rules.nurture_min_rating_score and high_value[i]):
             actions.append("Nurture")
-            why.append("Nurture: prospect without purchase history" if prospect[i] else
-                       f"Nurture: rating {rating[i]:.0f} >= {rules.nurture_min_rating_score:.0f} and high-value potential, "
-                       "but no strong model signal yet")
+            why.append(
+                "Nurture: prospect without purchase history"
+                if prospect[i]
+                else f"Nurture: rating {rating[i]:.0f} >= {rules.nurture_min_rating_score:.0f} and high-value potential, "
+                "but no strong model signal yet"
+            )
         else:
             actions.append("Maintain")
             why.append("Maintain: no Save, Grow or Nurture rule applies")
-    return pd.Series(actions, index=frame.index, name="action"), pd.Series(why, index=frame.index, name="action_rule")
+    return pd.Series(actions, index=frame.index, name="action"), pd.Series(
+        why, index=frame.index, name="action_rule"
+    )
 
 
 def _fmt(value: float) -> str:
@@ -106,8 +122,12 @@ def action_rule_texts(config: RankingConfig) -> list[str]:
 def rank_accounts(scored: pd.DataFrame, config: RankingConfig) -> pd.DataFrame:
     """Add priority_score, rank, tier, high_value, action and action_rule; sorted by rank (ties by account id)."""
     frame = scored.copy()
-    multiple = frame["potential_multiple"] if "potential_multiple" in frame.columns else pd.Series(np.nan, index=frame.index)
-    frame["high_value"] = (multiple.fillna(0) >= config.high_value_multiple)
+    multiple = (
+        frame["potential_multiple"]
+        if "potential_multiple" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    frame["high_value"] = multiple.fillna(0) >= config.high_value_multiple
     frame["priority_score"] = priority(frame, config).round(6)
     frame = frame.sort_values(["priority_score", "account_id"], ascending=[False, True], kind="mergesort")
     frame["rank"] = np.arange(1, len(frame) + 1)
@@ -120,10 +140,12 @@ def concentration(priority_sorted: pd.Series) -> pd.DataFrame:
     """Cumulative share of priority vs share of accounts (the 80/20 curve)."""
     values = priority_sorted.to_numpy(dtype=float)
     total = values.sum()
-    return pd.DataFrame({
-        "account_share": (np.arange(1, len(values) + 1)) / max(len(values), 1),
-        "priority_share": np.cumsum(values) / total if total > 0 else np.zeros(len(values)),
-    })
+    return pd.DataFrame(
+        {
+            "account_share": (np.arange(1, len(values) + 1)) / max(len(values), 1),
+            "priority_share": np.cumsum(values) / total if total > 0 else np.zeros(len(values)),
+        }
+    )
 
 
 def compare_with_previous(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
@@ -137,6 +159,9 @@ def compare_with_previous(current: pd.DataFrame, previous: pd.DataFrame) -> pd.D
     out["rank_delta"] = (out["previous_rank"] - out["rank"]).astype("Int64")
     out["new_entrant"] = ~ids.isin(prev.index)
     out["previous_tier"] = prev_tier.fillna("").astype(str)
-    out["tier_change"] = np.where(out["new_entrant"] | (out["previous_tier"] == out["tier"].astype(str)), "",
-                                  out["previous_tier"] + " -> " + out["tier"].astype(str))
+    out["tier_change"] = np.where(
+        out["new_entrant"] | (out["previous_tier"] == out["tier"].astype(str)),
+        "",
+        out["previous_tier"] + " -> " + out["tier"].astype(str),
+    )
     return out

@@ -50,7 +50,9 @@ TABLES: dict[str, TableSpec] = {
         dates=("date",),
         optional=("contact_id", "contact_role", "seniority"),
     ),
-    "labels": TableSpec("labels", required=(ID,), dates=("as_of",), optional=("churned", "expanded", "as_of")),
+    "labels": TableSpec(
+        "labels", required=(ID,), dates=("as_of",), optional=("churned", "expanded", "as_of")
+    ),
 }
 LABEL_COLUMNS = ("churned", "expanded")
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
@@ -89,11 +91,15 @@ def _sniff(path: Path) -> None:
     """Reject files that are empty or not text tables before pandas produces a cryptic error."""
     size = path.stat().st_size
     if size == 0:
-        raise InputError(f"{path.name}: the file is empty; export the table again with a header row and data.")
+        raise InputError(
+            f"{path.name}: the file is empty; export the table again with a header row and data."
+        )
     if path.suffix == ".parquet":
         with open(path, "rb") as handle:
             if handle.read(4) != b"PAR1":
-                raise InputError(f"{path.name}: not a Parquet file (bad magic bytes); re-export it or save it as CSV.")
+                raise InputError(
+                    f"{path.name}: not a Parquet file (bad magic bytes); re-export it or save it as CSV."
+                )
         return
     if path.suffix == ".gz":
         return
@@ -128,16 +134,22 @@ def read_raw(path: Path) -> pd.DataFrame:
                     path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig", sep=sep
                 )
             except UnicodeDecodeError:
-                frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="cp1252", sep=sep)
+                frame = pd.read_csv(
+                    path, dtype=str, keep_default_na=False, na_values=[], encoding="cp1252", sep=sep
+                )
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path.name}: the file has no header row; export the table with its column names.") from exc
+        raise InputError(
+            f"{path.name}: the file has no header row; export the table with its column names."
+        ) from exc
     except pd.errors.ParserError as exc:
         detail = str(exc).strip().splitlines()[-1]
         raise InputError(
             f"{path.name}: not a well-formed CSV ({detail}); check quoting and the delimiter (comma expected)."
         ) from exc
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a table ({exc}); export it as CSV or Parquet.") from exc
+        raise InputError(
+            f"{path.name}: cannot be read as a table ({exc}); export it as CSV or Parquet."
+        ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame) == 0:
         raise InputError(f"{path.name}: has a header but no rows; export the table with its data.")
@@ -190,7 +202,9 @@ def _blank(series: pd.Series) -> np.ndarray:
     return series.isna().to_numpy()
 
 
-def parse_dates(series: pd.Series, fmt: str | None, path: Path, column: str, table: str, required: bool) -> pd.Series:
+def parse_dates(
+    series: pd.Series, fmt: str | None, path: Path, column: str, table: str, required: bool
+) -> pd.Series:
     """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error."""
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
@@ -224,7 +238,9 @@ def parse_dates(series: pd.Series, fmt: str | None, path: Path, column: str, tab
         )
     if required and blank.any():
         rows = np.flatnonzero(blank)
-        raise table_error(path, f"column '{column}' has {len(rows)} empty date(s)", "every row needs a date.", rows)
+        raise table_error(
+            path, f"column '{column}' has {len(rows)} empty date(s)", "every row needs a date.", rows
+        )
     out = parsed.astype("datetime64[ns]")
     out.index = series.index
     return out
@@ -267,7 +283,9 @@ def _clean_ids(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     blank = _blank(ids)
     if blank.any():
         rows = np.flatnonzero(blank)
-        raise table_error(path, f"column '{ID}' has {len(rows)} empty id(s)", "every row needs an account id.", rows)
+        raise table_error(
+            path, f"column '{ID}' has {len(rows)} empty id(s)", "every row needs an account id.", rows
+        )
     frame = frame.copy()
     frame[ID] = ids.astype(object).astype(str)
     return frame
@@ -367,7 +385,9 @@ def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> 
             )
     for column in spec.numbers:
         if column in frame.columns:
-            frame[column] = parse_numbers(frame[column], path, column, table, required=column in spec.required)
+            frame[column] = parse_numbers(
+                frame[column], path, column, table, required=column in spec.required
+            )
     if table == "accounts":
         dup = frame[ID].duplicated(keep=False)
         if dup.any():
@@ -385,12 +405,17 @@ def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> 
         if frame[ID].duplicated().any() and "as_of" not in frame.columns:
             rows = np.flatnonzero(frame[ID].duplicated(keep=False).to_numpy())
             raise table_error(
-                path, "an account has more than one label row", "keep one row per account (or add an as_of column).", rows
+                path,
+                "an account has more than one label row",
+                "keep one row per account (or add an as_of column).",
+                rows,
             )
     else:
         for column in spec.optional:
             if column in frame.columns and column not in spec.numbers and column not in spec.dates:
-                frame[column] = frame[column].astype("string").str.strip().fillna("").astype(object).astype(str)
+                frame[column] = (
+                    frame[column].astype("string").str.strip().fillna("").astype(object).astype(str)
+                )
         frame = _duplicates(frame, path, config.duplicate_rows, notes)
         frame = frame.sort_values(["date", ID], kind="mergesort").reset_index(drop=True)
     return frame
@@ -400,9 +425,13 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
     """Read and validate every table in `folder`. Raises InputError / ConfigError with a fix to apply."""
     folder = Path(folder)
     if not folder.exists():
-        raise InputError(f"{folder}: data folder not found; pass --data with the folder holding transactions.csv.")
+        raise InputError(
+            f"{folder}: data folder not found; pass --data with the folder holding transactions.csv."
+        )
     if not folder.is_dir():
-        raise InputError(f"{folder}: is a file, not a folder; pass --data with the folder that holds the tables.")
+        raise InputError(
+            f"{folder}: is a file, not a folder; pass --data with the folder that holds the tables."
+        )
     notes: list[str] = []
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, Path] = {}

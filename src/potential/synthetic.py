@@ -26,7 +26,16 @@ from potential.errors import InputError
 from potential.io import atomic_path
 
 DEFAULT_END = pd.Timestamp("2026-11-01")
-INDUSTRIES = ("manufacturing", "retail", "healthcare", "finance", "software", "logistics", "energy", "public_sector")
+INDUSTRIES = (
+    "manufacturing",
+    "retail",
+    "healthcare",
+    "finance",
+    "software",
+    "logistics",
+    "energy",
+    "public_sector",
+)
 INDUSTRY_P = (0.18, 0.14, 0.12, 0.12, 0.14, 0.12, 0.08, 0.10)
 REVENUE_PER_HEAD = (250e3, 180e3, 150e3, 400e3, 220e3, 170e3, 500e3, 120e3)
 SPEND_SHARE = (0.004, 0.003, 0.004, 0.005, 0.006, 0.003, 0.003, 0.002)
@@ -35,11 +44,56 @@ PRODUCTS = 12
 SEASON = np.array([0.95, 0.97, 1.03, 1.0, 1.0, 0.96, 0.92, 0.92, 1.0, 1.04, 1.06, 1.15])  # Jan..Dec
 PRE_CHURN_MONTHS = 5
 PRE_EXPANSION_MONTHS = 2
-NAME_A = ("North", "Blue", "Silver", "Granite", "Harbor", "Summit", "Cedar", "Iron", "Bright", "Atlas", "Nova", "Pioneer",
-          "Crescent", "Union", "Vertex", "Golden", "Alpine", "Coastal", "Prairie", "Meridian", "Oak", "Falcon", "Lumen", "Orbit")
-NAME_B = ("wind", "stone", "field", "bridge", "point", "gate", "line", "works", "river", "ridge", "peak", "light")
-NAME_C = {"manufacturing": "Industries", "retail": "Retail", "healthcare": "Health", "finance": "Capital",
-          "software": "Systems", "logistics": "Logistics", "energy": "Energy", "public_sector": "Services"}
+NAME_A = (
+    "North",
+    "Blue",
+    "Silver",
+    "Granite",
+    "Harbor",
+    "Summit",
+    "Cedar",
+    "Iron",
+    "Bright",
+    "Atlas",
+    "Nova",
+    "Pioneer",
+    "Crescent",
+    "Union",
+    "Vertex",
+    "Golden",
+    "Alpine",
+    "Coastal",
+    "Prairie",
+    "Meridian",
+    "Oak",
+    "Falcon",
+    "Lumen",
+    "Orbit",
+)
+NAME_B = (
+    "wind",
+    "stone",
+    "field",
+    "bridge",
+    "point",
+    "gate",
+    "line",
+    "works",
+    "river",
+    "ridge",
+    "peak",
+    "light",
+)
+NAME_C = {
+    "manufacturing": "Industries",
+    "retail": "Retail",
+    "healthcare": "Health",
+    "finance": "Capital",
+    "software": "Systems",
+    "logistics": "Logistics",
+    "energy": "Energy",
+    "public_sector": "Services",
+}
 SUFFIX = ("Ltd", "Inc", "GmbH", "plc", "S.A.", "LLC", "AG", "B.V.", "Co.", "Group")
 
 
@@ -65,7 +119,9 @@ def _blank(rng: np.random.Generator, column: np.ndarray, share: float) -> np.nda
     return out
 
 
-def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42, end: pd.Timestamp = DEFAULT_END) -> Portfolio:
+def generate_portfolio(
+    n_accounts: int = 2000, months: int = 36, seed: int = 42, end: pd.Timestamp = DEFAULT_END
+) -> Portfolio:
     """A seeded synthetic portfolio: same arguments, same frames."""
     if n_accounts < 1:
         raise InputError(f"--accounts {n_accounts}: need at least 1 account; pass e.g. --accounts 2000.")
@@ -98,16 +154,22 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
     payment_health = _levels(health + noise(), (0.35, 0.55), ("poor", "late", "good"))
     business_health = _levels(health + noise(), (0.4, 0.65), ("weak", "stable", "strong"))
     growth_trend = _levels(health + noise(0.2), (0.45, 0.75), ("declining", "flat", "growing"))
-    exec_sponsor = (relation + noise() > 0.55)
+    exec_sponsor = relation + noise() > 0.55
     num_contacts = 1 + rng.poisson(0.5 + 5 * relation)
     openness = _levels(relation + noise(), (0.35, 0.65), ("low", "medium", "high"))
     commitment = _levels((relation + fit) / 2 + noise(), (0.4, 0.6), ("low", "medium", "high"))
     reputation = np.clip(np.round(3 + np.log10(employees) / 2 - 1 + rng.normal(0, 0.8, n)), 1, 5).astype(int)
-    decision_location = rng.choice(np.array(("local", "regional", "remote"), dtype=object), n, p=(0.5, 0.3, 0.2))
+    decision_location = rng.choice(
+        np.array(("local", "regional", "remote"), dtype=object), n, p=(0.5, 0.3, 0.2)
+    )
     acquired = rng.uniform(size=n) < 0.03
     referral = _levels(fit * 0.6 + relation * 0.4 + noise(), (0.4, 0.65), ("low", "medium", "high"))
-    influence = _levels(np.log10(employees) / 4 + reputation / 10 + noise(0.2), (0.6, 0.9), ("low", "medium", "high"))
-    knowledge = _levels(fit * 0.5 + np.log10(employees) / 8 + noise(0.2), (0.45, 0.7), ("low", "medium", "high"))
+    influence = _levels(
+        np.log10(employees) / 4 + reputation / 10 + noise(0.2), (0.6, 0.9), ("low", "medium", "high")
+    )
+    knowledge = _levels(
+        fit * 0.5 + np.log10(employees) / 8 + noise(0.2), (0.45, 0.7), ("low", "medium", "high")
+    )
 
     created = np.where(
         rng.uniform(size=n) < 0.7,
@@ -122,14 +184,32 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
     wallet = revenue * np.array(SPEND_SHARE)[industry_idx] * rng.lognormal(0, 0.5, n)
     share = rng.beta(2.0, 5.0, n)
     single = num_contacts == 1
-    z_churn = (-4.0 + 3.2 * (0.6 - health) + 0.7 * price_buyer + 0.8 * (collaboration == "adversarial") + 1.6 * acquired
-               + 2.0 * (0.55 - fit) + 0.6 * single - 0.6 * exec_sponsor + rng.normal(0, 0.35, n))
+    z_churn = (
+        -4.0
+        + 3.2 * (0.6 - health)
+        + 0.7 * price_buyer
+        + 0.8 * (collaboration == "adversarial")
+        + 1.6 * acquired
+        + 2.0 * (0.55 - fit)
+        + 0.6 * single
+        - 0.6 * exec_sponsor
+        + rng.normal(0, 0.35, n)
+    )
     churn_hazard = _sigmoid(z_churn)
     headroom = np.log(1 / share)  # small share = large headroom
-    z_exp = (-5.2 + 1.1 * headroom + 0.35 * np.log10(wallet / np.median(wallet)) + 2.2 * (fit - 0.55)
-             + 0.5 * exec_sponsor + 0.4 * (openness == "high") + rng.normal(0, 0.35, n))
+    z_exp = (
+        -5.2
+        + 1.1 * headroom
+        + 0.35 * np.log10(wallet / np.median(wallet))
+        + 2.2 * (fit - 0.55)
+        + 0.5 * exec_sponsor
+        + 0.4 * (openness == "high")
+        + rng.normal(0, 0.35, n)
+    )
     exp_hazard = _sigmoid(z_exp)
-    churn_at = created_month + rng.geometric(churn_hazard)  # month index of churn (>= m: never within the book)
+    churn_at = created_month + rng.geometric(
+        churn_hazard
+    )  # month index of churn (>= m: never within the book)
     churn_at = np.where(prospect, m + 1, churn_at)
     exp_at = created_month + rng.geometric(exp_hazard)
     exp_at = np.where(exp_at < churn_at - 1, exp_at, m + 1)
@@ -138,8 +218,11 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
     t = np.arange(m)[None, :]
     alive = (t >= created_month[:, None]) & (t < churn_at[:, None]) & ~prospect[:, None]
     before_churn = churn_at[:, None] - t  # 1 = last month before churn
-    decline = np.where((before_churn >= 1) & (before_churn <= PRE_CHURN_MONTHS),
-                       0.2 + 0.8 * (before_churn - 1) / PRE_CHURN_MONTHS, 1.0)
+    decline = np.where(
+        (before_churn >= 1) & (before_churn <= PRE_CHURN_MONTHS),
+        0.2 + 0.8 * (before_churn - 1) / PRE_CHURN_MONTHS,
+        1.0,
+    )
     expanded = t >= exp_at[:, None]
     pre_exp = (exp_at[:, None] - t >= 1) & (exp_at[:, None] - t <= PRE_EXPANSION_MONTHS)
     level = decline * np.where(expanded, exp_mult[:, None], 1.0)
@@ -160,7 +243,9 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
     cumulative = np.cumsum(demand, axis=1)
     last = np.maximum.accumulate(np.where(has_order, t, -1), axis=1)
     previous = np.concatenate([np.full((n, 1), -1), last[:, :-1]], axis=1)
-    booked = cumulative - np.where(previous >= 0, np.take_along_axis(cumulative, np.maximum(previous, 0), axis=1), 0.0)
+    booked = cumulative - np.where(
+        previous >= 0, np.take_along_axis(cumulative, np.maximum(previous, 0), axis=1), 0.0
+    )
     acc_i, mon_i = np.nonzero(counts)
     reps = counts[acc_i, mon_i]
     acc_o = np.repeat(acc_i, reps)
@@ -179,22 +264,28 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
     quantity = np.maximum(1, np.round(amount / unit_price[product])).astype(int)
     kind = np.where(rng.uniform(size=len(acc_o)) < 0.1, "renewal", "order").astype(object)
     refund = rng.uniform(size=len(acc_o)) < 0.03
-    r_dates = dates[refund] + (rng.integers(3, 60, refund.sum()) * 86_400_000_000_000).astype("timedelta64[ns]")
+    r_dates = dates[refund] + (rng.integers(3, 60, refund.sum()) * 86_400_000_000_000).astype(
+        "timedelta64[ns]"
+    )
     r_keep = r_dates < np.datetime64(end)
     product_names = np.array([f"P{i + 1:02d}" for i in range(PRODUCTS)], dtype=object)
-    transactions = pd.DataFrame({
-        "account_id": np.concatenate([ids[acc_o], ids[acc_o[refund]][r_keep]]),
-        "date": np.concatenate([dates, r_dates[r_keep]]),
-        "amount": np.concatenate([amount, -np.round(amount[refund][r_keep] * rng.uniform(0.1, 0.6, r_keep.sum()), 2)]),
-        "product": np.concatenate([product_names[product], product_names[product[refund]][r_keep]]),
-        "quantity": np.concatenate([quantity, quantity[refund][r_keep]]),
-        "kind": np.concatenate([kind, np.full(r_keep.sum(), "refund", dtype=object)]),
-    })
+    transactions = pd.DataFrame(
+        {
+            "account_id": np.concatenate([ids[acc_o], ids[acc_o[refund]][r_keep]]),
+            "date": np.concatenate([dates, r_dates[r_keep]]),
+            "amount": np.concatenate(
+                [amount, -np.round(amount[refund][r_keep] * rng.uniform(0.1, 0.6, r_keep.sum()), 2)]
+            ),
+            "product": np.concatenate([product_names[product], product_names[product[refund]][r_keep]]),
+            "quantity": np.concatenate([quantity, quantity[refund][r_keep]]),
+            "kind": np.concatenate([kind, np.full(r_keep.sum(), "refund", dtype=object)]),
+        }
+    )
     transactions = transactions.sort_values(["date", "account_id"], kind="mergesort", ignore_index=True)
 
     # ---------------------------------------------------------------- activities
     engaged = 0.3 + 1.4 * relation
-    exists = (t >= created_month[:, None])
+    exists = t >= created_month[:, None]
     after = np.where(alive | prospect[:, None], 1.0, 0.05) * exists
     prospect_f = np.where(prospect, 0.3, 1.0)[:, None]
     warm = np.where(pre_exp, 2.0, 1.0)
@@ -202,7 +293,8 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
         "meeting": 0.3 * engaged[:, None] * decline * warm,
         "email": 0.75 * engaged[:, None] * decline,
         "call": 0.25 * engaged[:, None] * decline,
-        "support_ticket": (0.12 + 0.1 * (product_suitability <= 2))[:, None] * np.where(before_churn <= PRE_CHURN_MONTHS, 2.5, 1.0),
+        "support_ticket": (0.12 + 0.1 * (product_suitability <= 2))[:, None]
+        * np.where(before_churn <= PRE_CHURN_MONTHS, 2.5, 1.0),
         "exec_meeting": (0.04 + 0.22 * exec_sponsor)[:, None] * decline * np.where(pre_exp, 3.0, 1.0),
     }
     parts = []
@@ -219,62 +311,93 @@ def generate_portfolio(n_accounts: int = 2000, months: int = 36, seed: int = 42,
         else:
             contact_no = rng.integers(0, 1 << 30, len(a_o)) % num_contacts[a_o]
         exec_contact = contact_no == 0
-        parts.append(pd.DataFrame({
-            "account_id": ids[a_o], "date": d, "kind": kind_name, "contact_no": contact_no,
-            "contact_role": np.where(exec_contact & (kind_name == "exec_meeting"), "executive", roles[contact_no % len(roles)]),
-            "seniority": np.where(kind_name == "exec_meeting", "executive", np.where(contact_no % 3 == 1, "manager", "staff")),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "account_id": ids[a_o],
+                    "date": d,
+                    "kind": kind_name,
+                    "contact_no": contact_no,
+                    "contact_role": np.where(
+                        exec_contact & (kind_name == "exec_meeting"),
+                        "executive",
+                        roles[contact_no % len(roles)],
+                    ),
+                    "seniority": np.where(
+                        kind_name == "exec_meeting",
+                        "executive",
+                        np.where(contact_no % 3 == 1, "manager", "staff"),
+                    ),
+                }
+            )
+        )
     activities = pd.concat(parts, ignore_index=True)
     activities["contact_id"] = activities["account_id"] + "-K" + activities["contact_no"].astype(str)
-    activities = activities.drop(columns="contact_no")[["account_id", "date", "kind", "contact_id", "contact_role", "seniority"]]
+    activities = activities.drop(columns="contact_no")[
+        ["account_id", "date", "kind", "contact_id", "contact_role", "seniority"]
+    ]
     activities = activities.sort_values(["date", "account_id"], kind="mergesort", ignore_index=True)
 
     # ---------------------------------------------------------------- names and tables
-    a, b, s = rng.integers(0, len(NAME_A), n), rng.integers(0, len(NAME_B), n), rng.integers(0, len(SUFFIX), n)
-    names = [f"{NAME_A[x]}{NAME_B[y]} {NAME_C[ind]} {SUFFIX[z]}" for x, y, z, ind in zip(a, b, s, industry, strict=True)]
+    a, b, s = (
+        rng.integers(0, len(NAME_A), n),
+        rng.integers(0, len(NAME_B), n),
+        rng.integers(0, len(SUFFIX), n),
+    )
+    names = [
+        f"{NAME_A[x]}{NAME_B[y]} {NAME_C[ind]} {SUFFIX[z]}"
+        for x, y, z, ind in zip(a, b, s, industry, strict=True)
+    ]
     for i in range(0, n, 97):  # a few real-world awkward names
         names[i] = names[i].replace(" ", ", ", 1) if i % 2 else names[i].replace(" ", "'s ", 1)
-    accounts = pd.DataFrame({
-        "account_id": ids,
-        "account_name": names,
-        "industry": industry,
-        "region": region,
-        "employees": employees,
-        "annual_revenue": np.round(revenue, -3),
-        "created_date": pd.DatetimeIndex(created).normalize(),
-        "sophistication": _blank(rng, sophistication, 0.06),
-        "culture_fit": _blank(rng, culture_fit, 0.08),
-        "decision_location": _blank(rng, decision_location, 0.08),
-        "product_suitability": pd.array(np.where(rng.uniform(size=n) < 0.05, pd.NA, product_suitability), dtype="Int64"),
-        "executive_sponsor": _blank(rng, np.where(exec_sponsor, "yes", "no"), 0.05),
-        "num_contacts": num_contacts,
-        "reputation": reputation,
-        "growth_trend": _blank(rng, growth_trend, 0.07),
-        "buyer_orientation": _blank(rng, buyer_orientation, 0.08),
-        "payment_health": _blank(rng, payment_health, 0.05),
-        "business_health": _blank(rng, business_health, 0.07),
-        "commitment": _blank(rng, commitment, 0.1),
-        "openness": _blank(rng, openness, 0.1),
-        "acquired_by_competitor": np.where(acquired, "yes", "no").astype(object),
-        "referral_value": _blank(rng, referral, 0.1),
-        "influence_value": _blank(rng, influence, 0.1),
-        "knowledge_value": _blank(rng, knowledge, 0.1),
-        "collaboration": _blank(rng, collaboration, 0.08),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids,
+            "account_name": names,
+            "industry": industry,
+            "region": region,
+            "employees": employees,
+            "annual_revenue": np.round(revenue, -3),
+            "created_date": pd.DatetimeIndex(created).normalize(),
+            "sophistication": _blank(rng, sophistication, 0.06),
+            "culture_fit": _blank(rng, culture_fit, 0.08),
+            "decision_location": _blank(rng, decision_location, 0.08),
+            "product_suitability": pd.array(
+                np.where(rng.uniform(size=n) < 0.05, pd.NA, product_suitability), dtype="Int64"
+            ),
+            "executive_sponsor": _blank(rng, np.where(exec_sponsor, "yes", "no"), 0.05),
+            "num_contacts": num_contacts,
+            "reputation": reputation,
+            "growth_trend": _blank(rng, growth_trend, 0.07),
+            "buyer_orientation": _blank(rng, buyer_orientation, 0.08),
+            "payment_health": _blank(rng, payment_health, 0.05),
+            "business_health": _blank(rng, business_health, 0.07),
+            "commitment": _blank(rng, commitment, 0.1),
+            "openness": _blank(rng, openness, 0.1),
+            "acquired_by_competitor": np.where(acquired, "yes", "no").astype(object),
+            "referral_value": _blank(rng, referral, 0.1),
+            "influence_value": _blank(rng, influence, 0.1),
+            "knowledge_value": _blank(rng, knowledge, 0.1),
+            "collaboration": _blank(rng, collaboration, 0.08),
+        }
+    )
     month_ts = lambda idx: pd.DatetimeIndex(  # noqa: E731
-        np.where(idx < m, month_start[np.minimum(idx, m - 1)], np.datetime64("NaT")))
-    truth = pd.DataFrame({
-        "account_id": ids,
-        "churn_hazard_monthly": np.round(churn_hazard, 6),
-        "churn_propensity": np.round(1 - (1 - churn_hazard) ** 3, 6),
-        "expansion_propensity": np.round(1 - (1 - exp_hazard) ** 3, 6),
-        "wallet": np.round(wallet, 2),
-        "share_of_wallet": np.round(share, 4),
-        "fit": np.round(fit, 4),
-        "churn_date": month_ts(churn_at),
-        "expansion_date": month_ts(exp_at),
-        "is_prospect": prospect,
-    })
+        np.where(idx < m, month_start[np.minimum(idx, m - 1)], np.datetime64("NaT"))
+    )
+    truth = pd.DataFrame(
+        {
+            "account_id": ids,
+            "churn_hazard_monthly": np.round(churn_hazard, 6),
+            "churn_propensity": np.round(1 - (1 - churn_hazard) ** 3, 6),
+            "expansion_propensity": np.round(1 - (1 - exp_hazard) ** 3, 6),
+            "wallet": np.round(wallet, 2),
+            "share_of_wallet": np.round(share, 4),
+            "fit": np.round(fit, 4),
+            "churn_date": month_ts(churn_at),
+            "expansion_date": month_ts(exp_at),
+            "is_prospect": prospect,
+        }
+    )
     return Portfolio(accounts, transactions, activities, truth)
 
 
@@ -298,7 +421,12 @@ def write_portfolio(portfolio: Portfolio, out_dir: Path, fmt: str = "csv") -> li
                     if pd.api.types.is_datetime64_any_dtype(frame[column]):
                         day_only = (frame[column].dropna().dt.normalize() == frame[column].dropna()).all()
                         fmt_str = "%Y-%m-%d" if day_only else "%Y-%m-%dT%H:%M:%S"
-                        frame[column] = frame[column].dt.strftime(fmt_str).astype(object).where(frame[column].notna(), None)
+                        frame[column] = (
+                            frame[column]
+                            .dt.strftime(fmt_str)
+                            .astype(object)
+                            .where(frame[column].notna(), None)
+                        )
                 pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), tmp)
         paths.append(path)
     return paths

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
 import subprocess
@@ -42,7 +41,11 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 for _name in ("mlflow", "alembic", "mlflow.store", "mlflow.models", "mlflow.utils"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
-REGISTERED = {"churn": "potential-churn", "expansion": "potential-expansion", "uplift": "potential-expansion-uplift"}
+REGISTERED = {
+    "churn": "potential-churn",
+    "expansion": "potential-expansion",
+    "uplift": "potential-expansion-uplift",
+}
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
@@ -68,7 +71,9 @@ class Tracker:
             try:
                 models.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise PotentialError(f"{models}: cannot create the model store ({exc.strerror}); choose a writable --out.") from exc
+                raise PotentialError(
+                    f"{models}: cannot create the model store ({exc.strerror}); choose a writable --out."
+                ) from exc
             self.uri = f"sqlite:///{models / 'mlflow.db'}"
         self.artifacts = (models / "artifacts").as_uri()
         with warnings.catch_warnings():
@@ -110,9 +115,19 @@ class Tracker:
         decisions: dict[str, dict[str, Any]] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with mlflow.start_run(experiment_id=exp, run_name=f"train {context.get('as_of', '')}", tags={**tags, "potential.kind": "training"}) as parent:
-                mlflow.log_params({"as_of": context.get("as_of"), "horizon_days": context.get("horizon_days"),
-                                   "engine": context.get("engine", "pandas"), "seed": self.config.seed})
+            with mlflow.start_run(
+                experiment_id=exp,
+                run_name=f"train {context.get('as_of', '')}",
+                tags={**tags, "potential.kind": "training"},
+            ) as parent:
+                mlflow.log_params(
+                    {
+                        "as_of": context.get("as_of"),
+                        "horizon_days": context.get("horizon_days"),
+                        "engine": context.get("engine", "pandas"),
+                        "seed": self.config.seed,
+                    }
+                )
                 mlflow.log_metrics(_finite(parent_metrics or {}))
                 for name, data in (artifacts or {}).items():
                     _log_bytes(name, data)
@@ -135,29 +150,59 @@ class Tracker:
                     self.client.set_registered_model_alias(REGISTERED[name], alias, version)
         return decisions
 
-    def _log_target(self, exp: str, parent_id: str, target: str, result: TargetResult, tags: dict[str, str]) -> dict[str, tuple[str, str]]:
+    def _log_target(
+        self, exp: str, parent_id: str, target: str, result: TargetResult, tags: dict[str, str]
+    ) -> dict[str, tuple[str, str]]:
         from potential import plots
 
         registered: dict[str, tuple[str, str]] = {}
-        child_tags = {**tags, "mlflow.parentRunId": parent_id, "potential.kind": "model", "potential.target": target}
-        with mlflow.start_run(experiment_id=exp, run_name=f"{target} lightgbm", nested=True,
-                              tags={**child_tags, "potential.model": "lightgbm"}) as run:
+        child_tags = {
+            **tags,
+            "mlflow.parentRunId": parent_id,
+            "potential.kind": "model",
+            "potential.target": target,
+        }
+        with mlflow.start_run(
+            experiment_id=exp,
+            run_name=f"{target} lightgbm",
+            nested=True,
+            tags={**child_tags, "potential.model": "lightgbm"},
+        ) as run:
             mlflow.log_params({k: v for k, v in result.params.items() if not isinstance(v, dict | list)})
             mlflow.log_metrics(_finite(result.metrics))
-            mlflow.log_dict({"features": list(result.model.spec.columns), "categories": result.model.spec.to_dict()["categories"]}, "features.json")
+            mlflow.log_dict(
+                {
+                    "features": list(result.model.spec.columns),
+                    "categories": result.model.spec.to_dict()["categories"],
+                },
+                "features.json",
+            )
             mlflow.log_table(result.calibration_table, "calibration_table.json")
-            _log_bytes("importance.png", plots.importance_png(result.importance, f"{target}: feature importance"))
-            _log_bytes("calibration.png", plots.calibration_png(result.calibration_table, f"{target}: calibration (test slice)"))
+            _log_bytes(
+                "importance.png", plots.importance_png(result.importance, f"{target}: feature importance")
+            )
+            _log_bytes(
+                "calibration.png",
+                plots.calibration_png(result.calibration_table, f"{target}: calibration (test slice)"),
+            )
             version = self._log_model(result.model, target)
             registered[target] = (run.info.run_id, version)
         if result.uplift is not None:
-            with mlflow.start_run(experiment_id=exp, run_name="expansion uplift lightgbm", nested=True,
-                                  tags={**child_tags, "potential.model": "lightgbm", "potential.target": "uplift"}) as run:
+            with mlflow.start_run(
+                experiment_id=exp,
+                run_name="expansion uplift lightgbm",
+                nested=True,
+                tags={**child_tags, "potential.model": "lightgbm", "potential.target": "uplift"},
+            ) as run:
                 mlflow.log_metrics(_finite(result.uplift_metrics))
                 registered["uplift"] = (run.info.run_id, self._log_model(result.uplift, "uplift"))
         for baseline, metrics in result.baselines.items():
-            with mlflow.start_run(experiment_id=exp, run_name=f"{target} {baseline}", nested=True,
-                                  tags={**child_tags, "potential.model": baseline}):
+            with mlflow.start_run(
+                experiment_id=exp,
+                run_name=f"{target} {baseline}",
+                nested=True,
+                tags={**child_tags, "potential.model": baseline},
+            ):
                 mlflow.log_metrics(_finite(metrics))
         return registered
 
@@ -185,13 +230,25 @@ class Tracker:
     def set_input_example(self, features: pd.DataFrame) -> None:
         self._example = features.head(5)
 
-    def _gate(self, target: str, result: TargetResult, registered: dict[str, tuple[str, str]], metric: str,
-              challenger_metric: Callable[[TrainedModel, str], float | None]) -> dict[str, Any]:
+    def _gate(
+        self,
+        target: str,
+        result: TargetResult,
+        registered: dict[str, tuple[str, str]],
+        metric: str,
+        challenger_metric: Callable[[TrainedModel, str], float | None],
+    ) -> dict[str, Any]:
         version = registered[target][1]
         new = float(result.metrics.get(metric, float("nan")))
         current = self.champion(target)
         if current is None:
-            return {"version": version, "promoted": True, "reason": "no champion yet", "metric": metric, "new": new}
+            return {
+                "version": version,
+                "promoted": True,
+                "reason": "no champion yet",
+                "metric": metric,
+                "new": new,
+            }
         old = challenger_metric(current.model, target)
         basis = "re-scored on this test slice"
         if old is None:
@@ -203,7 +260,14 @@ class Tracker:
             f"{metric} {new:.4f} vs champion v{current.version} {old:.4f} ({basis}); "
             f"{'beats' if promoted else 'does not beat'} it by more than {margin:g}"
         )
-        return {"version": version, "promoted": promoted, "reason": reason, "metric": metric, "new": new, "old": old}
+        return {
+            "version": version,
+            "promoted": promoted,
+            "reason": reason,
+            "metric": metric,
+            "new": new,
+            "old": old,
+        }
 
     # ------------------------------------------------------------------ registry
     def champion(self, target: str) -> Champion | None:
@@ -219,7 +283,9 @@ class Tracker:
             info = mlflow.models.get_model_info(uri)
         meta = (info.metadata or {}).get("potential")
         if meta is None:
-            raise PotentialError(f"registered model {name} v{mv.version} was not written by potential; promote another version.")
+            raise PotentialError(
+                f"registered model {name} v{mv.version} was not written by potential; promote another version."
+            )
         run = self.client.get_run(mv.run_id) if mv.run_id else None
         metrics = dict(run.data.metrics) if run else {}
         model = TrainedModel(meta["target"], booster, _spec_from(meta), _calibrator_from(meta))
@@ -238,7 +304,9 @@ class Tracker:
         try:
             self.client.get_model_version(name, str(version))
         except MlflowException as exc:
-            raise PotentialError(f"{name} has no version {version}; see `potential compare` for versions.") from exc
+            raise PotentialError(
+                f"{name} has no version {version}; see `potential compare` for versions."
+            ) from exc
         self.client.set_registered_model_alias(name, CHAMPION, str(version))
 
     def versions(self) -> pd.DataFrame:
@@ -254,35 +322,65 @@ class Tracker:
                 aliases = {}
             for mv in found:
                 names = sorted(a for a, v in aliases.items() if str(v) == str(mv.version))
-                rows.append({"target": target, "name": name, "version": int(mv.version), "run_id": mv.run_id,
-                             "aliases": ",".join(names)})
+                rows.append(
+                    {
+                        "target": target,
+                        "name": name,
+                        "version": int(mv.version),
+                        "run_id": mv.run_id,
+                        "aliases": ",".join(names),
+                    }
+                )
         return pd.DataFrame(rows, columns=["target", "name", "version", "run_id", "aliases"])
 
     # ------------------------------------------------------------------ leaderboard
     def leaderboard(self) -> pd.DataFrame:
         """One row per model run (LightGBM and baselines), straight from the tracking store (no model loading)."""
         exp = self.experiment_id(create=False)
-        columns = ["run_id", "parent_run_id", "started", "as_of", "target", "model", "roc_auc", "pr_auc", "lift_at_20", "brier",
-                   "oracle_roc_auc", "status", "champion"]
+        columns = [
+            "run_id",
+            "parent_run_id",
+            "started",
+            "as_of",
+            "target",
+            "model",
+            "roc_auc",
+            "pr_auc",
+            "lift_at_20",
+            "brier",
+            "oracle_roc_auc",
+            "status",
+            "champion",
+        ]
         if exp is None:
             return pd.DataFrame(columns=columns)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runs = mlflow.search_runs([exp], filter_string="tags.`potential.kind` = 'model'", max_results=50000,
-                                      order_by=["attributes.start_time DESC"])
+            runs = mlflow.search_runs(
+                [exp],
+                filter_string="tags.`potential.kind` = 'model'",
+                max_results=50000,
+                order_by=["attributes.start_time DESC"],
+            )
         if runs.empty:
             return pd.DataFrame(columns=columns)
         versions = self.versions()
-        champion_runs = set(versions.loc[versions["aliases"].str.contains(CHAMPION), "run_id"]) if len(versions) else set()
-        out = pd.DataFrame({
-            "run_id": runs["run_id"],
-            "started": pd.to_datetime(runs["start_time"]).dt.strftime("%Y-%m-%d %H:%M"),
-            "as_of": runs.get("tags.potential.as_of"),
-            "target": runs.get("tags.potential.target"),
-            "model": runs.get("tags.potential.model"),
-            "status": runs["status"],
-            "parent_run_id": runs.get("tags.mlflow.parentRunId"),
-        })
+        champion_runs = (
+            set(versions.loc[versions["aliases"].str.contains(CHAMPION), "run_id"])
+            if len(versions)
+            else set()
+        )
+        out = pd.DataFrame(
+            {
+                "run_id": runs["run_id"],
+                "started": pd.to_datetime(runs["start_time"]).dt.strftime("%Y-%m-%d %H:%M"),
+                "as_of": runs.get("tags.potential.as_of"),
+                "target": runs.get("tags.potential.target"),
+                "model": runs.get("tags.potential.model"),
+                "status": runs["status"],
+                "parent_run_id": runs.get("tags.mlflow.parentRunId"),
+            }
+        )
         for metric in ("roc_auc", "pr_auc", "lift_at_20", "brier", "oracle_roc_auc", "mae", "spearman"):
             column = f"metrics.{metric}"
             out[metric] = runs[column] if column in runs.columns else np.nan
@@ -339,12 +437,13 @@ def _log_bytes(name: str, data: bytes) -> None:
 
 def code_version() -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
     return f"{__version__}+{sha}" if sha else __version__
-
-
-def metrics_summary(decisions: dict[str, dict[str, Any]]) -> str:
-    return json.dumps(decisions, indent=2, sort_keys=True, default=str)

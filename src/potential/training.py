@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +58,9 @@ class FeatureSpec:
                 out[column] = np.full(len(frame), np.nan)
             elif column in self.categories:
                 values = frame[column].astype(object)
-                codes = pd.Categorical(values.where(values.notna(), None), categories=list(self.categories[column])).codes
+                codes = pd.Categorical(
+                    values.where(values.notna(), None), categories=list(self.categories[column])
+                ).codes
                 out[column] = np.where(codes < 0, np.nan, codes).astype(float)
             else:
                 out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
@@ -106,7 +107,13 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:
-        return cls(data["method"], tuple(data.get("x", ())), tuple(data.get("y", ())), data.get("a", 1.0), data.get("b", 0.0))
+        return cls(
+            data["method"],
+            tuple(data.get("x", ())),
+            tuple(data.get("y", ())),
+            data.get("a", 1.0),
+            data.get("b", 0.0),
+        )
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -125,7 +132,9 @@ class TrainedModel:
     calibrator: Calibrator | None  # None for the uplift regressor
 
     def raw(self, features: pd.DataFrame) -> np.ndarray:
-        return self.booster.predict(self.spec.encode(features), num_iteration=self.booster.best_iteration or None)
+        return self.booster.predict(
+            self.spec.encode(features), num_iteration=self.booster.best_iteration or None
+        )
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated probability (classifiers) or expected uplift in money (regressor)."""
@@ -188,8 +197,14 @@ def lgb_params(config: Config, objective: str) -> dict[str, Any]:
 
 
 def _fit_booster(
-    X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray, params: dict[str, Any],
-    config: Config, categorical: list[str], weight: np.ndarray | None = None,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_val: pd.DataFrame,
+    y_val: np.ndarray,
+    params: dict[str, Any],
+    config: Config,
+    categorical: list[str],
+    weight: np.ndarray | None = None,
 ) -> lgb.Booster:
     train = lgb.Dataset(X, y, weight=weight, categorical_feature=categorical or "auto", free_raw_data=False)
     valid = lgb.Dataset(X_val, y_val, reference=train, categorical_feature=categorical or "auto")
@@ -198,14 +213,21 @@ def _fit_booster(
         train,
         num_boost_round=config.training.lightgbm.n_estimators,
         valid_sets=[valid],
-        callbacks=[lgb.early_stopping(config.training.early_stopping_rounds, verbose=False), interrupt.lightgbm_callback],
+        callbacks=[
+            lgb.early_stopping(config.training.early_stopping_rounds, verbose=False),
+            interrupt.lightgbm_callback,
+        ],
     )
 
 
 def _check_positives(target: str, y: np.ndarray, config: Config, slice_name: str) -> None:
     positives = int(np.nansum(y))
     negatives = int(np.sum(y == 0))
-    need = config.training.min_positives if slice_name == "train" else max(3, config.training.min_positives // 10)
+    need = (
+        config.training.min_positives
+        if slice_name == "train"
+        else max(3, config.training.min_positives // 10)
+    )
     if positives < need or negatives < need:
         few = "positive" if positives < need else "negative"
         have = positives if few == "positive" else negatives
@@ -232,9 +254,13 @@ def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
     if config.training.class_weight == "balanced":
         pos = y["train"].mean()
         weight = np.where(y["train"] == 1, 0.5 / pos, 0.5 / (1 - pos))
-    booster = _fit_booster(X["train"], y["train"], X["calibration"], y["calibration"], params, config, categorical, weight)
+    booster = _fit_booster(
+        X["train"], y["train"], X["calibration"], y["calibration"], params, config, categorical, weight
+    )
     best = booster.best_iteration or None
-    calibrator = Calibrator.fit(config.training.calibration, booster.predict(X["calibration"], num_iteration=best), y["calibration"])
+    calibrator = Calibrator.fit(
+        config.training.calibration, booster.predict(X["calibration"], num_iteration=best), y["calibration"]
+    )
     model = TrainedModel(target, booster, spec, calibrator)
     test_scores = model.predict(ts.features[slices["test"]])
     metrics = classification_metrics(y["test"], test_scores)
@@ -248,9 +274,15 @@ def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
         model=model,
         metrics=metrics,
         baselines=baselines,
-        params={**params, "num_boost_round": config.training.lightgbm.n_estimators, "calibration": config.training.calibration,
-                "class_weight": config.training.class_weight, "n_train": int(len(y["train"])),
-                "n_calibration": int(len(y["calibration"])), "n_test": int(len(y["test"]))},
+        params={
+            **params,
+            "num_boost_round": config.training.lightgbm.n_estimators,
+            "calibration": config.training.calibration,
+            "class_weight": config.training.class_weight,
+            "n_train": int(len(y["train"])),
+            "n_calibration": int(len(y["calibration"])),
+            "n_test": int(len(y["test"])),
+        },
         calibration_table=calibration_table(y["test"], test_scores),
         importance=importance,
         test_index=ts.features.index[slices["test"].to_numpy()],
@@ -262,7 +294,9 @@ def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
     return result
 
 
-def train_uplift(ts: TrainingSet, slices: dict[str, pd.Series], spec: FeatureSpec, config: Config) -> tuple[TrainedModel, dict[str, float]]:
+def train_uplift(
+    ts: TrainingSet, slices: dict[str, pd.Series], spec: FeatureSpec, config: Config
+) -> tuple[TrainedModel, dict[str, float]]:
     """Regressor of the money gained when an account expands (log scale), trained on expanding rows only.
 
     P(expand) x this = the expected value of growing the account over the horizon.
@@ -271,8 +305,17 @@ def train_uplift(ts: TrainingSet, slices: dict[str, pd.Series], spec: FeatureSpe
     parts = {}
     for name, mask in slices.items():
         m = mask & expanded
-        parts[name] = (spec.encode(ts.features[m]), np.log1p(ts.labels.loc[m, "uplift"].clip(lower=0).to_numpy()))
-    booster = _fit_booster(*parts["train"], *parts["calibration"], lgb_params(config, "regression"), config, list(spec.categories))
+        parts[name] = (
+            spec.encode(ts.features[m]),
+            np.log1p(ts.labels.loc[m, "uplift"].clip(lower=0).to_numpy()),
+        )
+    booster = _fit_booster(
+        *parts["train"],
+        *parts["calibration"],
+        lgb_params(config, "regression"),
+        config,
+        list(spec.categories),
+    )
     model = TrainedModel(UPLIFT, booster, spec, None)
     X_test, y_test = parts["test"]
     pred = np.expm1(booster.predict(X_test, num_iteration=booster.best_iteration or None))
@@ -319,12 +362,17 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
     if not all(c in features.columns for c in needed):
         return None
     recency = -features["days_since_last_purchase"].fillna(1e6)
-    rfm = sum(np.ceil(s.rank(pct=True, method="average") * 5) for s in (recency, features["orders_365d"], features["spend_365d"]))
+    rfm = sum(
+        np.ceil(s.rank(pct=True, method="average") * 5)
+        for s in (recency, features["orders_365d"], features["spend_365d"])
+    )
     rfm = rfm.to_numpy(dtype=float) / 15.0
     return 1.0 - rfm if target == "churn" else rfm
 
 
-def train_baselines(ts: TrainingSet, target: str, slices: dict[str, pd.Series], y: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+def train_baselines(
+    ts: TrainingSet, target: str, slices: dict[str, pd.Series], y: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     X_test = ts.features[slices["test"]]
     rule = rule_scores(X_test, target)
@@ -371,17 +419,21 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     if len(actual) < 3:
         return {}
     rho = spearmanr(actual, predicted).statistic
-    return {"mae": float(np.mean(np.abs(actual - predicted))), "spearman": float(rho), "n": float(len(actual))}
+    return {
+        "mae": float(np.mean(np.abs(actual - predicted))),
+        "spearman": float(rho),
+        "n": float(len(actual)),
+    }
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Mean predicted vs observed rate in probability deciles of the test slice."""
     frame = pd.DataFrame({"y": y, "p": p})
     frame["bin"] = np.minimum((frame["p"] * bins).astype(int), bins - 1)
-    table = frame.groupby("bin").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean")).reset_index()
+    table = (
+        frame.groupby("bin")
+        .agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+        .reset_index()
+    )
     table["range"] = [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in table["bin"]]
     return table[["range", "n", "predicted", "observed"]]
-
-
-def metrics_json(result: TargetResult) -> str:
-    return json.dumps({"metrics": result.metrics, "baselines": result.baselines, "uplift": result.uplift_metrics}, indent=2, sort_keys=True)

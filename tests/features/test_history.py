@@ -10,7 +10,9 @@ from potential.schema import Dataset
 AS_OF = pd.Timestamp("2024-07-01")
 
 
-def dataset(tx: pd.DataFrame, accounts: pd.DataFrame | None = None, activities: pd.DataFrame | None = None) -> Dataset:
+def dataset(
+    tx: pd.DataFrame, accounts: pd.DataFrame | None = None, activities: pd.DataFrame | None = None
+) -> Dataset:
     tx = tx.assign(date=pd.to_datetime(tx["date"]), amount=tx["amount"].astype(float))
     ids = sorted(set(tx["account_id"]) | (set(accounts["account_id"]) if accounts is not None else set()))
     if accounts is None:
@@ -21,11 +23,13 @@ def dataset(tx: pd.DataFrame, accounts: pd.DataFrame | None = None, activities: 
 
 
 def test_windows_recency_and_trend_by_hand():
-    tx = pd.DataFrame({
-        "account_id": ["a", "a", "a", "a", "b"],
-        "date": ["2024-06-30", "2024-06-01", "2024-03-01", "2023-12-01", "2024-01-15"],
-        "amount": [100, 50, 20, 30, 10],
-    })
+    tx = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "a", "b"],
+            "date": ["2024-06-30", "2024-06-01", "2024-03-01", "2023-12-01", "2024-01-15"],
+            "amount": [100, 50, 20, 30, 10],
+        }
+    )
     f = build_features(dataset(tx), AS_OF, FeatureConfig())
     a = f.loc["a"]
     assert a["spend_30d"] == 150  # 06-30 (1 day) and 06-01 (30 days)
@@ -40,7 +44,13 @@ def test_windows_recency_and_trend_by_hand():
 
 
 def test_refunds_and_deal_size():
-    tx = pd.DataFrame({"account_id": ["a"] * 3, "date": ["2024-05-01", "2024-05-02", "2024-05-03"], "amount": [100, 300, -50]})
+    tx = pd.DataFrame(
+        {
+            "account_id": ["a"] * 3,
+            "date": ["2024-05-01", "2024-05-02", "2024-05-03"],
+            "amount": [100, 300, -50],
+        }
+    )
     a = build_features(dataset(tx), AS_OF, FeatureConfig()).loc["a"]
     assert a["refund_share_365d"] == pytest.approx(50 / 400)
     assert a["avg_deal_365d"] == pytest.approx(200)
@@ -49,12 +59,14 @@ def test_refunds_and_deal_size():
 
 def test_engagement_and_exec_contacts():
     tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-05-01", "2024-05-01"], "amount": [1, 1]})
-    act = pd.DataFrame({
-        "account_id": ["a", "a", "a", "b"],
-        "date": ["2024-06-20", "2024-06-10", "2023-01-01", "2024-06-01"],
-        "kind": ["Exec Meeting", "email", "meeting", "email"],
-        "contact_id": ["x", "y", "y", "z"],
-    })
+    act = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b"],
+            "date": ["2024-06-20", "2024-06-10", "2023-01-01", "2024-06-01"],
+            "kind": ["Exec Meeting", "email", "meeting", "email"],
+            "contact_id": ["x", "y", "y", "z"],
+        }
+    )
     f = build_features(dataset(tx, activities=act), AS_OF, FeatureConfig())
     assert f.loc["a", "exec_contacts_180d"] == 1
     assert f.loc["b", "exec_contacts_180d"] == 0
@@ -66,7 +78,9 @@ def test_engagement_and_exec_contacts():
 def test_peer_headroom_and_prospects():
     rng = np.random.default_rng(1)
     ids = [f"x{i}" for i in range(20)]
-    tx = pd.DataFrame({"account_id": ids[:19], "date": ["2024-05-01"] * 19, "amount": rng.uniform(100, 1000, 19).round(2)})
+    tx = pd.DataFrame(
+        {"account_id": ids[:19], "date": ["2024-05-01"] * 19, "amount": rng.uniform(100, 1000, 19).round(2)}
+    )
     accounts = pd.DataFrame({"account_id": ids, "industry": ["retail"] * 20, "employees": [100.0] * 20})
     f = build_features(dataset(tx, accounts), AS_OF, FeatureConfig())
     spend = f["spend_365d"]
@@ -101,7 +115,9 @@ def test_inputs_not_modified(data_dir):
 
 
 def test_profile_column_named_like_a_feature_does_not_collide():
-    tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-05-01", "2024-06-01"], "amount": [100.0, 50.0]})
+    tx = pd.DataFrame(
+        {"account_id": ["a", "b"], "date": ["2024-05-01", "2024-06-01"], "amount": [100.0, 50.0]}
+    )
     accounts = pd.DataFrame({"account_id": ["a", "b"], "spend_365d": [9e9, 9e9], "is_prospect": ["no", "no"]})
     f = build_features(dataset(tx, accounts), AS_OF, FeatureConfig())
     assert f.columns.is_unique

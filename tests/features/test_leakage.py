@@ -20,19 +20,32 @@ def rewrite_future(ds, as_of, seed=0):
     tx = ds.transactions.copy()
     future = tx["date"] >= as_of
     tx.loc[future, "amount"] = tx.loc[future, "amount"] * rng.uniform(-5, 5, future.sum())
-    extra = tx.sample(200, random_state=seed, replace=True).assign(date=as_of + pd.to_timedelta(rng.integers(0, 60, 200), unit="D"))
+    extra = tx.sample(200, random_state=seed, replace=True).assign(
+        date=as_of + pd.to_timedelta(rng.integers(0, 60, 200), unit="D")
+    )
     extra.iloc[0, extra.columns.get_loc("date")] = as_of  # exactly at as_of
     act = ds.activities.copy()
     fut = act["date"] >= as_of
     act.loc[fut, "kind"] = "brand_new_kind"
     act_extra = act.sample(300, random_state=seed, replace=True).assign(
-        date=as_of + pd.to_timedelta(rng.integers(0, 30, 300), unit="D"), kind="exec_meeting")
-    return type(ds)(ds.accounts, pd.concat([tx, extra], ignore_index=True).sort_values("date", kind="mergesort"),
-                    pd.concat([act, act_extra], ignore_index=True), ds.labels)
+        date=as_of + pd.to_timedelta(rng.integers(0, 30, 300), unit="D"), kind="exec_meeting"
+    )
+    return type(ds)(
+        ds.accounts,
+        pd.concat([tx, extra], ignore_index=True).sort_values("date", kind="mergesort"),
+        pd.concat([act, act_extra], ignore_index=True),
+        ds.labels,
+    )
 
 
 def test_event_exactly_at_as_of_is_excluded():
-    tx = pd.DataFrame({"account_id": ["a", "a"], "date": pd.to_datetime(["2025-02-28 23:59", "2025-03-01 00:00"]), "amount": [10.0, 1000.0]})
+    tx = pd.DataFrame(
+        {
+            "account_id": ["a", "a"],
+            "date": pd.to_datetime(["2025-02-28 23:59", "2025-03-01 00:00"]),
+            "amount": [10.0, 1000.0],
+        }
+    )
     from potential.schema import Dataset
 
     f = build_features(Dataset(pd.DataFrame({"account_id": ["a"]}), tx, None, None), AS_OF, FeatureConfig())
@@ -78,11 +91,20 @@ def test_property_no_crash_and_no_future(amounts, offsets):
     from potential.schema import Dataset
 
     n = min(len(amounts), len(offsets))
-    tx = pd.DataFrame({"account_id": [f"a{i % 3}" for i in range(n)],
-                       "date": AS_OF + pd.to_timedelta(offsets[:n], unit="D"), "amount": amounts[:n]})
+    tx = pd.DataFrame(
+        {
+            "account_id": [f"a{i % 3}" for i in range(n)],
+            "date": AS_OF + pd.to_timedelta(offsets[:n], unit="D"),
+            "amount": amounts[:n],
+        }
+    )
     tx = tx.sort_values("date", kind="mergesort").reset_index(drop=True)
     ds = Dataset(pd.DataFrame({"account_id": ["a0", "a1", "a2"]}), tx, None, None)
     full = build_features(ds, AS_OF, FeatureConfig())
     cut = build_features(truncated(ds, AS_OF), AS_OF, FeatureConfig())
     pd.testing.assert_frame_equal(full, cut)
-    assert np.isfinite(full.select_dtypes("number").to_numpy(dtype=float)[~np.isnan(full.select_dtypes("number").to_numpy(dtype=float))]).all()
+    assert np.isfinite(
+        full.select_dtypes("number").to_numpy(dtype=float)[
+            ~np.isnan(full.select_dtypes("number").to_numpy(dtype=float))
+        ]
+    ).all()

@@ -51,9 +51,18 @@ def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
     frame = pd.DataFrame(columns, index=prepared.index)
     profile = profile_features(prepared.accounts, cutoff)
     profile.index = prepared.index
-    computed = set(frame.columns) | {"is_prospect", "spend_365d", "peer_spend_percentile", "peer_p75_spend_365d",
-                                     "peer_gap_to_p75", "potential_spend_365d", "potential_multiple"}
-    profile = profile.drop(columns=[c for c in profile.columns if c in computed])  # computed features win over same-named columns
+    computed = set(frame.columns) | {
+        "is_prospect",
+        "spend_365d",
+        "peer_spend_percentile",
+        "peer_p75_spend_365d",
+        "peer_gap_to_p75",
+        "potential_spend_365d",
+        "potential_multiple",
+    }
+    profile = profile.drop(
+        columns=[c for c in profile.columns if c in computed]
+    )  # computed features win over same-named columns
     frame = pd.concat([frame, profile], axis=1)
 
     if prepared.transactions is not None:
@@ -63,9 +72,13 @@ def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
         frame["spend_365d"] = spend
         peers = peer_features(spend.clip(lower=0), peer_groups(frame), customer)
         frame = pd.concat([frame, peers], axis=1)
-        frame["potential_spend_365d"] = np.fmax(spend.clip(lower=0).to_numpy(), peers["peer_p75_spend_365d"].to_numpy())
+        frame["potential_spend_365d"] = np.fmax(
+            spend.clip(lower=0).to_numpy(), peers["peer_p75_spend_365d"].to_numpy()
+        )
         avg_deal = portfolio_avg_deal(prepared.transactions, cutoff)
-        frame["potential_multiple"] = safe_ratio(frame["potential_spend_365d"].to_numpy(), np.full(len(frame), avg_deal))
+        frame["potential_multiple"] = safe_ratio(
+            frame["potential_spend_365d"].to_numpy(), np.full(len(frame), avg_deal)
+        )
     exists = existing_accounts(prepared.accounts, cutoff)
     if prepared.transactions is not None:
         exists = exists | frame["days_since_last_purchase"].notna().to_numpy()

@@ -48,8 +48,16 @@ class ActivityArrays:
         counts = counts.sort_index().sort_values(ascending=False, kind="mergesort")
         kinds = tuple(str(k) for k in counts.index[:MAX_KINDS])
         lookup = {k: i for i, k in enumerate(kinds)}
-        kind = np.array([lookup.get(k, -1) for k in slug_of], dtype=np.int64)[raw_codes] if len(raw_codes) else np.empty(0, np.int64)
-        executive = np.array([bool(EXEC_PATTERN.search(k)) for k in slug_of], dtype=bool)[raw_codes] if len(raw_codes) else np.zeros(0, bool)
+        kind = (
+            np.array([lookup.get(k, -1) for k in slug_of], dtype=np.int64)[raw_codes]
+            if len(raw_codes)
+            else np.empty(0, np.int64)
+        )
+        executive = (
+            np.array([bool(EXEC_PATTERN.search(k)) for k in slug_of], dtype=bool)[raw_codes]
+            if len(raw_codes)
+            else np.zeros(0, bool)
+        )
         for column in ("seniority", "contact_role"):
             if column in act.columns:
                 codes, values = pd.factorize(act[column].astype(str))
@@ -59,7 +67,15 @@ class ActivityArrays:
         if "contact_id" in act.columns:
             values = act["contact_id"].astype(str).to_numpy()
             contact = np.where(values == "", -1, pd.factorize(values)[0])
-        return cls(len(account_index), code[keep].astype(np.int64), to_days(act["date"]), kind, tuple(kinds), executive, contact)
+        return cls(
+            len(account_index),
+            code[keep].astype(np.int64),
+            to_days(act["date"]),
+            kind,
+            tuple(kinds),
+            executive,
+            contact,
+        )
 
 
 def engagement_features(arr: ActivityArrays, as_of: pd.Timestamp) -> dict[str, np.ndarray]:

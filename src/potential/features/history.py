@@ -44,7 +44,9 @@ class TransactionArrays:
         day_code = np.full(len(code), -1, dtype=np.int64)
         day_account = np.zeros(0, dtype=np.int64)
         if positive.any():
-            day_code[positive] = pd.factorize(code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64))[0]
+            day_code[positive] = pd.factorize(
+                code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64)
+            )[0]
             day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
             day_account[day_code[positive]] = code[positive]
         return cls(
@@ -88,7 +90,9 @@ def _purchase_days(arr: TransactionArrays, mask: np.ndarray) -> np.ndarray:
     return np.bincount(arr.day_account[seen], minlength=arr.n_accounts).astype(float)
 
 
-def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Sequence[int]) -> dict[str, np.ndarray]:
+def history_features(
+    arr: TransactionArrays, as_of: pd.Timestamp, windows: Sequence[int]
+) -> dict[str, np.ndarray]:
     """One value per account code for every history feature; only transactions with date < as_of count."""
     T = day_of(as_of)
     past = arr.t < T
@@ -125,7 +129,9 @@ def history_features(arr: TransactionArrays, as_of: pd.Timestamp, windows: Seque
     # twelve monthly buckets: slope (relative to the mean month) and volatility
     year = past & (age <= 365.25)
     bucket = np.minimum((age[year] // MONTH_DAYS).astype(np.int64), 11)
-    monthly = np.bincount(arr.code[year] * 12 + bucket, weights=arr.amount[year], minlength=n * 12).reshape(n, 12)
+    monthly = np.bincount(arr.code[year] * 12 + bucket, weights=arr.amount[year], minlength=n * 12).reshape(
+        n, 12
+    )
     monthly = monthly[:, ::-1]  # oldest -> newest
     x = np.arange(12) - 5.5
     mean = monthly.mean(axis=1)

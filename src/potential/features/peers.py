@@ -14,7 +14,9 @@ def peer_groups(profile: pd.DataFrame) -> pd.Series:
     """Peer group label per account: industry x employee band (as far as those columns exist)."""
     parts = []
     if "industry" in profile.columns:
-        parts.append(profile["industry"].astype(object).where(profile["industry"].notna(), "unknown").astype(str))
+        parts.append(
+            profile["industry"].astype(object).where(profile["industry"].notna(), "unknown").astype(str)
+        )
     if "employees" in profile.columns:
         band = pd.cut(profile["employees"], SIZE_BANDS, labels=SIZE_LABELS, right=False)
         parts.append(band.astype(object).where(band.notna(), "unknown").astype(str))
@@ -31,7 +33,9 @@ def peer_features(spend_365d: pd.Series, groups: pd.Series, customer: pd.Series)
 
     Groups with fewer than MIN_PEERS customers fall back to the whole portfolio.
     """
-    frame = pd.DataFrame({"spend": spend_365d.astype(float), "group": groups.astype(str), "customer": customer})
+    frame = pd.DataFrame(
+        {"spend": spend_365d.astype(float), "group": groups.astype(str), "customer": customer}
+    )
     buyers = frame[frame["customer"]]
     size = buyers.groupby("group")["spend"].transform("size") if len(buyers) else pd.Series(dtype=float)
     group = frame["group"].copy()

@@ -98,7 +98,11 @@ def phrase(name: str, value: object) -> str:
         return f"Activity {'up' if v >= 0 else 'down'} {_pct(v)} vs the previous 90 days"
     match = re.fullmatch(r"exec_contacts_(\d+)d", name)
     if match:
-        return f"No executive contact in {match.group(1)} days" if v == 0 else f"{v:.0f} executive contact(s) in {match.group(1)} days"
+        return (
+            f"No executive contact in {match.group(1)} days"
+            if v == 0
+            else f"{v:.0f} executive contact(s) in {match.group(1)} days"
+        )
     if name == "days_since_last_purchase":
         return f"Last purchase {_days(v)} ago"
     if name == "days_since_last_activity":
@@ -106,7 +110,11 @@ def phrase(name: str, value: object) -> str:
     if name == "days_since_exec_contact":
         return f"Last executive contact {_days(v)} ago"
     if name == "purchase_gap_ratio":
-        return f"Next order overdue: {v:.1f}x the usual gap" if v > 1 else f"Buying on rhythm ({v:.1f}x the usual gap)"
+        return (
+            f"Next order overdue: {v:.1f}x the usual gap"
+            if v > 1
+            else f"Buying on rhythm ({v:.1f}x the usual gap)"
+        )
     if name == "peer_spend_percentile":
         return f"Spends more than {v * 100:.0f}% of look-alike accounts"
     if name == "peer_gap_to_p75":
@@ -114,7 +122,11 @@ def phrase(name: str, value: object) -> str:
     if name == "potential_multiple":
         return f"Could spend {v:.1f}x the average deal"
     if name == "distinct_contacts_365d":
-        return "Single-threaded: one contact in the last year" if v <= 1 else f"{v:.0f} contacts in the last year"
+        return (
+            "Single-threaded: one contact in the last year"
+            if v <= 1
+            else f"{v:.0f} contacts in the last year"
+        )
     if name == "refund_share_365d":
         return f"Refunds {_pct(v)} of spend in the last year"
     if name == "spend_slope_12m":
@@ -124,12 +136,23 @@ def phrase(name: str, value: object) -> str:
     match = re.fullmatch(r"(spend|orders|purchase_days|activities)_(\d+)d", name)
     if match:
         amount = f"{v:,.0f}"
-        label = {"spend": "Spend", "orders": "Orders", "purchase_days": "Days with a purchase", "activities": "Activities"}[match.group(1)]
+        label = {
+            "spend": "Spend",
+            "orders": "Orders",
+            "purchase_days": "Days with a purchase",
+            "activities": "Activities",
+        }[match.group(1)]
         return f"{label} in the last {match.group(2)} days: {amount}"
     match = re.fullmatch(r"([a-z0-9_]+)_(\d+)d", name)
     if match:  # activity kinds, e.g. support_ticket_90d
         return f"{match.group(1).replace('_', ' ').capitalize()}s in the last {match.group(2)} days: {v:,.0f}"
-    if name in ("annual_revenue", "avg_deal_365d", "spend_lifetime", "peer_p75_spend_365d", "potential_spend_365d"):
+    if name in (
+        "annual_revenue",
+        "avg_deal_365d",
+        "spend_lifetime",
+        "peer_p75_spend_365d",
+        "potential_spend_365d",
+    ):
         return f"{describe(name)}: {v:,.0f}"
     if name == "employees":
         return f"{v:,.0f} employees"
