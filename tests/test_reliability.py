@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ from tests.cli_helpers import run_cli, tree_digest
 from tests.conftest import make_tables, write_tables
 
 AS_OF = "2025-06-01"
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 FAST = "training:\n  min_positives: 5\n  lightgbm: {n_estimators: 60}\n"
 
 
@@ -27,33 +29,35 @@ def trained(tmp_path_factory):
     data = write_tables(root / "data", make_tables(150))
     config = root / "fast.yaml"
     config.write_text(FAST)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "potential",
-            "run",
-            "--data",
-            str(data),
-            "--as-of",
-            AS_OF,
-            "--out",
-            str(root / "ws"),
-            "--config",
-            str(config),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+        _run_command(data, root / "ws", config), capture_output=True, text=True, env=ENV, timeout=600
     )
     assert done.returncode == 0, done.stderr
     return root, data, config
 
 
-def _kill_when(args: list[str], marker: str, env: dict) -> tuple[int, str]:
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+def _run_command(data: Path, ws: Path, config: Path, *extra: str) -> list[str]:
+    """`potential run` in a child process (so a signal can be sent to it)."""
+    return [
+        sys.executable,
+        "-m",
+        "potential",
+        "run",
+        "--data",
+        str(data),
+        "--as-of",
+        AS_OF,
+        "--out",
+        str(ws),
+        "--config",
+        str(config),
+        *extra,
+    ]
+
+
+def _kill_when(args: list[str], marker: str) -> tuple[int, str]:
+    """Start `args`, send SIGTERM once `marker` appears on stderr; return exit code and stderr."""
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
     seen = []
     deadline = time.monotonic() + 300
     for line in proc.stderr:
@@ -75,27 +79,7 @@ def test_killed_run_leaves_previous_outputs_and_champions(trained, marker):
     before_exports = tree_digest(ws / "exports")
     before_reports = tree_digest(ws / "reports")
     champions = {t: c.version for t, c in Tracker(ws, Config()).champions().items()}
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code, err = _kill_when(
-        [
-            sys.executable,
-            "-m",
-            "potential",
-            "run",
-            "--data",
-            str(data),
-            "--as-of",
-            AS_OF,
-            "--out",
-            str(ws),
-            "--config",
-            str(config),
-            "--horizon-days",
-            "60",
-        ],
-        marker,
-        env,
-    )
+    code, err = _kill_when(_run_command(data, ws, config, "--horizon-days", "60"), marker)
     assert code == 130, err
     assert "Traceback" not in err
     assert "interrupted" in err
@@ -109,25 +93,7 @@ def test_kill_while_writing_leaves_whole_files(trained):
     """Killed after training, while scoring and writing: every output is either the old or the new file, whole."""
     root, data, config = trained
     ws = root / "ws"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code, err = _kill_when(
-        [
-            sys.executable,
-            "-m",
-            "potential",
-            "run",
-            "--data",
-            str(data),
-            "--as-of",
-            AS_OF,
-            "--out",
-            str(ws),
-            "--config",
-            str(config),
-        ],
-        "scoring, explaining",
-        env,
-    )
+    code, err = _kill_when(_run_command(data, ws, config), "scoring, explaining")
     assert code in (0, 130), err
     assert "Traceback" not in err
     targets = pd.read_csv(ws / "exports" / "targets.csv")

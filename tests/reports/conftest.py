@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from potential.export import TARGET_COLUMNS
 from potential.reports import ReportInput, write_reports
 
 AS_OF = "2026-08-01"
@@ -22,24 +23,7 @@ HOSTILE_NAMES = {
     "a b?c": "",  # blank name: the page falls back to the id
 }
 FEATURES = [f"f{i:02d}" for i in range(12)]
-CONTRACT = [
-    "rank",
-    "account_id",
-    "account_name",
-    "tier",
-    "action",
-    "priority_score",
-    "expansion_probability",
-    "expected_uplift",
-    "churn_probability",
-    "revenue_at_risk",
-    "rating_score",
-    "rating_grade",
-    "high_value",
-    "reasons",
-    "as_of",
-    "model_version",
-]
+CONTRACT = list(TARGET_COLUMNS)  # the one declaration of the export contract
 
 
 def build_report_input(
