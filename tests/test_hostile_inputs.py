@@ -109,6 +109,13 @@ CASES = [
         r"'date' has 1 unparseable date.*'not a date'",
     ),
     (
+        "year_one_dates",
+        tx_case(lambda t: t.assign(date=t["date"].where(t.index != 7, "0001-01-01"))),
+        [],
+        None,
+        r"'date' has 1 unparseable date.*'0001-01-01'.*between 1900 and 2200",
+    ),
+    (
         "blank_dates",
         tx_case(lambda t: t.assign(date=t["date"].where(t.index > 2, ""))),
         [],

@@ -58,6 +58,7 @@ LABEL_COLUMNS = ("churned", "expanded")
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f"}
 MAX_CATEGORY_LEVELS = 200
+EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,13 @@ def parse_dates(
                 parsed[retry] = again
         parsed = parsed.dt.tz_localize(None)
         bad = parsed.isna().to_numpy() & ~blank
+    # a year like 0001 parses but means a broken export, and cannot be held at nanosecond precision
+    bad = bad | ((parsed < EARLIEST_DATE) | (parsed > LATEST_DATE)).fillna(False).to_numpy(dtype=bool)
     if bad.any():
         rows = np.flatnonzero(bad)
-        hint = f"expected format '{fmt}'" if fmt else "expected ISO dates like 2024-03-31"
+        hint = (
+            f"expected format '{fmt}'" if fmt else "expected ISO dates like 2024-03-31"
+        ) + " between 1900 and 2200"
         raise table_error(
             path,
             f"column '{column}' has {len(rows)} unparseable date(s)",
