@@ -8,12 +8,24 @@ import numpy as np
 import pandas as pd
 
 from potential.config import FeatureConfig
-from potential.features.engagement import ActivityArrays, engagement_features
-from potential.features.history import TransactionArrays, history_features, portfolio_avg_deal
-from potential.features.peers import peer_features, peer_groups
-from potential.features.profile import existing_accounts, profile_features
+from potential.features.engagement import ActivityArrays, engagement_features, kind_counts, top_kinds
+from potential.features.history import TransactionArrays, average_deal, deal_sums, history_features
+from potential.features.peers import PEER_COLUMNS, peer_features, peer_groups
+from potential.features.profile import category_levels, existing_accounts, profile_features
 from potential.features.timebase import safe_ratio
 from potential.schema import Dataset
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """Portfolio-wide choices that shape the feature set, fixed before any account is featurised.
+
+    The pandas engine derives them from the whole dataset; a partitioned engine computes them across
+    every partition first, so each partition builds exactly the columns the whole would.
+    """
+
+    levels: dict[str, tuple[str, ...]]  # category levels of usable text profile columns
+    kinds: tuple[str, ...] | None  # activity kinds with their own counts (None: no activities)
 
 
 @dataclass(frozen=True)
@@ -26,20 +38,35 @@ class Prepared:
     activities: ActivityArrays | None
     windows: tuple[int, ...]
     as_of: pd.Timestamp
+    plan: FeaturePlan
 
 
-def prepare(dataset: Dataset, as_of: pd.Timestamp, config: FeatureConfig) -> Prepared:
+def make_plan(dataset: Dataset, as_of: pd.Timestamp) -> FeaturePlan:
+    kinds = None
+    if dataset.activities is not None and len(dataset.activities):
+        kinds = top_kinds(kind_counts(dataset.activities, as_of))
+    return FeaturePlan(category_levels(dataset.accounts), kinds)
+
+
+def prepare(
+    dataset: Dataset, as_of: pd.Timestamp, config: FeatureConfig, plan: FeaturePlan | None = None
+) -> Prepared:
     """Arrays for every cutoff up to `as_of` (nothing at or after `as_of` shapes the feature set)."""
+    plan = plan or make_plan(dataset, as_of)
     index = pd.Index(dataset.accounts["account_id"], name="account_id")
     tx = TransactionArrays.build(dataset.transactions, index) if dataset.has_history else None
     act = None
     if dataset.activities is not None and len(dataset.activities):
-        act = ActivityArrays.build(dataset.activities, index, as_of)
-    return Prepared(dataset.accounts, index, tx, act, tuple(config.windows), pd.Timestamp(as_of))
+        act = ActivityArrays.build(dataset.activities, index, as_of, plan.kinds)
+    return Prepared(dataset.accounts, index, tx, act, tuple(config.windows), pd.Timestamp(as_of), plan)
 
 
-def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Feature table at `cutoff` for the accounts that existed before it (index account_id)."""
+# columns that need the whole portfolio at a cutoff (peer norms, the average deal): see `with_peers`
+CROSS_ACCOUNT = (*PEER_COLUMNS, "potential_spend_365d", "potential_multiple")
+
+
+def local_features(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Every feature an account's own rows decide, for the accounts that existed before `cutoff`."""
     cutoff = pd.Timestamp(cutoff)
     if cutoff > prepared.as_of:
         raise ValueError(f"cutoff {cutoff.date()} is after the prepared as-of {prepared.as_of.date()}")
@@ -49,45 +76,51 @@ def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
     if prepared.activities is not None:
         columns.update(engagement_features(prepared.activities, cutoff))
     frame = pd.DataFrame(columns, index=prepared.index)
-    profile = profile_features(prepared.accounts, cutoff)
+    profile = profile_features(prepared.accounts, cutoff, prepared.plan.levels)
     profile.index = prepared.index
-    computed = set(frame.columns) | {
-        "is_prospect",
-        "spend_365d",
-        "peer_spend_percentile",
-        "peer_p75_spend_365d",
-        "peer_gap_to_p75",
-        "potential_spend_365d",
-        "potential_multiple",
-    }
-    profile = profile.drop(
-        columns=[c for c in profile.columns if c in computed]
-    )  # computed features win over same-named columns
+    computed = set(frame.columns) | {"is_prospect", "spend_365d", *CROSS_ACCOUNT}
+    # computed features win over same-named profile columns
+    profile = profile.drop(columns=[c for c in profile.columns if c in computed])
     frame = pd.concat([frame, profile], axis=1)
-
+    exists = existing_accounts(prepared.accounts, cutoff)
     if prepared.transactions is not None:
         customer = frame["days_since_last_purchase"].notna()
         frame["is_prospect"] = (~customer).astype(float)
-        spend = frame["spend_365d"] if "spend_365d" in frame.columns else _spend_365(prepared, cutoff)
-        frame["spend_365d"] = spend
-        peers = peer_features(spend.clip(lower=0), peer_groups(frame), customer)
-        frame = pd.concat([frame, peers], axis=1)
-        frame["potential_spend_365d"] = np.fmax(
-            spend.clip(lower=0).to_numpy(), peers["peer_p75_spend_365d"].to_numpy()
-        )
-        avg_deal = portfolio_avg_deal(prepared.transactions, cutoff)
-        frame["potential_multiple"] = safe_ratio(
-            frame["potential_spend_365d"].to_numpy(), np.full(len(frame), avg_deal)
-        )
-    exists = existing_accounts(prepared.accounts, cutoff)
-    if prepared.transactions is not None:
-        exists = exists | frame["days_since_last_purchase"].notna().to_numpy()
+        if "spend_365d" not in frame.columns:
+            frame["spend_365d"] = _spend_365(prepared, cutoff)
+        exists = exists | customer.to_numpy()
     return frame.loc[exists]
 
 
-def _spend_365(prepared: Prepared, cutoff: pd.Timestamp) -> pd.Series:
-    values = history_features(prepared.transactions, cutoff, (365,))["spend_365d"]
-    return pd.Series(values, index=prepared.index)
+def peer_inputs(local: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """What the peer statistics read of each account: spend (>= 0), peer group, customer or not."""
+    return local["spend_365d"].clip(lower=0), peer_groups(local), local["is_prospect"] == 0
+
+
+def with_peers(local: pd.DataFrame, peers: pd.DataFrame, avg_deal: float) -> pd.DataFrame:
+    """Join the cross-account statistics: peer percentile and P75, headroom, potential vs average deal."""
+    frame = pd.concat([local, peers.reindex(local.index)[list(PEER_COLUMNS)]], axis=1)
+    frame["potential_spend_365d"] = np.fmax(
+        frame["spend_365d"].clip(lower=0).to_numpy(), frame["peer_p75_spend_365d"].to_numpy()
+    )
+    frame["potential_multiple"] = safe_ratio(
+        frame["potential_spend_365d"].to_numpy(), np.full(len(frame), avg_deal)
+    )
+    return frame
+
+
+def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Feature table at `cutoff` for the accounts that existed before it (index account_id)."""
+    frame = local_features(prepared, cutoff)
+    if prepared.transactions is None:
+        return frame
+    peers = peer_features(*peer_inputs(frame))
+    sums = deal_sums(prepared.transactions, cutoff)
+    return with_peers(frame, peers, average_deal(sums))
+
+
+def _spend_365(prepared: Prepared, cutoff: pd.Timestamp) -> np.ndarray:
+    return history_features(prepared.transactions, cutoff, (365,))["spend_365d"]
 
 
 def build_features(dataset: Dataset, as_of: pd.Timestamp, config: FeatureConfig) -> pd.DataFrame:

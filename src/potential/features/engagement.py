@@ -34,19 +34,25 @@ class ActivityArrays:
     contact: np.ndarray | None  # int contact code or None
 
     @classmethod
-    def build(cls, activities: pd.DataFrame, account_index: pd.Index, as_of: pd.Timestamp) -> ActivityArrays:
-        """Kinds are the most frequent ones before `as_of`, so later events cannot change the feature set."""
+    def build(
+        cls,
+        activities: pd.DataFrame,
+        account_index: pd.Index,
+        as_of: pd.Timestamp,
+        kinds: tuple[str, ...] | None = None,
+    ) -> ActivityArrays:
+        """Kinds are the most frequent ones before `as_of`, so later events cannot change the feature set.
+
+        `kinds` fixes them from outside (a partitioned engine counts them across every partition first).
+        """
         code = account_index.get_indexer(activities["account_id"])
         keep = code >= 0
         act = activities.loc[keep]
         # classify distinct values once, then broadcast by code (millions of rows, a handful of kinds)
         raw_codes, raw_kinds = pd.factorize(act["kind"].astype(str))
         slug_of = np.array([kind_slug(k) for k in raw_kinds], dtype=object)
-        slugs = slug_of[raw_codes] if len(raw_codes) else np.empty(0, dtype=object)
-        before = (act["date"] < as_of).to_numpy()
-        counts = pd.Series(slugs[before]).value_counts(sort=False)
-        counts = counts.sort_index().sort_values(ascending=False, kind="mergesort")
-        kinds = tuple(str(k) for k in counts.index[:MAX_KINDS])
+        if kinds is None:
+            kinds = top_kinds(kind_counts(act, as_of))
         lookup = {k: i for i, k in enumerate(kinds)}
         kind = (
             np.array([lookup.get(k, -1) for k in slug_of], dtype=np.int64)[raw_codes]
@@ -76,6 +82,19 @@ class ActivityArrays:
             executive,
             contact,
         )
+
+
+def kind_counts(activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Events per kind slug before `as_of` (additive: partial counts of partitions sum to the whole)."""
+    before = activities.loc[activities["date"] < as_of, "kind"].astype(str)
+    raw = before.value_counts(sort=False)
+    return raw.groupby([kind_slug(k) for k in raw.index]).sum() if len(raw) else raw.astype(np.int64)
+
+
+def top_kinds(counts: pd.Series) -> tuple[str, ...]:
+    """The MAX_KINDS most frequent kinds, ties broken by name (the same order whatever the partitioning)."""
+    counts = counts.sort_index().sort_values(ascending=False, kind="mergesort")
+    return tuple(str(k) for k in counts.index[:MAX_KINDS])
 
 
 def engagement_features(arr: ActivityArrays, as_of: pd.Timestamp) -> dict[str, np.ndarray]:

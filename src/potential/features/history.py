@@ -156,10 +156,22 @@ def history_features(
     return out
 
 
-def portfolio_avg_deal(arr: TransactionArrays, as_of: pd.Timestamp) -> float:
-    """Average positive transaction amount over the year before as_of, across the portfolio."""
+def deal_sums(arr: TransactionArrays, as_of: pd.Timestamp) -> np.ndarray:
+    """[sum, count] of positive amounts in the year before as_of, then of all before it.
+
+    Additive, so partitions' sums add up to the portfolio's; `average_deal` turns them into the average.
+    """
     T = day_of(as_of)
-    mask = (arr.t < T) & (arr.t >= T - 365.25) & (arr.amount > 0)
-    if not mask.any():
-        mask = (arr.t < T) & (arr.amount > 0)
-    return float(arr.amount[mask].mean()) if mask.any() else float("nan")
+    before = (arr.t < T) & (arr.amount > 0)
+    year = before & (arr.t >= T - 365.25)
+    return np.array(
+        [arr.amount[year].sum(), year.sum(), arr.amount[before].sum(), before.sum()], dtype=float
+    )
+
+
+def average_deal(sums: np.ndarray) -> float:
+    """Average positive transaction amount over the year before as_of (all history if that year is empty)."""
+    year_sum, year_n, all_sum, all_n = sums
+    if year_n:
+        return float(year_sum / year_n)
+    return float(all_sum / all_n) if all_n else float("nan")

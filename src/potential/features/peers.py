@@ -28,44 +28,63 @@ def peer_groups(profile: pd.DataFrame) -> pd.Series:
     return label
 
 
+PORTFOLIO = "__portfolio__"
+PEER_COLUMNS = ("peer_spend_percentile", "peer_p75_spend_365d", "peer_gap_to_p75")
+
+
+def effective_groups(groups: pd.Series, customer_counts: pd.Series) -> pd.Series:
+    """Groups with fewer than MIN_PEERS customers (or none) fall back to the whole portfolio."""
+    big = set(customer_counts.index[customer_counts.to_numpy() >= MIN_PEERS])
+    return groups.where(groups.isin(big), PORTFOLIO)
+
+
+def peer_rows(spend: pd.Series, egroup: pd.Series, customer: pd.Series) -> pd.DataFrame:
+    """One 'member' row per account and one 'pool' row per customer in each pool it belongs to.
+
+    A customer is in the pool of its own group and always in the portfolio pool, so each group's rows hold
+    everything its peer statistics need: grouping by `egroup` is the only cross-account step.
+    """
+    members = pd.DataFrame(
+        {"egroup": egroup.to_numpy(), "spend": spend.to_numpy(dtype=float), "member": True},
+        index=spend.index,
+    )
+    is_customer = customer.to_numpy(dtype=bool)
+    own = members[is_customer & (members["egroup"] != PORTFOLIO).to_numpy()].assign(member=False)
+    portfolio = members[is_customer].assign(egroup=PORTFOLIO, member=False)
+    return pd.concat([members, own, portfolio])
+
+
+def group_peer_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Peer statistics of one group's members: percentile among the pool (+ half the ties), P75, gap."""
+    pool = np.sort(rows.loc[~rows["member"].to_numpy(dtype=bool), "spend"].to_numpy(dtype=float))
+    members = rows[rows["member"].to_numpy(dtype=bool)]
+    mine = members["spend"].to_numpy(dtype=float)
+    if len(pool):
+        lo = np.searchsorted(pool, mine, side="left")
+        hi = np.searchsorted(pool, mine, side="right")
+        pct = (lo + hi) / 2 / len(pool)
+        p75 = float(np.quantile(pool, 0.75))
+    else:
+        pct = np.full(len(members), np.nan)
+        p75 = np.nan
+    return pd.DataFrame(
+        {
+            "peer_spend_percentile": pct,
+            "peer_p75_spend_365d": np.full(len(members), p75),
+            "peer_gap_to_p75": np.maximum(p75 - mine, 0.0),
+        },
+        index=members.index,
+    )
+
+
 def peer_features(spend_365d: pd.Series, groups: pd.Series, customer: pd.Series) -> pd.DataFrame:
     """Percentile of spend within the peer group and the money gap to the peer P75 (among customers).
 
     Groups with fewer than MIN_PEERS customers fall back to the whole portfolio.
     """
-    frame = pd.DataFrame(
-        {"spend": spend_365d.astype(float), "group": groups.astype(str), "customer": customer}
-    )
-    buyers = frame[frame["customer"]]
-    size = buyers.groupby("group")["spend"].transform("size") if len(buyers) else pd.Series(dtype=float)
-    group = frame["group"].copy()
-    small = set(buyers.loc[size < MIN_PEERS, "group"]) | (set(frame["group"]) - set(buyers["group"]))
-    group[group.isin(small)] = "__portfolio__"
-    buyers = frame[frame["customer"]].assign(group=group[frame["customer"]])
-    p75 = buyers.groupby("group")["spend"].quantile(0.75)
-    portfolio_p75 = float(buyers["spend"].quantile(0.75)) if len(buyers) else np.nan
-    p75["__portfolio__"] = portfolio_p75
-    peer_p75 = group.map(p75).astype(float)
-    # percentile: share of peer customers spending less (+ half the ties); positional, one pass per group
-    pct = np.full(len(frame), np.nan)
-    spend = frame["spend"].to_numpy()
-    is_customer = frame["customer"].to_numpy(dtype=bool)
-    codes, names = pd.factorize(group, sort=True)
-    for k, name in enumerate(names):
-        members = np.flatnonzero(codes == k)
-        pool = np.flatnonzero(is_customer) if name == "__portfolio__" else members[is_customer[members]]
-        peer_values = np.sort(spend[pool])
-        if len(peer_values) == 0:
-            continue
-        mine = spend[members]
-        lo = np.searchsorted(peer_values, mine, side="left")
-        hi = np.searchsorted(peer_values, mine, side="right")
-        pct[members] = (lo + hi) / 2 / len(peer_values)
-    return pd.DataFrame(
-        {
-            "peer_spend_percentile": pct,
-            "peer_p75_spend_365d": peer_p75.to_numpy(),
-            "peer_gap_to_p75": np.maximum(peer_p75.to_numpy() - frame["spend"].to_numpy(), 0.0),
-        },
-        index=frame.index,
-    )
+    groups = groups.astype(str)
+    egroup = effective_groups(groups, groups[customer.to_numpy(dtype=bool)].value_counts())
+    rows = peer_rows(spend_365d.astype(float), egroup, customer)
+    parts = [group_peer_table(part) for _, part in rows.groupby("egroup", sort=True)]
+    table = pd.concat(parts) if parts else pd.DataFrame(columns=list(PEER_COLUMNS), dtype=float)
+    return table.reindex(spend_365d.index)

@@ -11,11 +11,32 @@ EXCLUDED = {"account_id", "account_name", "name", "company", "company_name"}
 MAX_LEVELS = 100
 
 
-def profile_features(accounts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Numeric profile columns as float, low-cardinality text as category, dates as age in days.
+def category_levels(accounts: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Levels of the text columns usable as categories: few distinct values, repeated across accounts.
 
     High-cardinality text (names, free text, e-mail addresses) is not a usable feature and is left out.
+    Decided on the whole accounts table, so every partition of it encodes a column the same way.
     """
+    levels: dict[str, tuple[str, ...]] = {}
+    for column in accounts.columns:
+        series = accounts[column]
+        if column.lower() in EXCLUDED or _numeric_or_date(series):
+            continue
+        values = pd.Series(series.astype(object).where(series.notna(), None)).dropna().astype(str).unique()
+        if 0 < len(values) <= MAX_LEVELS and len(values) < max(len(series) * 0.5, 2):
+            levels[column] = tuple(sorted(values))
+    return levels
+
+
+def _numeric_or_date(series: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series)
+
+
+def profile_features(
+    accounts: pd.DataFrame, as_of: pd.Timestamp, levels: dict[str, tuple[str, ...]] | None = None
+) -> pd.DataFrame:
+    """Numeric profile columns as float, low-cardinality text as category, dates as age in days."""
+    levels = category_levels(accounts) if levels is None else levels
     out = pd.DataFrame(index=pd.Index(accounts["account_id"], name="account_id"))
     T = day_of(as_of)
     for column in accounts.columns:
@@ -28,13 +49,11 @@ def profile_features(accounts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFram
             out[name] = np.where(age > 0, age, np.nan)
         elif pd.api.types.is_numeric_dtype(series):
             out[column] = series.to_numpy(dtype=float)
-        else:
+        elif column in levels:
             values = series.astype(object).where(series.notna(), None)
-            levels = pd.Series(values).dropna().astype(str).unique()
-            if 0 < len(levels) <= MAX_LEVELS and len(levels) < max(len(series) * 0.5, 2):
-                out[column] = pd.Categorical(
-                    [None if v is None else str(v) for v in values], categories=sorted(levels)
-                )
+            out[column] = pd.Categorical(
+                [None if v is None else str(v) for v in values], categories=list(levels[column])
+            )
     return out
 
 
