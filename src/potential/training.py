@@ -238,28 +238,71 @@ def _check_positives(target: str, y: np.ndarray, config: Config, slice_name: str
         )
 
 
-def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
-    """Train the LightGBM classifier for `target` (+ the uplift regressor for expansion) and its baselines."""
+class LocalBoosters:
+    """Fits boosters in this process on the training set's own train slice (the pandas engine)."""
+
+    def __init__(self, ts: TrainingSet):
+        self.ts = ts
+
+    def train_labels(self, target: str) -> np.ndarray:
+        mask = (self.ts.slice == "train") & self.ts.labels[target].notna()
+        return self.ts.labels.loc[mask, target].to_numpy()
+
+    def classifier(
+        self, target: str, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+    ) -> lgb.Booster:
+        mask = (self.ts.slice == "train") & self.ts.labels[target].notna()
+        y = self.ts.labels.loc[mask, target].to_numpy()
+        return _fit_booster(
+            spec.encode(self.ts.features[mask]),
+            y,
+            *valid,
+            params,
+            config,
+            list(spec.categories),
+            balanced_weights(y) if config.training.class_weight == "balanced" else None,
+        )
+
+    def uplift_regressor(
+        self, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+    ) -> lgb.Booster:
+        mask = (self.ts.slice == "train") & (self.ts.labels["expansion"] == 1)
+        y = np.log1p(self.ts.labels.loc[mask, "uplift"].clip(lower=0).to_numpy())
+        return _fit_booster(
+            spec.encode(self.ts.features[mask]), y, *valid, params, config, list(spec.categories)
+        )
+
+
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    pos = float(np.mean(y))
+    return np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
+
+
+def train_target(
+    ts: TrainingSet, target: str, config: Config, boosters: LocalBoosters | None = None
+) -> TargetResult:
+    """Train the LightGBM classifier for `target` (+ the uplift regressor for expansion) and its baselines.
+
+    `boosters` fits the boosters on the train slice; by default in this process on `ts`. A distributed
+    engine passes its own (the train slice stays on the cluster; `ts` then holds the calibration and test
+    slices and a sample of training rows for the baselines).
+    """
+    boosters = boosters or LocalBoosters(ts)
     y_all = ts.labels[target]
     rows = y_all.notna()
     slices = {name: (ts.slice == name) & rows for name in ("train", "calibration", "test")}
     y = {name: y_all[mask].to_numpy() for name, mask in slices.items()}
-    for name in ("train", "calibration", "test"):
+    y_train = boosters.train_labels(target)
+    _check_positives(target, y_train, config, "train")
+    for name in ("calibration", "test"):
         _check_positives(target, y[name], config, name)
     spec = FeatureSpec.from_frame(ts.features)
-    X = {name: spec.encode(ts.features[mask]) for name, mask in slices.items()}
-    categorical = list(spec.categories)
+    X_cal = spec.encode(ts.features[slices["calibration"]])
     params = lgb_params(config, "binary")
-    weight = None
-    if config.training.class_weight == "balanced":
-        pos = y["train"].mean()
-        weight = np.where(y["train"] == 1, 0.5 / pos, 0.5 / (1 - pos))
-    booster = _fit_booster(
-        X["train"], y["train"], X["calibration"], y["calibration"], params, config, categorical, weight
-    )
+    booster = boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
     best = booster.best_iteration or None
     calibrator = Calibrator.fit(
-        config.training.calibration, booster.predict(X["calibration"], num_iteration=best), y["calibration"]
+        config.training.calibration, booster.predict(X_cal, num_iteration=best), y["calibration"]
     )
     model = TrainedModel(target, booster, spec, calibrator)
     test_scores = model.predict(ts.features[slices["test"]])
@@ -279,7 +322,7 @@ def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
             "num_boost_round": config.training.lightgbm.n_estimators,
             "calibration": config.training.calibration,
             "class_weight": config.training.class_weight,
-            "n_train": int(len(y["train"])),
+            "n_train": int(len(y_train)),
             "n_calibration": int(len(y["calibration"])),
             "n_test": int(len(y["test"])),
         },
@@ -289,13 +332,17 @@ def train_target(ts: TrainingSet, target: str, config: Config) -> TargetResult:
         test_scores=test_scores,
     )
     if target == "expansion" and ts.mode == "history":
-        uplift, uplift_metrics = train_uplift(ts, slices, spec, config)
+        uplift, uplift_metrics = train_uplift(ts, slices, spec, config, boosters)
         result = TargetResult(**{**result.__dict__, "uplift": uplift, "uplift_metrics": uplift_metrics})
     return result
 
 
 def train_uplift(
-    ts: TrainingSet, slices: dict[str, pd.Series], spec: FeatureSpec, config: Config
+    ts: TrainingSet,
+    slices: dict[str, pd.Series],
+    spec: FeatureSpec,
+    config: Config,
+    boosters: LocalBoosters,
 ) -> tuple[TrainedModel, dict[str, float]]:
     """Regressor of the money gained when an account expands (log scale), trained on expanding rows only.
 
@@ -303,19 +350,13 @@ def train_uplift(
     """
     expanded = ts.labels["expansion"] == 1
     parts = {}
-    for name, mask in slices.items():
-        m = mask & expanded
+    for name in ("calibration", "test"):
+        m = slices[name] & expanded
         parts[name] = (
             spec.encode(ts.features[m]),
             np.log1p(ts.labels.loc[m, "uplift"].clip(lower=0).to_numpy()),
         )
-    booster = _fit_booster(
-        *parts["train"],
-        *parts["calibration"],
-        lgb_params(config, "regression"),
-        config,
-        list(spec.categories),
-    )
+    booster = boosters.uplift_regressor(spec, lgb_params(config, "regression"), config, parts["calibration"])
     model = TrainedModel(UPLIFT, booster, spec, None)
     X_test, y_test = parts["test"]
     pred = np.expm1(booster.predict(X_test, num_iteration=booster.best_iteration or None))
