@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from potential import pipeline
 from potential.config import Config
-from potential.features.build import prepare
+from potential.features.build import build_features, prepare
 from potential.labels import labels_at
 from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
 from potential.tracking import Tracker
@@ -31,7 +31,8 @@ def holdout(tmp_path_factory):
     activities.to_csv(past / "activities.csv", index=False)
     pipeline.train(past, as_of, root, config)
     dataset = pipeline.load(past, config)
-    scored, features, _, _ = pipeline.score(dataset, as_of, Tracker(root, config).champions(), config)
+    features = build_features(dataset, as_of, config.features)
+    scored, _, _ = pipeline.score(dataset, features, as_of, Tracker(root, config).champions(), config)
     full = pipeline.load(root / "data", config)
     outcome = labels_at(prepare(full, DEFAULT_END, config.features), as_of, config)
     frame = outcome.join(scored.drop(columns=["days_since_last_purchase"]), how="inner").join(

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from potential import __version__, interrupt
 from potential.config import Config, load_config
+from potential.engines import session as engine_session
 from potential.errors import PotentialError
 
 app = typer.Typer(
@@ -106,13 +107,6 @@ def _step(label: str):
         yield progress
 
 
-def _engine_check(engine: Engine | None, scheduler: str | None, config: Config) -> None:
-    if (engine and engine.value == "dask") or config.engine == "dask":
-        from potential.engines import require_dask
-
-        require_dask(scheduler)
-
-
 # ------------------------------------------------------------------------------------------------ commands
 @app.command()
 def generate(
@@ -188,11 +182,10 @@ def features(
     from potential import pipeline
 
     cfg = _config(config, engine=engine.value if engine else None)
-    _engine_check(engine, scheduler, cfg)
     if out_file.suffix not in (".parquet", ".csv"):
         raise PotentialError(f"--out {out_file}: use a .parquet or .csv file name.")
     as_of_ts = pipeline.parse_as_of(as_of)
-    with _step("building features"):
+    with engine_session(cfg, scheduler), _step("building features"):
         path, rows, cols = pipeline.features(data, as_of_ts, out_file, cfg, scheduler=scheduler)
     out.print(f"wrote {rows:,} accounts x {cols} features to {path}")
     if audit:
@@ -258,9 +251,8 @@ def train(
     from potential import pipeline
 
     cfg = _config(config, **{"time.horizon_days": horizon_days, "engine": engine.value if engine else None})
-    _engine_check(engine, scheduler, cfg)
     as_of_ts = pipeline.parse_as_of(as_of)
-    with _step("training") as progress:
+    with engine_session(cfg, scheduler), _step("training") as progress:
         summary = pipeline.train(data, as_of_ts, out_dir, cfg, progress=progress)
     _print_training(summary)
 
@@ -357,9 +349,8 @@ def rank(
     from potential import pipeline
 
     cfg = _config(config, engine=engine.value if engine else None)
-    _engine_check(engine, scheduler, cfg)
     as_of_ts = pipeline.parse_as_of(as_of)
-    with _step("ranking") as progress:
+    with engine_session(cfg, scheduler), _step("ranking") as progress:
         summary = pipeline.rank(
             data, as_of_ts, out_dir, cfg, fmt.value, top, tier, action, since, progress=progress
         )
@@ -420,9 +411,8 @@ def run(
     from potential import pipeline
 
     cfg = _config(config, **{"time.horizon_days": horizon_days, "engine": engine.value if engine else None})
-    _engine_check(engine, scheduler, cfg)
     as_of_ts = pipeline.parse_as_of(as_of)
-    with _step("running") as progress:
+    with engine_session(cfg, scheduler), _step("running") as progress:
         dataset = pipeline.load(data, cfg)
         summary = pipeline.train(data, as_of_ts, out_dir, cfg, progress=progress, dataset=dataset)
         ranked = pipeline.rank(data, as_of_ts, out_dir, cfg, fmt.value, progress=progress, dataset=dataset)

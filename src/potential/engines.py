@@ -1,19 +1,26 @@
-"""Execution engines. `pandas` runs in this process; `dask` needs the optional dask extra."""
+"""Execution engines: `pandas` runs in this process; `dask` runs the heavy steps on a Dask cluster."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from potential.config import Config
 from potential.errors import PotentialError
 
 
-def require_dask(scheduler: str | None = None) -> None:
-    """Fail clearly when the dask engine is asked for but cannot run here."""
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise PotentialError(
-            "the dask engine needs the dask extra: pip install 'potential[dask]' (or use --engine pandas)."
-        ) from exc
-    raise PotentialError(
-        "--engine dask is not available in this version yet; use --engine pandas (the default)."
-    )
+@contextlib.contextmanager
+def session(config: Config, scheduler: str | None = None) -> Iterator[Any]:
+    """The engine's context for one command: a Dask client for the dask engine, nothing for pandas."""
+    if config.engine != "dask":
+        if scheduler:
+            raise PotentialError(
+                "--scheduler is for the dask engine; add --engine dask (or drop --scheduler)."
+            )
+        yield None
+        return
+    from potential import dask_engine
+
+    with dask_engine.session(scheduler) as client:
+        yield client

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,11 +38,22 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
+        swap_into(tmp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def swap_into(new: Path, path: Path) -> None:
+    """Put `new` (a file or a folder of parts) at `path` in one rename, whatever `path` held before."""
+    if path.is_dir() or (new.is_dir() and path.exists()):
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.replace(path, old / path.name)
+        os.replace(new, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, path)
 
 
 def write_text(path: Path | str, text: str) -> Path:

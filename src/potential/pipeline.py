@@ -57,7 +57,12 @@ def parse_as_of(value: str | pd.Timestamp | None, option: str = "--as-of") -> pd
     return ts.normalize()
 
 
-def load(data: Path, config: Config) -> Dataset:
+def load(data: Path, config: Config):
+    """The validated input: a Dataset (pandas engine) or a DaskData with the events on the cluster."""
+    if config.engine == "dask":
+        from potential import dask_engine
+
+        return dask_engine.load(Path(data), config)
     return load_dataset(Path(data), config.data)
 
 
@@ -87,6 +92,18 @@ def features(
 ) -> tuple[Path, int, int]:
     dataset = load(data, config)
     check_as_of(dataset, as_of)
+    if config.engine == "dask":
+        from potential import dask_engine
+
+        table = dask_engine.features(dataset, [as_of], as_of, config).drop(columns="cutoff")
+        if Path(out).suffix == ".csv":  # one file for spreadsheets: the table comes to the client
+            frame = table.compute().sort_values("account_id", ignore_index=True)
+            interrupt.check()
+            write_table(frame, out)
+            return Path(out), len(frame), frame.shape[1] - 1
+        interrupt.check()
+        rows = dask_engine.write_parts(table.to_delayed(), Path(out))
+        return Path(out), rows, table.shape[1] - 1
     table = build_features(dataset, as_of, config.features)
     frame = table.reset_index()
     interrupt.check()
@@ -120,7 +137,15 @@ def train(
     dataset = dataset or load(data, config)
     notes = list(dataset.notes) + check_as_of(dataset, as_of)
     _say(progress, "building the point-in-time training set")
-    ts = build_training_set(dataset, as_of, config, progress=interrupt.check)
+    boosters = None
+    if config.engine == "dask":
+        from distributed import default_client
+
+        from potential import dask_engine
+
+        ts, boosters = dask_engine.training_set(dataset, as_of, config, default_client())
+    else:
+        ts = build_training_set(dataset, as_of, config, progress=interrupt.check)
     results: dict[str, TargetResult] = {}
     refusals: list[str] = []
     for target in TARGETS:
@@ -129,7 +154,7 @@ def train(
             continue
         _say(progress, f"training {target} (LightGBM + baselines)")
         try:
-            results[target] = train_target(ts, target, config)
+            results[target] = train_target(ts, target, config, boosters)
         except InsufficientDataError as exc:
             refusals.append(str(exc))
             notes.append(f"{target}: not modelled — {exc}")
@@ -232,10 +257,9 @@ class RankSummary:
 
 
 def score(
-    dataset: Dataset, as_of: pd.Timestamp, champions: dict, config: Config
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
-    feats = build_features(dataset, as_of, config.features)
     frame = pd.DataFrame(index=feats.index)
     notes: list[str] = []
     explanations = []
@@ -298,7 +322,45 @@ def score(
     if "is_prospect" in frame.columns and len(long):
         prospects = set(frame.index[frame["is_prospect"]])
         long = long[~long["account_id"].isin(prospects)].reset_index(drop=True)
-    return frame, feats, long, notes
+    return frame, long, notes
+
+
+@dataclass
+class Scored:
+    """Scores, rating and reasons of a set of accounts (the portfolio, or one partition of it)."""
+
+    table: pd.DataFrame  # one row per account: account_id, probabilities, money, rating, names, reasons
+    explanations: pd.DataFrame  # long: account_id, target, feature, value, value_text, contribution, base
+    rating: pd.DataFrame  # long: the rating profile's criteria per account
+    drivers: pd.DataFrame  # top model drivers per account and target, with their phrases
+    notes: list[str]
+
+
+def score_accounts(
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config, profile
+) -> Scored:
+    """Everything `rank` knows of an account before the portfolio-wide ranking; per account only."""
+    from potential.rating import profile_warnings, rate_accounts
+
+    scored, long, notes = score(dataset, feats, as_of, champions, config)
+    profile_input = dataset.accounts.set_index("account_id").reindex(feats.index)
+    for column in feats.columns:
+        if column not in profile_input.columns:
+            profile_input[column] = feats[column]
+    notes += profile_warnings(profile, profile_input.columns)
+    rating = rate_accounts(profile, profile_input)
+    scored = scored.join(rating.scores)
+    accounts = dataset.accounts.set_index("account_id").reindex(scored.index)
+    scored["account_name"] = (
+        accounts["account_name"].fillna("").astype(str) if "account_name" in accounts else ""
+    )
+    for column in ("industry", "region"):
+        if column in accounts.columns:
+            scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
+    drivers = top_drivers(long)
+    scored["reasons"] = build_reasons(drivers, rating.contributions, pd.Index(scored.index)).to_numpy()
+    scored = scored.reset_index().rename(columns={"index": "account_id"})
+    return Scored(scored, long, rating.contributions, drivers, notes)
 
 
 def _recent_spend(dataset: Dataset, as_of: pd.Timestamp, days: int) -> pd.Series:
@@ -359,7 +421,7 @@ def rank(
     progress: Progress | None = None,
     dataset: Dataset | None = None,
 ) -> RankSummary:
-    from potential.rating import load_profile, profile_warnings, rate_accounts
+    from potential.rating import load_profile
     from potential.tracking import Tracker
 
     workspace = Path(workspace)
@@ -390,28 +452,15 @@ def rank(
             f"{workspace / 'models'}: no champion model in the registry; run `potential train --data ... --as-of ... --out {workspace}` first."
         )
     _say(progress, "scoring, explaining and rating accounts")
-    scored, feats, long, score_notes = score(dataset, as_of, champions, config)
-    notes += score_notes
-    profile_input = dataset.accounts.set_index("account_id").reindex(feats.index)
-    for column in feats.columns:
-        if column not in profile_input.columns:
-            profile_input[column] = feats[column]
-    notes += profile_warnings(profile, profile_input.columns)
-    rating = rate_accounts(profile, profile_input)
-    scored = scored.join(rating.scores)
-    accounts = dataset.accounts.set_index("account_id").reindex(scored.index)
-    scored["account_name"] = (
-        accounts["account_name"].fillna("").astype(str) if "account_name" in accounts else ""
-    )
-    for column in ("industry", "region"):
-        if column in accounts.columns:
-            scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
-    scored = scored.reset_index().rename(columns={"index": "account_id"})
-    ranked = rank_accounts(scored, config.ranking)
-    drivers = top_drivers(long)
-    ranked["reasons"] = build_reasons(
-        drivers, rating.contributions, pd.Index(ranked["account_id"])
-    ).to_numpy()
+    if config.engine == "dask":
+        from potential import dask_engine
+
+        scored = dask_engine.score(dataset, as_of, champions, config, profile)
+    else:
+        feats = build_features(dataset, as_of, config.features)
+        scored = score_accounts(dataset, feats, as_of, champions, config, profile)
+    notes += scored.notes
+    ranked = rank_accounts(scored.table, config.ranking)
     versions = {t: f"{c.version}" for t, c in champions.items()}
     ranked["as_of"] = as_of.date().isoformat()
     ranked["model_version"] = ";".join(f"{t}:v{v}" for t, v in sorted(versions.items())) or "rating-only"
@@ -435,27 +484,22 @@ def rank(
     }
     _say(progress, f"writing {len(exported)} rows")  # last stop: the files below are written as one set
     paths = [write_targets(exported, exports / f"targets.{fmt}", fmt, lineage)]
-    long_out = long[long["account_id"].isin(set(exported["account_id"]))].reset_index(drop=True)
-    paths.append(write_table(long_out, exports / "explanations.parquet"))
     # report inputs: everything the pages show, so `report` needs no data folder
     keep = set(exported["account_id"])
-    paths.append(
-        write_table(
-            rating.contributions[rating.contributions["account_id"].isin(keep)].reset_index(drop=True),
-            exports / "rating.parquet",
-        )
-    )
-    paths.append(
-        write_table(
-            drivers[drivers["account_id"].isin(keep)].reset_index(drop=True), exports / "drivers.parquet"
-        )
-    )
-    paths.append(
-        write_table(
-            monthly_history(dataset, as_of, pd.Index(exported["account_id"]).astype(str)),
-            exports / "history.parquet",
-        )
-    )
+    if config.engine == "dask":
+        from potential import dask_engine
+
+        paths += dask_engine.write_report_inputs(scored, dataset, as_of, keep, exports)
+    else:
+        for name, table in (
+            ("explanations", scored.explanations),
+            ("rating", scored.rating),
+            ("drivers", scored.drivers),
+        ):
+            mine = table[table["account_id"].isin(keep)].reset_index(drop=True)
+            paths.append(write_table(mine, exports / f"{name}.parquet"))
+        history = monthly_history(dataset, as_of, pd.Index(exported["account_id"]).astype(str))
+        paths.append(write_table(history, exports / "history.parquet"))
     card = model_card(tracker, champions, as_of, config, dataset, notes)
     paths.append(
         write_text(exports / "run.json", json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")

@@ -380,8 +380,15 @@ def _duplicates(frame: pd.DataFrame, path: Path, policy: str, notes: list[str]) 
 
 def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> pd.DataFrame:
     """Read one table file and return it typed and validated (a new frame)."""
+    return clean_table(read_raw(path), path, table, config, notes)
+
+
+def clean_table(
+    raw: pd.DataFrame, path: Path, table: str, config: DataConfig, notes: list[str]
+) -> pd.DataFrame:
+    """Map, type and validate a table as read (the whole file, or one partition of a partitioned one)."""
     spec = TABLES[table]
-    frame = _map_columns(read_raw(path), spec, dict(config.columns.get(table, {})), path)
+    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path)
     frame = _clean_ids(frame, path)
     for column in spec.dates:
         if column in frame.columns:

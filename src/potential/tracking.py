@@ -349,6 +349,7 @@ class Tracker:
             "lift_at_20",
             "brier",
             "oracle_roc_auc",
+            "engine",
             "status",
             "champion",
         ]
@@ -377,6 +378,7 @@ class Tracker:
                 "as_of": runs.get("tags.potential.as_of"),
                 "target": runs.get("tags.potential.target"),
                 "model": runs.get("tags.potential.model"),
+                "engine": runs.get("tags.potential.engine", pd.Series("pandas", index=runs.index)),
                 "status": runs["status"],
                 "parent_run_id": runs.get("tags.mlflow.parentRunId"),
             }

@@ -164,9 +164,7 @@ def deal_sums(arr: TransactionArrays, as_of: pd.Timestamp) -> np.ndarray:
     T = day_of(as_of)
     before = (arr.t < T) & (arr.amount > 0)
     year = before & (arr.t >= T - 365.25)
-    return np.array(
-        [arr.amount[year].sum(), year.sum(), arr.amount[before].sum(), before.sum()], dtype=float
-    )
+    return np.array([arr.amount[year].sum(), year.sum(), arr.amount[before].sum(), before.sum()], dtype=float)
 
 
 def average_deal(sums: np.ndarray) -> float:

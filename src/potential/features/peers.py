@@ -32,10 +32,14 @@ PORTFOLIO = "__portfolio__"
 PEER_COLUMNS = ("peer_spend_percentile", "peer_p75_spend_365d", "peer_gap_to_p75")
 
 
-def effective_groups(groups: pd.Series, customer_counts: pd.Series) -> pd.Series:
-    """Groups with fewer than MIN_PEERS customers (or none) fall back to the whole portfolio."""
-    big = set(customer_counts.index[customer_counts.to_numpy() >= MIN_PEERS])
-    return groups.where(groups.isin(big), PORTFOLIO)
+def peer_pools(customer_counts: pd.Series) -> set[str]:
+    """The groups with enough customers (MIN_PEERS) to be their own peer pool."""
+    return set(customer_counts.index[customer_counts.to_numpy() >= MIN_PEERS])
+
+
+def effective_groups(groups: pd.Series, pools: set[str]) -> pd.Series:
+    """Groups without a pool of their own fall back to the whole portfolio."""
+    return groups.where(groups.isin(pools), PORTFOLIO)
 
 
 def peer_rows(spend: pd.Series, egroup: pd.Series, customer: pd.Series) -> pd.DataFrame:
@@ -83,7 +87,7 @@ def peer_features(spend_365d: pd.Series, groups: pd.Series, customer: pd.Series)
     Groups with fewer than MIN_PEERS customers fall back to the whole portfolio.
     """
     groups = groups.astype(str)
-    egroup = effective_groups(groups, groups[customer.to_numpy(dtype=bool)].value_counts())
+    egroup = effective_groups(groups, peer_pools(groups[customer.to_numpy(dtype=bool)].value_counts()))
     rows = peer_rows(spend_365d.astype(float), egroup, customer)
     parts = [group_peer_table(part) for _, part in rows.groupby("egroup", sort=True)]
     table = pd.concat(parts) if parts else pd.DataFrame(columns=list(PEER_COLUMNS), dtype=float)

@@ -1,0 +1,685 @@
+"""The dask engine: the same features, training and scoring, with the events on a Dask cluster.
+
+Layout. Every table is split into `P` buckets by a stable hash of `account_id`, so one account's
+transactions, activities and profile always land in the same partition. Each partition then runs the
+pandas builders unchanged (`local_features`, `labels_at`, scoring, rating). The few statistics that need
+the whole portfolio are computed as distributed aggregates before or after that step:
+
+- before: the feature plan (category levels of the profile, the most frequent activity kinds) and the
+  first/last transaction dates;
+- after, per cutoff: the average deal (additive sums) and the peer norms (a group-by on peer group, one
+  task per group, which is where a percentile over a group's customers can be exact).
+
+What stays on the client: the accounts table (one row per account, read and validated like the pandas
+engine does), the ranked list (one row per account: ranking is a global sort) and the calibration and test
+slices of the training set (and a bounded sample of training rows for the baselines). The events, which
+are the bulk of the data, never leave the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from potential import interrupt
+from potential.config import Config
+from potential.errors import InputError, PotentialError
+from potential.features.build import (
+    FeaturePlan,
+    local_features,
+    peer_inputs,
+    prepare,
+    with_peers,
+)
+from potential.features.engagement import kind_counts, top_kinds
+from potential.features.history import average_deal, deal_sums
+from potential.features.peers import (
+    PEER_COLUMNS,
+    effective_groups,
+    group_peer_table,
+    peer_pools,
+    peer_rows,
+)
+from potential.features.profile import category_levels
+from potential.io import TABLE_SUFFIXES, file_digest, find_table, swap_into
+from potential.schema import ID, Dataset, clean_table, read_table
+
+try:  # the optional extra: `pip install 'potential[dask]'`
+    import dask
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster, default_client
+except ImportError:  # pragma: no cover - exercised only without the extra
+    dask = dd = Client = LocalCluster = default_client = None
+
+EVENT_TABLES = ("transactions", "activities")
+LOCAL_WORKERS = 2
+SAMPLE_TRAIN_ROWS = 200_000  # training rows brought to the client for the baselines
+
+
+def available() -> bool:
+    return dd is not None
+
+
+# ------------------------------------------------------------------------------------------- cluster
+@contextlib.contextmanager
+def session(scheduler: str | None = None, workers: int = LOCAL_WORKERS) -> Iterator[Client]:
+    """A client on `scheduler`, or on a LocalCluster of `workers` processes on this machine."""
+    if not available():
+        raise PotentialError(
+            "the dask engine needs the dask extra: pip install 'potential[dask]' (or use --engine pandas)."
+        )
+    import lightgbm
+
+    logger = logging.getLogger("lightgbm")
+    logger.setLevel(logging.ERROR)
+    lightgbm.register_logger(logger)  # its info lines and warnings go to logging, not stdout
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise PotentialError(
+                f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); check the address "
+                "(tcp://host:8786) or leave --scheduler out to start a local cluster."
+            ) from None
+        with client:
+            yield client
+        return
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(_quiet_process)  # LightGBM's network setup prints to the workers' stdout
+        yield client
+
+
+def _quiet_process() -> None:
+    """Send a local worker's stdout to /dev/null: the command's own output is the client's."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+# ------------------------------------------------------------------------------------------- data
+@dataclass
+class DaskData:
+    """Validated input: the accounts on the client, the events bucketed by account on the cluster."""
+
+    accounts: pd.DataFrame
+    events: dict[str, dd.DataFrame]  # table -> frame indexed by bucket, one partition per bucket
+    labels: pd.DataFrame | None
+    buckets: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    digests: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_history(self) -> bool:
+        return "transactions" in self.events
+
+    @property
+    def transactions(self) -> dd.DataFrame | None:
+        return self.events.get("transactions")
+
+    @property
+    def activities(self) -> dd.DataFrame | None:
+        return self.events.get("activities")
+
+    def first_date(self) -> pd.Timestamp | None:
+        return self.first
+
+    def last_date(self) -> pd.Timestamp | None:
+        return self.last
+
+    def digest(self) -> str:
+        return Dataset(self.accounts, None, None, None, digests=self.digests).digest()
+
+    def account_parts(self) -> list[pd.DataFrame]:
+        """The accounts table split into the same buckets as the events."""
+        bucket = bucket_of(self.accounts[ID], self.buckets)
+        return [self.accounts.loc[bucket == b].reset_index(drop=True) for b in range(self.buckets)]
+
+
+def bucket_of(ids: pd.Series, buckets: int) -> np.ndarray:
+    """A stable bucket per account id (the same in every process and every run)."""
+    hashed = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
+    return (hashed % np.uint64(buckets)).astype(np.int64)
+
+
+def event_source(folder: Path, stem: str) -> list[Path]:
+    """The file, or the files of a partitioned folder (`transactions/part-*.parquet`), holding a table."""
+    directory = next(
+        (folder / f"{stem}{s}" for s in ("", ".parquet") if (folder / f"{stem}{s}").is_dir()), None
+    )
+    if directory is None:
+        path = find_table(folder, stem)
+        return [] if path is None else [path]
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES))
+    kinds = {p.suffix for p in files}
+    if not files or len(kinds) > 1:
+        found = ", ".join(sorted(kinds)) or "no table files"
+        raise InputError(
+            f"{directory}: a partitioned table needs part files of one kind (.parquet or .csv); found {found}."
+        )
+    return files
+
+
+def _read_events(files: list[Path], table: str, config: Config) -> dd.DataFrame:
+    if files[0].suffix == ".parquet":
+        raw = dd.read_parquet([str(p) for p in files])
+    else:
+        raw = dd.read_csv(
+            [str(p) for p in files],
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            sep="\t" if files[0].suffix == ".tsv" else ",",
+            blocksize=None if files[0].name.endswith(".gz") else "64MB",
+            encoding="utf-8-sig",
+        )
+    data = config.data.model_copy(
+        update={"duplicate_rows": "keep"}
+    )  # duplicates are only whole within a bucket
+    name = files[0].parent.name if len(files) > 1 else files[0].name
+    meta = clean_table(_meta_rows(raw), Path(name), table, data, [])
+    return raw.map_partitions(lambda part: clean_table(part, Path(name), table, data, []), meta=meta.head(0))
+
+
+def _meta_rows(raw: dd.DataFrame) -> pd.DataFrame:
+    head = raw.head(50, npartitions=-1)
+    if len(head) == 0:
+        raise InputError("a partitioned table has no rows; export it with its data.")
+    return head
+
+
+def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
+    """Read and validate the tables; events are bucketed by account across the cluster."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: data folder not found; pass --data with the folder holding the tables.")
+    notes: list[str] = []
+    digests: dict[str, str] = {}
+    raw_events: dict[str, dd.DataFrame] = {}
+    for table in EVENT_TABLES:
+        files = event_source(folder, config.data.tables.get(table, table))
+        if files:
+            digests[table] = _digest(files)
+            raw_events[table] = _read_events(files, table, config)
+    tables: dict[str, pd.DataFrame] = {}
+    for table in ("accounts", "labels"):
+        path = find_table(folder, config.data.tables.get(table, table))
+        if path is not None:
+            digests[table] = file_digest(path)
+            tables[table] = read_table(path, table, config.data, notes)
+    if "transactions" not in raw_events and not {"accounts", "labels"} <= set(tables):
+        raise InputError(
+            f"{folder}: no transactions table; provide transactions.csv (or a transactions/ folder of parts), "
+            "or accounts.csv + labels.csv, or map file names with data.tables."
+        )
+    event_ids = [frame[ID].unique() for frame in raw_events.values()]
+    computed = dask.compute(*event_ids) if event_ids else ()
+    ids = set().union(*(set(v) for v in computed)) if computed else set()
+    accounts = tables.get("accounts")
+    if accounts is None:
+        labelled = set(tables["labels"][ID]) if "labels" in tables else set()
+        accounts = pd.DataFrame({ID: sorted(ids | labelled)})
+    else:
+        extra = ids - set(accounts[ID])
+        if extra:
+            notes.append(
+                f"{len(extra)} account id(s) in the events are not in accounts (e.g. "
+                f"{', '.join(sorted(extra)[:3])}); kept with an empty profile."
+            )
+            accounts = pd.concat([accounts, pd.DataFrame({ID: sorted(extra)})], ignore_index=True)
+    accounts = accounts.sort_values(ID, kind="mergesort").reset_index(drop=True)
+    n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
+    events = {table: _bucketed(frame, n, config) for table, frame in raw_events.items()}
+    first = last = None
+    if "transactions" in events:
+        first, last = dask.compute(events["transactions"]["date"].min(), events["transactions"]["date"].max())
+        no_tx = len(set(accounts[ID]) - ids)
+        if no_tx:
+            notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
+    return DaskData(accounts, events, tables.get("labels"), n, first, last, digests, tuple(notes))
+
+
+def _workers() -> int:
+    try:
+        return max(len(default_client().scheduler_info()["workers"]), 1)
+    except ValueError:  # no client: the local threaded scheduler
+        return 1
+
+
+def _digest(files: list[Path]) -> str:
+    if len(files) == 1:
+        return file_digest(files[0])
+    return file_digest_many(files)
+
+
+def file_digest_many(files: Sequence[Path]) -> str:
+    import hashlib
+
+    joined = "|".join(f"{p.name}={file_digest(p)}" for p in files)
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def _bucketed(frame: dd.DataFrame, buckets: int, config: Config) -> dd.DataFrame:
+    keyed = frame.assign(_bucket=frame[ID].map_partitions(bucket_of, buckets, meta=(ID, "int64")))
+    out = keyed.set_index("_bucket", divisions=list(range(buckets + 1)))
+    policy = config.data.duplicate_rows
+    return out.map_partitions(_tidy_bucket, policy, meta=out._meta)
+
+
+def _tidy_bucket(part: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """One bucket's events in the order the pandas engine keeps them (date, then account)."""
+    if policy == "drop":
+        part = part[~part.duplicated()]
+    return part.sort_values(["date", ID], kind="mergesort")
+
+
+def _partition_dataset(accounts: pd.DataFrame, tx: pd.DataFrame | None, act: pd.DataFrame | None) -> Dataset:
+    def plain(frame):
+        return None if frame is None else frame.reset_index(drop=True)
+
+    return Dataset(accounts, plain(tx), plain(act), None)
+
+
+# ------------------------------------------------------------------------------------------- features
+def feature_plan(data: DaskData, as_of: pd.Timestamp) -> FeaturePlan:
+    kinds = None
+    if data.activities is not None:
+        parts = data.activities.map_partitions(kind_counts, as_of, meta=pd.Series(dtype="int64"))
+        counts = parts.compute()
+        kinds = top_kinds(counts.groupby(level=0).sum()) if len(counts) else ()
+    return FeaturePlan(category_levels(data.accounts), kinds)
+
+
+def _delayed_parts(data: DaskData) -> list[tuple[Any, Any, Any]]:
+    accounts = data.account_parts()
+    tx = data.transactions.to_delayed() if data.transactions is not None else [None] * data.buckets
+    act = data.activities.to_delayed() if data.activities is not None else [None] * data.buckets
+    return list(zip(accounts, tx, act, strict=True))
+
+
+def _local_part(
+    accounts: pd.DataFrame,
+    tx: pd.DataFrame | None,
+    act: pd.DataFrame | None,
+    cutoffs: Sequence[pd.Timestamp],
+    as_of: pd.Timestamp,
+    config: Config,
+    plan: FeaturePlan,
+    labels: bool,
+) -> tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]]:
+    """One bucket: per-account features (+ labels) at each cutoff, and its share of the deal sums."""
+    from potential.labels import labels_at
+
+    prepared = prepare(_partition_dataset(accounts, tx, act), as_of, config.features, plan)
+    frames, sums = [], {}
+    for cutoff in cutoffs:
+        local = local_features(prepared, cutoff)
+        if labels:
+            # every account stays until the peer statistics are done: they are over all accounts
+            y = labels_at(prepared, cutoff, config)
+            local = local.join(y).assign(labelled=local.index.isin(y.index))
+        local = local.assign(cutoff=cutoff)
+        frames.append(local.reset_index())
+        if prepared.transactions is not None:
+            sums[cutoff] = deal_sums(prepared.transactions, cutoff)
+    return pd.concat(frames, ignore_index=True), sums
+
+
+def _peer_part(local: pd.DataFrame, pools: dict[pd.Timestamp, set[str]]) -> pd.DataFrame:
+    """Peer rows of one bucket, per cutoff, with the effective group decided on the whole portfolio."""
+    parts = []
+    for cutoff, rows in local.groupby("cutoff", sort=True):
+        frame = rows.set_index(ID)
+        spend, groups, customer = peer_inputs(frame)
+        egroup = effective_groups(groups.astype(str), pools.get(cutoff, set()))
+        out = peer_rows(spend.astype(float), egroup, customer).reset_index()
+        parts.append(out.assign(cutoff=cutoff))
+    if not parts:
+        return pd.DataFrame({ID: [], "egroup": [], "spend": [], "member": [], "cutoff": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _group_counts(local: pd.DataFrame) -> pd.DataFrame:
+    frame = local.set_index(ID)
+    _, groups, customer = peer_inputs(frame)
+    keep = customer.to_numpy()
+    return (
+        pd.DataFrame(
+            {"cutoff": frame["cutoff"].to_numpy()[keep], "group": groups.astype(str).to_numpy()[keep]}
+        )
+        .value_counts()
+        .rename("n")
+        .reset_index()
+    )
+
+
+def _peer_table(rows: pd.DataFrame) -> pd.DataFrame:
+    table = group_peer_table(rows.set_index(ID))
+    return table.reset_index().assign(cutoff=pd.Timestamp(rows.name[0]))  # the group key: (cutoff, egroup)
+
+
+def _finish_part(
+    local: pd.DataFrame, peers: pd.DataFrame | None, deals: dict[pd.Timestamp, float], extra: list[str]
+) -> pd.DataFrame:
+    """Join the peer statistics; columns in the pandas engine's order, then cutoff and labels."""
+    out = []
+    for cutoff, rows in local.groupby("cutoff", sort=True):
+        frame = rows.set_index(ID)
+        tail = frame[extra]
+        frame = frame.drop(columns=extra)
+        if peers is not None:
+            frame = with_peers(frame, peers[peers["cutoff"] == cutoff].set_index(ID), deals[cutoff])
+        out.append(pd.concat([frame, tail], axis=1).reset_index())
+    return pd.concat(out, ignore_index=True)
+
+
+def features(
+    data: DaskData, cutoffs: Sequence[pd.Timestamp], as_of: pd.Timestamp, config: Config, labels: bool = False
+) -> dd.DataFrame:
+    """The feature table (+ labels) at each cutoff: columns account_id, features, cutoff [, labels].
+
+    Value for value the table the pandas engine builds; one partition per account bucket.
+    """
+    plan = feature_plan(data, as_of)
+    local_part = dask.delayed(_local_part, nout=2)
+    pairs = [
+        local_part(accounts, tx, act, tuple(cutoffs), as_of, config, plan, labels)
+        for accounts, tx, act in _delayed_parts(data)
+    ]
+    locals_ = list(dask.persist(*[local for local, _ in pairs]))
+    meta = dask.compute(locals_[0])[0].head(0)
+    extra = [c for c in meta.columns if c in ("cutoff", "labelled", *LABEL_COLUMNS)]
+    deals: dict[pd.Timestamp, float] = {}
+    peers: list[Any] = [None] * len(locals_)
+    if data.has_history:
+        sums, counts = dask.compute(
+            [part_sums for _, part_sums in pairs], [dask.delayed(_group_counts)(p) for p in locals_]
+        )
+        deals = {c: average_deal(np.sum([s[c] for s in sums], axis=0)) for c in cutoffs}
+        count = pd.concat(counts, ignore_index=True).groupby(["cutoff", "group"])["n"].sum()
+        pools = {
+            pd.Timestamp(c): peer_pools(count.xs(c, level="cutoff")) for c in count.index.unique("cutoff")
+        }
+        rows = dd.from_delayed(
+            [dask.delayed(_peer_part)(p, pools) for p in locals_], meta=PEER_ROWS_META, verify_meta=False
+        )
+        table = rows.groupby(["cutoff", "egroup"]).apply(_peer_table, meta=PEER_TABLE_META)
+        table = table.assign(_bucket=table[ID].map_partitions(bucket_of, data.buckets, meta=(ID, "int64")))
+        peers = table.set_index("_bucket", divisions=list(range(data.buckets + 1))).to_delayed()
+    finished = [
+        dask.delayed(_finish_part)(local, peer, deals, extra)
+        for local, peer in zip(locals_, peers, strict=True)
+    ]
+    finished = list(dask.persist(*finished))
+    first = dask.compute(finished[0])[0]
+    return dd.from_delayed(finished, meta=first.head(0), verify_meta=False)
+
+
+LABEL_COLUMNS = ("churn", "expansion", "horizon_spend", "previous_spend", "uplift")
+PEER_ROWS_META = pd.DataFrame(
+    {
+        ID: pd.Series(dtype=object),
+        "egroup": pd.Series(dtype=object),
+        "spend": pd.Series(dtype=float),
+        "member": pd.Series(dtype=bool),
+        "cutoff": pd.Series(dtype="datetime64[ns]"),
+    }
+)
+PEER_TABLE_META = pd.DataFrame(
+    {
+        ID: pd.Series(dtype=object),
+        **{c: pd.Series(dtype=float) for c in PEER_COLUMNS},
+        "cutoff": pd.Series(dtype="datetime64[ns]"),
+    }
+)
+
+
+# ------------------------------------------------------------------------------------------- output
+def write_parts(parts: Sequence[Any], path: Path) -> int:
+    """Write one Parquet file per partition into the folder `path`, as one set: all parts or none; rows written.
+
+    Workers write into a temporary folder beside `path` (on a real cluster `path` must be on storage
+    every worker sees); the folder then replaces `path` in one rename.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        writes = [
+            dask.delayed(_write_part)(part, tmp / f"part-{i:05d}.parquet") for i, part in enumerate(parts)
+        ]
+        rows = sum(dask.compute(*writes))
+        interrupt.check()  # a stop asked for while the parts were written leaves `path` as it was
+        tmp.chmod(0o755)
+        swap_into(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def _write_part(frame: pd.DataFrame, path: Path) -> int:
+    frame.reset_index(drop=True).to_parquet(path, index=False)
+    return len(frame)
+
+
+# ------------------------------------------------------------------------------------------- training
+class DaskBoosters:
+    """Boosters trained by lightgbm.dask on the train slice where it lies (one partition per bucket).
+
+    Distributed LightGBM cannot stop early (each worker sees only its share of a validation set), so the
+    number of trees is chosen afterwards on the calibration slice, as early stopping would have.
+    """
+
+    def __init__(self, train: dd.DataFrame, client: Client, seed: int):
+        self.train = train
+        self.client = client
+        self.seed = seed
+
+    def train_labels(self, target: str) -> np.ndarray:
+        return self.train[target].dropna().compute().to_numpy()
+
+    def classifier(self, target: str, spec, params: dict[str, Any], config: Config, valid: tuple):
+        from lightgbm.dask import DaskLGBMClassifier
+
+        rows = self.train[~self.train[target].isna()]
+        weight = None
+        if config.training.class_weight == "balanced":
+            positive = float(self.train_labels(target).mean())
+            weight = rows[target].map(lambda v: 0.5 / positive if v == 1 else 0.5 / (1 - positive))
+        model = DaskLGBMClassifier(client=self.client, **_sklearn_params(params, config))
+        model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
+        return choose_iteration(model.booster_, *valid, "binary")
+
+    def uplift_regressor(self, spec, params: dict[str, Any], config: Config, valid: tuple):
+        from lightgbm.dask import DaskLGBMRegressor
+
+        rows = self.train[self.train["expansion"] == 1]
+        y = rows["uplift"].clip(lower=0).map_partitions(np.log1p, meta=("uplift", float))
+        model = DaskLGBMRegressor(client=self.client, **_sklearn_params(params, config))
+        model.fit(_encoded(rows, spec), y, **_categorical(spec))
+        return choose_iteration(model.booster_, *valid, "regression")
+
+
+def _sklearn_params(params: dict[str, Any], config: Config) -> dict[str, Any]:
+    out = {k: v for k, v in params.items() if k not in ("num_threads", "seed")}
+    return {
+        **out,
+        "n_estimators": config.training.lightgbm.n_estimators,
+        "random_state": config.seed,
+        "n_jobs": 1,
+    }
+
+
+def _encoded(rows: dd.DataFrame, spec) -> dd.DataFrame:
+    meta = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.columns})
+    return rows.map_partitions(spec.encode, meta=meta)
+
+
+def _categorical(spec) -> dict[str, Any]:
+    return {"categorical_feature": list(spec.categories)} if spec.categories else {}
+
+
+def choose_iteration(booster, X_val: pd.DataFrame, y_val: np.ndarray, objective: str, step: int = 10):
+    """Set `best_iteration` to the tree count with the lowest validation loss (checked every `step` trees)."""
+    total = booster.current_iteration()
+    if len(X_val) == 0 or total == 0:
+        return booster
+    raw = np.zeros(len(X_val))
+    best, best_loss = total, np.inf
+    for start in range(0, total, step):
+        raw += booster.predict(
+            X_val, raw_score=True, start_iteration=start, num_iteration=min(step, total - start)
+        )
+        if objective == "binary":
+            p = np.clip(1 / (1 + np.exp(-raw)), 1e-12, 1 - 1e-12)
+            loss = -np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p))
+        else:
+            loss = float(np.mean((raw - y_val) ** 2))
+        if loss < best_loss - 1e-12:
+            best, best_loss = min(start + step, total), loss
+    booster.best_iteration = best
+    return booster
+
+
+def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Client):
+    """The training set built on the cluster: calibration and test slices (and a sample of training rows
+    for the baselines) come to the client; the train slice stays where it is, for `DaskBoosters`."""
+    from potential.labels import SLICES, TrainingSet, _profile_training_set, plan_cutoffs
+
+    if not data.has_history:
+        dataset = Dataset(data.accounts, None, None, data.labels)
+        return _profile_training_set(dataset, as_of, config), None
+    plan = plan_cutoffs(data.first, as_of, config)
+    order = [(name, c) for name in SLICES for c in plan[name]]
+    frame = features(data, [c for _, c in order], as_of, config, labels=True)
+    frame = frame[frame["labelled"]].drop(columns="labelled")
+    slice_of = {c: name for name, c in order}
+    frame = frame.assign(slice=frame["cutoff"].map(slice_of, meta=("cutoff", object)))
+    if data.labels is not None and "as_of" in data.labels.columns:
+        frame = frame.map_partitions(_override_labels, data.labels, meta=frame._meta)
+    frame = frame.persist()
+    train = frame[frame["slice"] == "train"]
+    n_train = int(train.shape[0].compute())
+    share = min(1.0, SAMPLE_TRAIN_ROWS / max(n_train, 1))
+    sample = train.sample(frac=share, random_state=config.seed) if share < 1 else train
+    local = dd.concat([frame[frame["slice"] != "train"], sample]).compute()
+    rank = {key: i for i, key in enumerate(order)}
+    local = local.assign(_order=[rank[(s, c)] for s, c in zip(local["slice"], local["cutoff"], strict=True)])
+    local = local.sort_values(["_order", ID], kind="mergesort")
+    key = pd.MultiIndex.from_arrays([local[ID], local["cutoff"]], names=[ID, "cutoff"])
+    label_columns = [c for c in LABEL_COLUMNS if c in local.columns]
+    feature_columns = [c for c in local.columns if c not in {ID, "cutoff", "slice", "_order", *label_columns}]
+    feats = local[feature_columns].set_axis(key)
+    labels = local[label_columns].set_axis(key)
+    ts = TrainingSet(feats, labels, local["slice"].set_axis(key), plan, "history")
+    return ts, DaskBoosters(train, client, config.seed)
+
+
+def _override_labels(part: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    from potential.labels import _apply_label_overrides
+
+    key = pd.MultiIndex.from_arrays([part[ID], part["cutoff"]], names=[ID, "cutoff"])
+    columns = [c for c in ("churn", "expansion") if c in part.columns]
+    labels = part[columns].set_axis(key)
+    out = _apply_label_overrides(labels, given)
+    return part.assign(**{c: out[c].to_numpy() for c in columns})
+
+
+# ------------------------------------------------------------------------------------------- scoring
+@dataclass
+class ScoredParts:
+    """`pipeline.Scored` with the long tables left on the cluster, one part per bucket."""
+
+    table: pd.DataFrame
+    explanations: list[Any]
+    rating: list[Any]
+    drivers: list[Any]
+    notes: list[str]
+
+
+def _score_part(accounts, tx, act, feats: pd.DataFrame, as_of, champions, config, profile):
+    from potential.pipeline import score_accounts
+
+    dataset = _partition_dataset(accounts, tx, act)
+    frame = feats.drop(columns="cutoff").set_index(ID)
+    return score_accounts(dataset, frame, as_of, champions, config, profile)
+
+
+def score(data: DaskData, as_of: pd.Timestamp, champions: dict, config: Config, profile) -> ScoredParts:
+    """Score, explain and rate every bucket where it lies; the one-row-per-account table comes back."""
+    feats = features(data, [as_of], as_of, config).to_delayed()
+    models = dask.delayed(champions)  # one copy in the graph, shipped once per worker
+    parts = [
+        dask.delayed(_score_part)(accounts, tx, act, f, as_of, models, config, profile)
+        for (accounts, tx, act), f in zip(_delayed_parts(data), feats, strict=True)
+    ]
+    parts = list(dask.persist(*parts))
+    tables, notes = dask.compute([p.table for p in parts], [p.notes for p in parts])
+    table = pd.concat(tables, ignore_index=True).sort_values(ID, kind="mergesort", ignore_index=True)
+    unique_notes = list(dict.fromkeys(n for part in notes for n in part))
+    return ScoredParts(
+        table,
+        [p.explanations for p in parts],
+        [p.rating for p in parts],
+        [p.drivers for p in parts],
+        unique_notes,
+    )
+
+
+def _only(frame: pd.DataFrame, keep: set[str]) -> pd.DataFrame:
+    return frame[frame[ID].isin(keep)]
+
+
+def _history_part(accounts, tx, act, as_of, keep: set[str]) -> pd.DataFrame:
+    from potential.pipeline import monthly_history
+
+    dataset = _partition_dataset(accounts, tx, act)
+    ids = pd.Index(sorted(set(dataset.accounts[ID]) & keep))
+    return monthly_history(dataset, as_of, ids)
+
+
+def write_report_inputs(
+    scored: ScoredParts, data: DaskData, as_of: pd.Timestamp, keep: set[str], exports: Path
+) -> list[Path]:
+    """The report's inputs for the exported accounts, as partitioned Parquet folders."""
+    wanted = dask.delayed(keep)
+    paths = []
+    for name, parts in (
+        ("explanations", scored.explanations),
+        ("rating", scored.rating),
+        ("drivers", scored.drivers),
+    ):
+        write_parts([dask.delayed(_only)(p, wanted) for p in parts], exports / f"{name}.parquet")
+        paths.append(exports / f"{name}.parquet")
+    history = [
+        dask.delayed(_history_part)(accounts, tx, act, as_of, wanted)
+        for accounts, tx, act in _delayed_parts(data)
+    ]
+    write_parts(history, exports / "history.parquet")
+    paths.append(exports / "history.parquet")
+    return paths

@@ -1,0 +1,121 @@
+"""The dask engine builds what the pandas engine builds, on a 2-worker LocalCluster (run with -m dask)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from potential import dask_engine, pipeline
+from potential.config import Config
+from potential.features.build import build_features
+from potential.labels import build_training_set
+from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
+from tests.cli_helpers import run_cli
+
+pytestmark = pytest.mark.dask
+AS_OF = (DEFAULT_END - pd.DateOffset(months=2)).normalize()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dask") / "data"
+    write_portfolio(generate_portfolio(400, months=30, seed=11), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_engine.session() as client:
+        yield client
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
+    a = a.sort_values(keys, ignore_index=True)
+    b = b.sort_values(keys, ignore_index=True)[list(a.columns)]
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+
+
+def test_features_match_the_pandas_engine_value_for_value(data, client):
+    config = Config(engine="dask")
+    expected = build_features(pipeline.load(data, Config()), AS_OF, config.features).reset_index()
+    for buckets in (1, 3, 7):  # the partitioning must not change a single value
+        got = dask_engine.features(dask_engine.load(data, config, buckets=buckets), [AS_OF], AS_OF, config)
+        _same(expected, got.compute().drop(columns="cutoff"), ["account_id"])
+
+
+def test_partitioned_parquet_input_reads_like_the_single_file(data, client, tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for name in ("accounts.csv", "activities.csv"):
+        (folder / name).write_bytes((data / name).read_bytes())
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    (folder / "transactions").mkdir()
+    for i, chunk in enumerate(range(0, len(tx), len(tx) // 4 + 1)):
+        tx.iloc[chunk : chunk + len(tx) // 4 + 1].to_parquet(folder / "transactions" / f"part-{i}.parquet")
+    config = Config(engine="dask")
+    single = dask_engine.features(dask_engine.load(data, config), [AS_OF], AS_OF, config).compute()
+    parts = dask_engine.load(folder, config)
+    assert parts.transactions.npartitions >= 4
+    _same(single, dask_engine.features(parts, [AS_OF], AS_OF, config).compute(), ["account_id"])
+
+
+def test_training_set_validation_slices_match_the_pandas_engine(data, client):
+    config = Config(engine="dask")
+    expected = build_training_set(pipeline.load(data, Config()), AS_OF, config)
+    ts, boosters = dask_engine.training_set(dask_engine.load(data, config, buckets=3), AS_OF, config, client)
+    assert boosters is not None
+    for name in ("calibration", "test"):
+        want = expected.slice == name
+        got = ts.slice == name
+        _same(
+            expected.features[want].join(expected.labels[want]).reset_index(),
+            ts.features[got].join(ts.labels[got]).reset_index(),
+            ["account_id", "cutoff"],
+        )
+    train_labels = expected.labels.loc[expected.slice == "train", "churn"].dropna()
+    assert sorted(boosters.train_labels("churn")) == sorted(train_labels)
+
+
+def test_run_on_dask_then_rank_with_pandas_from_the_same_registry(data, tmp_path, capsys):
+    workspace = tmp_path / "ws"
+    code, out, err = run_cli(
+        ["run", "--data", data, "--as-of", AS_OF.date(), "--out", workspace, "--engine", "dask"], capsys
+    )
+    assert code == 0, err
+    assert (workspace / "reports" / "index.html").exists()
+    assert list((workspace / "exports" / "explanations.parquet").glob("part-*.parquet"))
+    from potential.tracking import Tracker
+
+    board = Tracker(workspace, Config()).leaderboard()
+    assert len(board) and (board["engine"] == "dask").all()
+    dask_list = pd.read_csv(workspace / "exports" / "targets.csv", dtype={"account_id": str})
+    # the registered models are plain LightGBM: the pandas engine scores with them, to the same numbers
+    code, _, err = run_cli(["rank", "--data", data, "--as-of", AS_OF.date(), "--out", workspace], capsys)
+    assert code == 0, err
+    pandas_list = pd.read_csv(workspace / "exports" / "targets.csv", dtype={"account_id": str})
+    pd.testing.assert_frame_equal(dask_list, pandas_list, check_exact=False, rtol=1e-9)
+
+
+def test_bad_rows_in_a_partition_are_reported_like_the_pandas_engine(data, tmp_path, capsys):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    tx.loc[5, "amount"] = "twelve"
+    tx.to_csv(folder / "transactions.csv", index=False)
+    out = tmp_path / "f.parquet"
+    code, _, err = run_cli(
+        ["features", "--data", folder, "--as-of", AS_OF.date(), "--out", out, "--engine", "dask"], capsys
+    )
+    assert code == 2
+    assert "transactions.csv" in err and "'amount'" in err and "twelve" in err
+    assert not out.exists()
+
+
+def test_scheduler_options_fail_clearly(data, tmp_path, capsys):
+    args = ["features", "--data", data, "--as-of", AS_OF.date(), "--out", tmp_path / "f.parquet"]
+    code, _, err = run_cli([*args, "--scheduler", "tcp://127.0.0.1:9"], capsys)
+    assert code == 2 and "--engine dask" in err
+    code, _, err = run_cli([*args, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], capsys)
+    assert code == 2 and "cannot reach a Dask scheduler" in err
