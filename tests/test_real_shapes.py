@@ -1,0 +1,151 @@
+"""Exports shaped like real ones run through the column map with no code change.
+
+1. A retail transaction log: its own column names, YYYYMMDD dates, no accounts table, thousands of
+   customers who bought once, refunds, a currency-formatted amount column.
+2. A profile-only churn table: 20 mixed-type columns, Yes/No strings, blanks in numeric columns, an id
+   column called `customerID`, outcomes for most (not all) customers in a separate file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.cli_helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def retail_log(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(5)
+    folder = tmp_path_factory.mktemp("retail") / "data"
+    folder.mkdir()
+    n = 4000
+    days = pd.date_range("2024-01-01", "2026-09-30", freq="D")
+    rows = []
+    one_timers = rng.random(n) < 0.55  # most retail customers never come back
+    for i in range(n):
+        k = 1 if one_timers[i] else int(rng.integers(2, 25))
+        start = int(rng.integers(0, len(days) - 60))
+        life = int(rng.integers(30, len(days) - start))
+        picks = np.sort(rng.integers(start, start + life, size=k))
+        for d in picks:
+            rows.append((f"{100000 + i}", days[d].strftime("%Y%m%d"), round(float(rng.gamma(2.0, 40.0)), 2)))
+    log = pd.DataFrame(rows, columns=["cust_no", "order_date", "net_value"])
+    refunds = log.sample(frac=0.02, random_state=1).assign(net_value=lambda f: -f["net_value"])
+    log = pd.concat([log, refunds]).sample(frac=1.0, random_state=2)
+    log["store"] = rng.choice(["web", "north", "south"], size=len(log))
+    log.to_csv(folder / "orders.csv", index=False)
+    (folder.parent / "retail.yaml").write_text(
+        "data:\n"
+        "  tables: {transactions: orders}\n"
+        "  columns: {transactions: {account_id: cust_no, date: order_date, amount: net_value, product: store}}\n"
+        '  date_format: "%Y%m%d"\n'
+        "time:\n  expansion_min_amount: 50\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_a_foreign_transaction_log_runs_through_the_column_map(retail_log, tmp_path, capsys):
+    config = retail_log.parent / "retail.yaml"
+    before = {p.name: p.read_bytes() for p in retail_log.iterdir()}
+    code, out, err = run_cli(["validate", "--data", retail_log, "--config", config], capsys)
+    assert code == 0, err
+    workspace = tmp_path / "ws"
+    code, out, err = run_cli(
+        ["run", "--data", retail_log, "--as-of", "2026-10-01", "--out", workspace, "--config", config], capsys
+    )
+    assert code == 0, err + out
+    targets = pd.read_csv(workspace / "exports" / "targets.csv", dtype={"account_id": str})
+    customers = pd.read_csv(retail_log / "orders.csv", dtype=str)["cust_no"].nunique()
+    assert len(targets) == customers  # ids come from the log: every customer is ranked once
+    assert targets["churn_probability"].between(0, 1).all()
+    assert (workspace / "reports" / "index.html").exists()
+    assert {p.name: p.read_bytes() for p in retail_log.iterdir()} == before  # input untouched
+
+
+def _telco(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    yes_no = np.array(["Yes", "No"])
+    tenure = rng.integers(0, 72, n)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.25, 0.2])
+    internet = rng.choice(["DSL", "Fiber optic", "No"], n, p=[0.35, 0.45, 0.2])
+    monthly = np.round(rng.uniform(18, 118, n), 2)
+    total = (monthly * tenure).round(2).astype(str)
+    total[tenure == 0] = " "  # new customers have a blank total, as in real exports
+    frame = pd.DataFrame(
+        {
+            "customerID": [
+                f"{rng.integers(1000, 9999)}-{''.join(rng.choice(list('ABCDEFGHXYZ'), 5))}{i}"
+                for i in range(n)
+            ],
+            "gender": rng.choice(["Female", "Male"], n),
+            "SeniorCitizen": rng.choice([0, 1], n, p=[0.84, 0.16]),
+            "Partner": rng.choice(yes_no, n),
+            "Dependents": rng.choice(yes_no, n, p=[0.3, 0.7]),
+            "tenure": tenure,
+            "PhoneService": rng.choice(yes_no, n, p=[0.9, 0.1]),
+            "MultipleLines": rng.choice(["Yes", "No", "No phone service"], n),
+            "InternetService": internet,
+            "OnlineSecurity": rng.choice(["Yes", "No", "No internet service"], n),
+            "OnlineBackup": rng.choice(["Yes", "No", "No internet service"], n),
+            "DeviceProtection": rng.choice(["Yes", "No", "No internet service"], n),
+            "TechSupport": rng.choice(["Yes", "No", "No internet service"], n),
+            "StreamingTV": rng.choice(["Yes", "No", "No internet service"], n),
+            "StreamingMovies": rng.choice(["Yes", "No", "No internet service"], n),
+            "Contract": contract,
+            "PaperlessBilling": rng.choice(yes_no, n),
+            "PaymentMethod": rng.choice(
+                ["Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)"],
+                n,
+            ),
+            "MonthlyCharges": monthly,
+            "TotalCharges": total,
+        }
+    )
+    logit = (
+        -1.2
+        + 1.3 * (contract == "Month-to-month")
+        - 0.04 * tenure
+        + 0.8 * (internet == "Fiber optic")
+        + 0.5 * (frame["PaymentMethod"] == "Electronic check")
+        - 0.5 * (frame["TechSupport"] == "Yes")
+    )
+    churn = rng.random(n) < 1 / (1 + np.exp(-logit))
+    labels = pd.DataFrame({"customerID": frame["customerID"], "Churn": np.where(churn, "Yes", "No")})
+    return frame, labels.iloc[: int(n * 0.9)]  # the newest tenth has no known outcome yet
+
+
+def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, capsys):
+    folder = tmp_path / "telco"
+    folder.mkdir()
+    accounts, labels = _telco(3000, np.random.default_rng(8))
+    assert accounts.shape[1] == 20
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    labels.to_csv(folder / "labels.csv", index=False)
+    config = tmp_path / "telco.yaml"
+    config.write_text(
+        "data:\n  columns:\n    accounts: {account_id: customerID}\n"
+        "    labels: {account_id: customerID, churned: Churn}\n",
+        encoding="utf-8",
+    )
+    workspace = tmp_path / "ws"
+    code, out, err = run_cli(
+        ["run", "--data", folder, "--as-of", "2026-11-01", "--out", workspace, "--config", config], capsys
+    )
+    assert code == 0, err + out
+    text = " ".join((out + err).split())
+    assert "expansion: not modelled" in text  # skipped, and said so
+    assert "'TotalCharges' is numeric with" in text and "blank" in text
+    targets = pd.read_csv(workspace / "exports" / "targets.csv", dtype={"account_id": str})
+    assert len(targets) == len(accounts)  # unlabelled customers are scored too
+    assert set(targets["account_id"]) == set(accounts["customerID"])
+    assert targets["churn_probability"].between(0, 1).all()
+    assert targets["expansion_probability"].isna().all()
+    import json
+
+    card = json.loads((workspace / "exports" / "run.json").read_text())
+    churn = next(m for m in card["models"] if m["target"] == "churn")
+    assert churn["metrics"]["roc_auc"] > 0.7  # the signal in the generator is found, not noise
