@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).parent
-QUICK = {"bench_explain": {"accounts": 10_000}}
+QUICK = {"bench_explain": {"accounts": 10_000}, "bench_engines": {"accounts": (10_000,)}}
 
 
 def machine() -> str:

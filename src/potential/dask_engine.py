@@ -313,7 +313,9 @@ def feature_plan(data: DaskData, as_of: pd.Timestamp) -> FeaturePlan:
 
 
 def _delayed_parts(data: DaskData) -> list[tuple[Any, Any, Any]]:
-    accounts = data.account_parts()
+    accounts: list[Any] = data.account_parts()
+    with contextlib.suppress(ValueError):  # on a cluster: shipped once, not embedded in every graph
+        accounts = default_client().scatter(accounts)
     tx = data.transactions.to_delayed() if data.transactions is not None else [None] * data.buckets
     act = data.activities.to_delayed() if data.activities is not None else [None] * data.buckets
     return list(zip(accounts, tx, act, strict=True))
