@@ -98,11 +98,17 @@ def _step(label: str):
     started = time.perf_counter()
     with err.status(label, spinner="dots") as status:
 
+        last = [""]
+
         def progress(message: str) -> None:
+            """Show `message`; a log (no terminal) gets each stage once and its final count, not every tick."""
             interrupt.check()
             status.update(f"{message} [{time.perf_counter() - started:.0f}s]")
-            if not err.is_terminal:
+            stage, _, count = message.partition(": ")
+            done, _, total = count.partition("/")
+            if not err.is_terminal and (stage != last[0] or (total and done == total)):
                 err.print(f"· {message}", highlight=False)
+            last[0] = stage
 
         yield progress
 
@@ -391,8 +397,8 @@ def report(
     from potential import pipeline
 
     cfg = _config(config)
-    with _step("writing reports"):
-        paths = pipeline.report(out_dir, cfg, top)
+    with _step("writing reports") as progress:
+        paths = pipeline.report(out_dir, cfg, top, progress=progress)
     out.print(f"wrote {len(paths)} pages; open {out_dir / 'reports' / 'index.html'}")
 
 
@@ -416,7 +422,7 @@ def run(
         dataset = pipeline.load(data, cfg)
         summary = pipeline.train(data, as_of_ts, out_dir, cfg, progress=progress, dataset=dataset)
         ranked = pipeline.rank(data, as_of_ts, out_dir, cfg, fmt.value, progress=progress, dataset=dataset)
-        pages = pipeline.report(out_dir, cfg)
+        pages = pipeline.report(out_dir, cfg, progress=progress)
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
@@ -447,7 +453,7 @@ def demo(
             data, as_of, out_dir, cfg, progress=progress, truth=portfolio.truth, dataset=dataset
         )
         ranked = pipeline.rank(data, as_of, out_dir, cfg, "csv", progress=progress, dataset=dataset)
-        pages = pipeline.report(out_dir, cfg)
+        pages = pipeline.report(out_dir, cfg, progress=progress)
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")

@@ -93,7 +93,10 @@ def labels_at(prepared: Prepared, cutoff: pd.Timestamp, config: Config) -> pd.Da
 
 
 def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, progress=None) -> TrainingSet:
-    """Stack (account, cutoff) rows over the planned cutoffs; labels.csv overrides derived labels where given."""
+    """Stack (account, cutoff) rows over the planned cutoffs; labels.csv overrides derived labels where given.
+
+    `progress(done, total)` is told after each cutoff.
+    """
     if not dataset.has_history:
         return _profile_training_set(dataset, as_of, config)
     plan = plan_cutoffs(dataset.first_date(), as_of, config)
@@ -113,7 +116,7 @@ def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, pr
         label_parts.append(labels)
         slice_parts.append(pd.Series(name, index=key))
         if progress is not None:
-            progress()
+            progress(len(feature_parts), len(all_cutoffs))
     features = pd.concat(feature_parts)
     labels = pd.concat(label_parts)
     labels = _apply_label_overrides(labels, dataset.labels)

@@ -145,7 +145,11 @@ def train(
 
         ts, boosters = dask_engine.training_set(dataset, as_of, config, default_client())
     else:
-        ts = build_training_set(dataset, as_of, config, progress=interrupt.check)
+
+        def cutoffs(done: int, total: int) -> None:
+            _say(progress, f"point-in-time training set, cutoffs done: {done}/{total}")
+
+        ts = build_training_set(dataset, as_of, config, progress=cutoffs)
     results: dict[str, TargetResult] = {}
     refusals: list[str] = []
     for target in TARGETS:
@@ -562,7 +566,9 @@ def model_card(
 
 
 # ----------------------------------------------------------------------------------------------- report
-def report(workspace: Path, config: Config, top_k: int | None = None) -> list[Path]:
+def report(
+    workspace: Path, config: Config, top_k: int | None = None, progress: Progress | None = None
+) -> list[Path]:
     from potential.reports import ReportInput, write_reports
 
     interrupt.check()
@@ -602,4 +608,11 @@ def report(workspace: Path, config: Config, top_k: int | None = None) -> list[Pa
         currency=card.get("currency", ""),
         previous=None,
     )
-    return write_reports(data, Path(workspace) / "reports", top_k=top_k or config.report.top_k)
+
+    def pages(done: int, total: int) -> None:
+        if done == total or done % 25 == 0:
+            _say(progress, f"writing account pages: {done:,}/{total:,}")
+
+    return write_reports(
+        data, Path(workspace) / "reports", top_k=top_k or config.report.top_k, progress=pages
+    )

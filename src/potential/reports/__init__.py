@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,15 @@ def _environment() -> Environment:
     return env
 
 
-def write_reports(data: ReportInput, out_dir: Path, top_k: int = 50) -> list[Path]:
+def write_reports(
+    data: ReportInput,
+    out_dir: Path,
+    top_k: int = 50,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Write out_dir/index.html and out_dir/accounts/<account_filename(id)> for the top_k rows by rank.
+
+    `progress(done, total)` is told after each account page.
 
     Returns the written paths, index first. Pages of accounts from an earlier run that are not in this one
     are removed from out_dir/accounts only after every new page is written.
@@ -130,6 +138,8 @@ def write_reports(data: ReportInput, out_dir: Path, top_k: int = 50) -> list[Pat
             move=pages.movement(row),
         )
         written.append(write_text(out_dir / links[account], account_tpl.render(a=view)))
+        if progress is not None:
+            progress(len(written), len(top))
 
     index = index_tpl.render(**_index_view(data, targets, top, links, modelled, top_k))
     written.insert(0, write_text(out_dir / "index.html", index))
