@@ -115,6 +115,13 @@ class TrainingConfig(StrictModel):
     class_weight: Literal["balanced", "none"] = Field(
         "none", description="'balanced' reweights classes; calibration corrects the probabilities either way."
     )
+    small_data_rows: int = Field(
+        10_000,
+        ge=0,
+        description="Below this many training rows LightGBM grows shallow, regularised trees (num_leaves <= 8, "
+        "min_child_samples >= 50, feature_fraction <= 0.7, lambda_l2 >= 5): deep trees overfit small tables. "
+        "0 turns it off.",
+    )
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 

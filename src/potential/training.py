@@ -177,9 +177,10 @@ class TargetResult:
     uplift_metrics: dict[str, float] = field(default_factory=dict)
 
 
-def lgb_params(config: Config, objective: str) -> dict[str, Any]:
+def lgb_params(config: Config, objective: str, rows: int | None = None) -> dict[str, Any]:
+    """LightGBM parameters from the config; shallow, regularised trees when `rows` is a small table."""
     p = config.training.lightgbm
-    return {
+    params = {
         "objective": objective,
         "learning_rate": p.learning_rate,
         "num_leaves": p.num_leaves,
@@ -194,6 +195,12 @@ def lgb_params(config: Config, objective: str) -> dict[str, Any]:
         "force_col_wise": True,
         "verbosity": -1,
     }
+    if rows is not None and rows < config.training.small_data_rows:
+        params["num_leaves"] = min(params["num_leaves"], 8)
+        params["min_child_samples"] = max(params["min_child_samples"], 50)
+        params["feature_fraction"] = min(params["feature_fraction"], 0.7)
+        params["lambda_l2"] = max(params["lambda_l2"], 5.0)
+    return params
 
 
 def _fit_booster(
@@ -298,7 +305,7 @@ def train_target(
         _check_positives(target, y[name], config, name)
     spec = FeatureSpec.from_frame(ts.features)
     X_cal = spec.encode(ts.features[slices["calibration"]])
-    params = lgb_params(config, "binary")
+    params = lgb_params(config, "binary", rows=len(y_train))
     booster = boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
     best = booster.best_iteration or None
     calibrator = Calibrator.fit(
