@@ -19,7 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).parent
-QUICK = {"bench_explain": {"accounts": 10_000}, "bench_engines": {"accounts": (10_000,)}}
+QUICK = {
+    "bench_accuracy": {"accounts": 1500, "customers": 5000, "profiles": 3000},
+    "bench_engines": {"accounts": (10_000,)},
+    "bench_explain": {"accounts": 10_000},
+    "bench_pipeline": {"accounts": 10_000, "pages": 100},
+}
 
 
 def machine() -> str:

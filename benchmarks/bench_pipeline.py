@@ -1,0 +1,118 @@
+"""Pipeline steps at N accounts: training vs raw LightGBM on the same matrix, rank + export, report pages.
+
+- training: `train_target` (churn: booster, calibration, metrics, logistic and RFM baselines) vs a raw
+  `lightgbm.train` with the same parameters, data and number of trees, in the same process;
+- rank + export: `pipeline.rank` (features, scores, SHAP contributions, rating, ranking, every export file)
+  vs its two unavoidable parts measured alone: the feature build and the booster's pred_contrib;
+- report: `pipeline.report` of the top K accounts, per page.
+
+    python benchmarks/bench_pipeline.py [--accounts 100000] [--pages 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import lightgbm as lgb
+import pandas as pd
+
+from potential import pipeline
+from potential.config import Config
+from potential.features.build import build_features
+from potential.labels import build_training_set
+from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
+from potential.tracking import Tracker
+from potential.training import FeatureSpec, lgb_params, train_target
+
+
+def _clock(step):
+    started = time.perf_counter()
+    result = step()
+    return result, time.perf_counter() - started
+
+
+def main(accounts: int = 100_000, pages: int = 500, seed: int = 4) -> list[dict[str, object]]:
+    as_of = (DEFAULT_END - pd.Timedelta(days=1)).normalize()
+    config = Config()
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data, workspace = Path(tmp) / "data", Path(tmp) / "ws"
+        write_portfolio(generate_portfolio(accounts, 36, seed), data, fmt="parquet")
+        dataset = pipeline.load(data, config)
+
+        ts, t_set = _clock(lambda: build_training_set(dataset, as_of, config))
+        result, t_ours = _clock(lambda: train_target(ts, "churn", config))
+        trees = int(result.metrics["best_iteration"])
+        spec = FeatureSpec.from_frame(ts.features)
+        train = (ts.slice == "train") & ts.labels["churn"].notna()
+        X, y = spec.encode(ts.features[train]), ts.labels.loc[train, "churn"].to_numpy()
+        params = {**lgb_params(config, "binary")}
+        _, t_raw = _clock(
+            lambda: lgb.train(
+                params, lgb.Dataset(X, y, categorical_feature=list(spec.categories) or "auto"), trees
+            )
+        )
+        rows.append(
+            {
+                "step": f"train churn ({len(ts.features):,} rows, {trees} trees)",
+                "seconds": round(t_ours, 1),
+                "reference": "raw lightgbm.train, same matrix and trees",
+                "reference_s": round(t_raw, 1),
+                "ratio": round(t_ours / t_raw, 2),
+            }
+        )
+        rows.append(
+            {
+                "step": "point-in-time training set",
+                "seconds": round(t_set, 1),
+                "reference": "",
+                "reference_s": "",
+                "ratio": "",
+            }
+        )
+
+        pipeline.train(data, as_of, workspace, config, dataset=dataset)
+        summary, t_rank = _clock(lambda: pipeline.rank(data, as_of, workspace, config, dataset=dataset))
+        champions = Tracker(workspace, config).champions()
+        feats, t_feats = _clock(lambda: build_features(dataset, as_of, config.features))
+        model = champions["churn"].model
+        _, t_contrib = _clock(
+            lambda: model.booster.predict(
+                model.spec.encode(feats),
+                pred_contrib=True,
+                num_iteration=model.booster.best_iteration or None,
+            )
+        )
+        reference = t_feats + 2 * t_contrib  # two targets explained
+        rows.append(
+            {
+                "step": f"rank + export ({len(summary.targets):,} accounts)",
+                "seconds": round(t_rank, 1),
+                "reference": "feature build + raw pred_contrib x 2 targets",
+                "reference_s": round(reference, 1),
+                "ratio": round(t_rank / reference, 2),
+            }
+        )
+        written, t_report = _clock(lambda: pipeline.report(workspace, config, top_k=pages))
+        rows.append(
+            {
+                "step": f"report ({len(written) - 1} account pages + index)",
+                "seconds": round(t_report, 1),
+                "reference": "ms per page",
+                "reference_s": round(1000 * t_report / max(len(written), 1), 1),
+                "ratio": "",
+            }
+        )
+    print(pd.DataFrame(rows).to_string(index=False))
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--pages", type=int, default=500)
+    args = parser.parse_args()
+    main(args.accounts, args.pages)
