@@ -72,14 +72,23 @@ def _kill_when(args: list[str], marker: str) -> tuple[int, str]:
     return proc.returncode, "".join(seen) + rest
 
 
-@pytest.mark.parametrize("marker", ["training churn", "logging runs"])
-def test_killed_run_leaves_previous_outputs_and_champions(trained, marker):
+@pytest.mark.parametrize(
+    ("marker", "engine"),
+    [
+        ("training churn", "pandas"),
+        ("logging runs", "pandas"),
+        pytest.param("training churn", "dask", marks=pytest.mark.dask),
+        pytest.param("scoring, explaining", "dask", marks=pytest.mark.dask),
+    ],
+)
+def test_killed_run_leaves_previous_outputs_and_champions(trained, marker, engine):
     root, data, config = trained
     ws = root / "ws"
     before_exports = tree_digest(ws / "exports")
     before_reports = tree_digest(ws / "reports")
     champions = {t: c.version for t, c in Tracker(ws, Config()).champions().items()}
-    code, err = _kill_when(_run_command(data, ws, config, "--horizon-days", "60"), marker)
+    args = _run_command(data, ws, config, "--horizon-days", "60", "--engine", engine)
+    code, err = _kill_when(args, marker)
     assert code == 130, err
     assert "Traceback" not in err
     assert "interrupted" in err

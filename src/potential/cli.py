@@ -97,7 +97,6 @@ def _step(label: str):
     """A spinner with elapsed time for long work (quiet when output is not a terminal)."""
     started = time.perf_counter()
     with err.status(label, spinner="dots") as status:
-
         last = [""]
 
         def progress(message: str) -> None:

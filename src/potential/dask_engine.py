@@ -199,14 +199,14 @@ def _read_events(files: list[Path], table: str, config: Config) -> dd.DataFrame:
         update={"duplicate_rows": "keep"}
     )  # duplicates are only whole within a bucket
     name = files[0].parent.name if len(files) > 1 else files[0].name
-    meta = clean_table(_meta_rows(raw), Path(name), table, data, [])
+    meta = clean_table(_meta_rows(raw, name), Path(name), table, data, [])
     return raw.map_partitions(lambda part: clean_table(part, Path(name), table, data, []), meta=meta.head(0))
 
 
-def _meta_rows(raw: dd.DataFrame) -> pd.DataFrame:
+def _meta_rows(raw: dd.DataFrame, name: str) -> pd.DataFrame:
     head = raw.head(50, npartitions=-1)
     if len(head) == 0:
-        raise InputError("a partitioned table has no rows; export it with its data.")
+        raise InputError(f"{name}: the table has no rows; export it with its data.")
     return head
 
 
@@ -234,8 +234,10 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
             f"{folder}: no transactions table; provide transactions.csv (or a transactions/ folder of parts), "
             "or accounts.csv + labels.csv, or map file names with data.tables."
         )
-    event_ids = [frame[ID].unique() for frame in raw_events.values()]
-    computed = dask.compute(*event_ids) if event_ids else ()
+    n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
+    # read, validated and bucketed once; every later step starts from the events held by the workers
+    events = {table: _bucketed(frame, n, config).persist() for table, frame in raw_events.items()}
+    computed = dask.compute(*[frame[ID].unique() for frame in events.values()])
     ids = set().union(*(set(v) for v in computed)) if computed else set()
     accounts = tables.get("accounts")
     if accounts is None:
@@ -250,8 +252,6 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
             )
             accounts = pd.concat([accounts, pd.DataFrame({ID: sorted(extra)})], ignore_index=True)
     accounts = accounts.sort_values(ID, kind="mergesort").reset_index(drop=True)
-    n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
-    events = {table: _bucketed(frame, n, config) for table, frame in raw_events.items()}
     first = last = None
     if "transactions" in events:
         first, last = dask.compute(events["transactions"]["date"].min(), events["transactions"]["date"].max())

@@ -20,7 +20,18 @@ def session(config: Config, scheduler: str | None = None) -> Iterator[Any]:
             )
         yield None
         return
-    from potential import dask_engine
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    from potential import dask_engine, interrupt
 
     with dask_engine.session(scheduler) as client:
-        yield client
+        try:
+            yield client
+        except (FutureCancelledError, KilledWorker) as exc:
+            # a stop asked for mid-computation can cancel the tasks in flight: report it as the stop it is
+            interrupt.check()
+            raise PotentialError(
+                f"the Dask cluster lost work it was doing ({type(exc).__name__}: {exc}); nothing was written. "
+                "Rerun; if it happens again, give the workers more memory or use fewer, larger machines."
+            ) from None
