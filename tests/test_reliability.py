@@ -78,7 +78,6 @@ def _kill_when(args: list[str], marker: str) -> tuple[int, str]:
         ("training churn", "pandas"),
         ("logging runs", "pandas"),
         pytest.param("training churn", "dask", marks=pytest.mark.dask),
-        pytest.param("scoring, explaining", "dask", marks=pytest.mark.dask),
     ],
 )
 def test_killed_run_leaves_previous_outputs_and_champions(trained, marker, engine):
@@ -96,13 +95,17 @@ def test_killed_run_leaves_previous_outputs_and_champions(trained, marker, engin
     assert tree_digest(ws / "reports") == before_reports
     assert {t: c.version for t, c in Tracker(ws, Config()).champions().items()} == champions
     assert not list(ws.rglob("*.tmp"))
+    assert not [
+        p for p in (ws / "exports").iterdir() if p.name.startswith(".")
+    ]  # no temp or old part folders
 
 
-def test_kill_while_writing_leaves_whole_files(trained):
+@pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.dask)])
+def test_kill_while_writing_leaves_whole_files(trained, engine):
     """Killed after training, while scoring and writing: every output is either the old or the new file, whole."""
     root, data, config = trained
     ws = root / "ws"
-    code, err = _kill_when(_run_command(data, ws, config), "scoring, explaining")
+    code, err = _kill_when(_run_command(data, ws, config, "--engine", engine), "scoring, explaining")
     assert code in (0, 130), err
     assert "Traceback" not in err
     targets = pd.read_csv(ws / "exports" / "targets.csv")
@@ -110,6 +113,9 @@ def test_kill_while_writing_leaves_whole_files(trained):
     pd.read_parquet(ws / "exports" / "explanations.parquet")
     assert (ws / "reports" / "index.html").read_text().rstrip().endswith("</html>")
     assert not list(ws.rglob("*.tmp"))
+    assert not [
+        p for p in (ws / "exports").iterdir() if p.name.startswith(".")
+    ]  # no temp or old part folders
 
 
 def test_same_input_same_bytes(trained, capsys, tmp_path):

@@ -97,7 +97,7 @@ def session(scheduler: str | None = None, workers: int = LOCAL_WORKERS) -> Itera
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: several clusters may run on one machine
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -130,6 +130,12 @@ class DaskData:
     last: pd.Timestamp | None
     digests: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # results held on the workers (persisted, scattered): referenced here for the whole command, so the
+    # scheduler never forgets one that a task submitted later still needs
+    held: list[Any] = field(default_factory=list, repr=False)
+
+    def hold(self, *objects: Any) -> None:
+        self.held.extend(objects)
 
     @property
     def has_history(self) -> bool:
@@ -316,6 +322,7 @@ def _delayed_parts(data: DaskData) -> list[tuple[Any, Any, Any]]:
     accounts: list[Any] = data.account_parts()
     with contextlib.suppress(ValueError):  # on a cluster: shipped once, not embedded in every graph
         accounts = default_client().scatter(accounts)
+        data.hold(*accounts)
     tx = data.transactions.to_delayed() if data.transactions is not None else [None] * data.buckets
     act = data.activities.to_delayed() if data.activities is not None else [None] * data.buckets
     return list(zip(accounts, tx, act, strict=True))
@@ -411,6 +418,7 @@ def features(
         for accounts, tx, act in _delayed_parts(data)
     ]
     locals_ = list(dask.persist(*[local for local, _ in pairs]))
+    data.hold(*locals_)
     meta = dask.compute(locals_[0])[0].head(0)
     extra = [c for c in meta.columns if c in ("cutoff", "labelled", *LABEL_COLUMNS)]
     deals: dict[pd.Timestamp, float] = {}
@@ -435,6 +443,7 @@ def features(
         for local, peer in zip(locals_, peers, strict=True)
     ]
     finished = list(dask.persist(*finished))
+    data.hold(*finished)
     first = dask.compute(finished[0])[0]
     return dd.from_delayed(finished, meta=first.head(0), verify_meta=False)
 
@@ -585,6 +594,7 @@ def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Cl
     if data.labels is not None and "as_of" in data.labels.columns:
         frame = frame.map_partitions(_override_labels, data.labels, meta=frame._meta)
     frame = frame.persist()
+    data.hold(frame)
     train = frame[frame["slice"] == "train"]
     n_train = int(train.shape[0].compute())
     share = min(1.0, SAMPLE_TRAIN_ROWS / max(n_train, 1))
@@ -641,6 +651,7 @@ def score(data: DaskData, as_of: pd.Timestamp, champions: dict, config: Config, 
         for (accounts, tx, act), f in zip(_delayed_parts(data), feats, strict=True)
     ]
     parts = list(dask.persist(*parts))
+    data.hold(*parts)
     tables, notes = dask.compute([p.table for p in parts], [p.notes for p in parts])
     table = pd.concat(tables, ignore_index=True).sort_values(ID, kind="mergesort", ignore_index=True)
     unique_notes = list(dict.fromkeys(n for part in notes for n in part))
