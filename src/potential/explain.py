@@ -114,32 +114,33 @@ def build_reasons(
     Model points are probability points of the target named ("churn risk +12 pts"); rating points are
     rating-score points. The one function that builds `reasons`.
     """
-    parts: dict[str, list[tuple[float, str]]] = {str(a): [] for a in account_ids}
     label = {"churn": "churn risk", "expansion": "expansion"}
+    pieces = []  # (account_id, text) rows: model drivers first, then rating criteria, each strongest first
     if not drivers.empty:
         d = drivers.assign(abs_c=drivers["contribution"].abs()).sort_values(
             ["account_id", "abs_c", "target", "feature"],
             ascending=[True, False, True, True],
             kind="mergesort",
         )
-        for account, group in d.groupby("account_id", sort=False):
-            if account not in parts:
-                continue
-            for row in group.head(k_model).itertuples():
-                pts = row.contribution * 100
-                parts[account].append(
-                    (abs(pts), f"{row.phrase} ({label.get(row.target, row.target)} {pts:+.1f} pts)")
-                )
+        d = d.groupby("account_id", sort=False).head(k_model)
+        text = [
+            f"{p} ({label.get(t, t)} {c * 100:+.1f} pts)"
+            for p, t, c in zip(d["phrase"], d["target"], d["contribution"], strict=True)
+        ]
+        pieces.append(pd.DataFrame({"account_id": d["account_id"].astype(str).to_numpy(), "text": text}))
     if rating is not None and not rating.empty:
         known = rating[rating["known"] & (rating["points"].abs() > 0)]
         known = known.assign(abs_p=known["points"].abs()).sort_values(
             ["account_id", "abs_p", "criterion"], ascending=[True, False, True], kind="mergesort"
         )
-        for account, group in known.groupby("account_id", sort=False):
-            if account not in parts:
-                continue
-            for row in group.head(k_rating).itertuples():
-                parts[account].append((0, f"{row.sentence} (rating {row.points:+.1f} pts)"))
-    return pd.Series(
-        {a: "; ".join(text for _, text in items) for a, items in parts.items()}, name="reasons"
-    ).reindex([str(a) for a in account_ids])
+        known = known.groupby("account_id", sort=False).head(k_rating)
+        text = [f"{s} (rating {p:+.1f} pts)" for s, p in zip(known["sentence"], known["points"], strict=True)]
+        pieces.append(pd.DataFrame({"account_id": known["account_id"].astype(str).to_numpy(), "text": text}))
+    ids = [str(a) for a in account_ids]
+    if not pieces:
+        return pd.Series("", index=ids, name="reasons")
+    rows = pd.concat(pieces, ignore_index=True)
+    joined = rows.groupby("account_id", sort=False)["text"].agg("; ".join)
+    out = joined.reindex(ids).fillna("").rename("reasons")
+    out.index.name = None
+    return out
