@@ -106,7 +106,8 @@ def test_kill_while_writing_leaves_whole_files(trained, engine):
     root, data, config = trained
     ws = root / "ws"
     code, err = _kill_when(_run_command(data, ws, config, "--engine", engine), "scoring, explaining")
-    assert code in (0, 130), err
+    # 130: stopped; 0 or -SIGTERM: the run had finished its work when the signal landed (during shutdown)
+    assert code in (0, 130, -signal.SIGTERM), err
     assert "Traceback" not in err
     targets = pd.read_csv(ws / "exports" / "targets.csv")
     assert targets["rank"].tolist() == list(range(1, len(targets) + 1))
