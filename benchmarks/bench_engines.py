@@ -54,7 +54,7 @@ def time_engines(accounts: int, client, seed: int = 3) -> dict[str, object]:
     }
 
 
-def main(accounts: tuple[int, ...] = (100_000,)) -> list[dict[str, object]]:
+def main(accounts: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, object]]:
     rows = []
     with dask_engine.session() as client:
         for n in accounts:
@@ -66,5 +66,5 @@ def main(accounts: tuple[int, ...] = (100_000,)) -> list[dict[str, object]]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--accounts", type=int, nargs="+", default=[100_000, 1_000_000])
     main(tuple(parser.parse_args().accounts))

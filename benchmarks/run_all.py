@@ -1,6 +1,6 @@
 """Run every benchmark in this folder and rewrite BENCHMARKS.md with the figures (machine, date, tables).
 
-    python benchmarks/run_all.py [--quick]
+    python benchmarks/run_all.py [--quick] [--only bench_engines ...]   # --only keeps the other sections
 
 Each `bench_*.py` module exposes `main(...)` returning a list of row dicts; figures are ratios against a
 reference measured in the same process, never assertions.
@@ -43,16 +43,33 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def previous_sections() -> dict[str, str]:
+    """The sections of the current BENCHMARKS.md by benchmark name (kept when only some are rerun)."""
+    path = HERE.parent / "BENCHMARKS.md"
+    if not path.exists():
+        return {}
+    parts = path.read_text(encoding="utf-8").split("\n## ")[1:]
+    return {part.split("\n", 1)[0].strip(): "## " + part.rstrip("\n") + "\n" for part in parts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in a few minutes")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run these (e.g. bench_engines); keep the other sections"
+    )
     args = parser.parse_args()
     sections = [
         f"# Benchmarks\n\nMachine: {machine()}. Date: {dt.date.today().isoformat()}. "
         f"Regenerate with `make bench`{' (quick run)' if args.quick else ''}.\n"
     ]
+    kept = previous_sections() if args.only else {}
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem
+        if args.only and name not in args.only:
+            if name in kept:
+                sections.append(kept[name])
+            continue
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
