@@ -149,3 +149,24 @@ def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, 
     card = json.loads((workspace / "exports" / "run.json").read_text())
     churn = next(m for m in card["models"] if m["target"] == "churn")
     assert churn["metrics"]["roc_auc"] > 0.7  # the signal in the generator is found, not noise
+
+
+def test_a_table_split_into_part_files_reads_like_one_file(retail_log, tmp_path, capsys):
+    """Exports from Spark/warehouses come as a folder of parts; the folder is the table."""
+    folder = tmp_path / "parts"
+    (folder / "orders").mkdir(parents=True)
+    log = pd.read_csv(retail_log / "orders.csv", dtype=str)
+    for i, start in enumerate(range(0, len(log), 5000)):
+        log.iloc[start : start + 5000].to_csv(folder / "orders" / f"part-{i:04d}.csv", index=False)
+    config = retail_log.parent / "retail.yaml"
+    args = ["features", "--as-of", "2026-10-01", "--config", config]
+    code, _, err = run_cli([*args, "--data", retail_log, "--out", tmp_path / "one.parquet"], capsys)
+    assert code == 0, err
+    code, _, err = run_cli([*args, "--data", folder, "--out", tmp_path / "parts.parquet"], capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "parts.parquet")
+    )
+    (folder / "orders" / "stray.parquet").write_bytes(b"PAR1")
+    code, _, err = run_cli([*args, "--data", folder, "--out", tmp_path / "x.parquet"], capsys)
+    assert code == 2 and "part files of one kind" in err

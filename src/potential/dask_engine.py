@@ -48,7 +48,7 @@ from potential.features.peers import (
     peer_rows,
 )
 from potential.features.profile import category_levels
-from potential.io import TABLE_SUFFIXES, file_digest, find_table, swap_into
+from potential.io import file_digest, find_table, swap_into, table_parts
 from potential.schema import ID, Dataset, clean_table, read_table
 
 try:  # the optional extra: `pip install 'potential[dask]'`
@@ -172,20 +172,8 @@ def bucket_of(ids: pd.Series, buckets: int) -> np.ndarray:
 
 def event_source(folder: Path, stem: str) -> list[Path]:
     """The file, or the files of a partitioned folder (`transactions/part-*.parquet`), holding a table."""
-    directory = next(
-        (folder / f"{stem}{s}" for s in ("", ".parquet") if (folder / f"{stem}{s}").is_dir()), None
-    )
-    if directory is None:
-        path = find_table(folder, stem)
-        return [] if path is None else [path]
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES))
-    kinds = {p.suffix for p in files}
-    if not files or len(kinds) > 1:
-        found = ", ".join(sorted(kinds)) or "no table files"
-        raise InputError(
-            f"{directory}: a partitioned table needs part files of one kind (.parquet or .csv); found {found}."
-        )
-    return files
+    path = find_table(folder, stem)
+    return [] if path is None else table_parts(path)
 
 
 def _read_events(files: list[Path], table: str, config: Config) -> dd.DataFrame:
@@ -227,7 +215,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     for table in EVENT_TABLES:
         files = event_source(folder, config.data.tables.get(table, table))
         if files:
-            digests[table] = _digest(files)
+            digests[table] = file_digest(find_table(folder, config.data.tables.get(table, table)))
             raw_events[table] = _read_events(files, table, config)
     tables: dict[str, pd.DataFrame] = {}
     for table in ("accounts", "labels"):
@@ -272,19 +260,6 @@ def _workers() -> int:
         return max(len(default_client().scheduler_info()["workers"]), 1)
     except ValueError:  # no client: the local threaded scheduler
         return 1
-
-
-def _digest(files: list[Path]) -> str:
-    if len(files) == 1:
-        return file_digest(files[0])
-    return file_digest_many(files)
-
-
-def file_digest_many(files: Sequence[Path]) -> str:
-    import hashlib
-
-    joined = "|".join(f"{p.name}={file_digest(p)}" for p in files)
-    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def _bucketed(frame: dd.DataFrame, buckets: int, config: Config) -> dd.DataFrame:

@@ -82,19 +82,36 @@ def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
 
 
 def file_digest(path: Path | str) -> str:
-    """sha256 of a file's bytes (lineage of inputs)."""
+    """sha256 of a file's bytes, or of a partitioned table's parts in order (lineage of inputs)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    path = Path(path)
+    for part in table_parts(path):
+        if path.is_dir():
+            digest.update(str(part.relative_to(path)).encode())
+        with open(part, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
+def table_parts(path: Path) -> list[Path]:
+    """The files of a table: the file itself, or the part files of a folder (`transactions/part-0.parquet`)."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES))
+    kinds = {p.name[len(p.stem) :] if p.name.endswith(".csv.gz") else p.suffix for p in files}
+    if not files or len(kinds) > 1:
+        found = ", ".join(sorted(kinds)) or "no .parquet or .csv files"
+        raise InputError(
+            f"{path}: a table folder needs part files of one kind (.parquet or .csv); found {found}."
+        )
+    return files
+
+
 def find_table(folder: Path, stem: str) -> Path | None:
-    """The file holding table `stem` in `folder` (stem.parquet, stem.csv, ...), or None."""
-    matches = [
-        folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{stem}{suffix}").exists()
-    ]
+    """The file (or folder of part files) holding table `stem` in `folder`: stem.parquet, stem.csv, stem/, ..."""
+    candidates = [folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES] + [folder / stem]
+    matches = [p for p in candidates if p.exists() and (p.is_dir() or p != folder / stem)]
     if len(matches) > 1:
         names = ", ".join(p.name for p in matches)
         raise InputError(f"{folder}: table '{stem}' is there twice ({names}); keep one of them.")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from potential.config import DataConfig
 from potential.errors import ConfigError, InputError, table_error
-from potential.io import file_digest, find_table
+from potential.io import file_digest, find_table, table_parts
 
 ID = "account_id"
 
@@ -123,7 +123,9 @@ def _sniff(path: Path) -> None:
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read a CSV/Parquet file as it is: CSV cells as strings (typed later, with row-level errors)."""
+    """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later."""
+    if path.is_dir():
+        return pd.concat([read_raw(part) for part in table_parts(path)], ignore_index=True)
     _sniff(path)
     try:
         if path.suffix == ".parquet":
