@@ -33,9 +33,12 @@ from potential.config import Config
 from potential.errors import InputError, PotentialError
 from potential.features.build import (
     FeaturePlan,
+    btyd_inputs,
+    fit_btyd,
     local_features,
     peer_inputs,
     prepare,
+    with_btyd,
     with_peers,
 )
 from potential.features.engagement import kind_counts, top_kinds
@@ -364,10 +367,22 @@ def _peer_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index().assign(cutoff=pd.Timestamp(rows.name[0]))  # the group key: (cutoff, egroup)
 
 
+def _btyd_part(local: pd.DataFrame) -> pd.DataFrame:
+    """BG/NBD inputs of one bucket's customers, per cutoff (3 numbers a customer: gathered for the fit)."""
+    parts = [
+        btyd_inputs(rows.set_index(ID)).assign(cutoff=c) for c, rows in local.groupby("cutoff", sort=True)
+    ]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=["frequency", "recency", "T", "cutoff"])
+
+
 def _finish_part(
-    local: pd.DataFrame, peers: pd.DataFrame | None, deals: dict[pd.Timestamp, float], extra: list[str]
+    local: pd.DataFrame,
+    peers: pd.DataFrame | None,
+    deals: dict[pd.Timestamp, float],
+    models: dict[pd.Timestamp, Any],
+    extra: list[str],
 ) -> pd.DataFrame:
-    """Join the peer statistics; columns in the pandas engine's order, then cutoff and labels."""
+    """Join the cross-account statistics; columns in the pandas engine's order, then cutoff and labels."""
     out = []
     for cutoff, rows in local.groupby("cutoff", sort=True):
         frame = rows.set_index(ID)
@@ -375,6 +390,7 @@ def _finish_part(
         frame = frame.drop(columns=extra)
         if peers is not None:
             frame = with_peers(frame, peers[peers["cutoff"] == cutoff].set_index(ID), deals[cutoff])
+            frame = with_btyd(frame, models.get(pd.Timestamp(cutoff)))
         out.append(pd.concat([frame, tail], axis=1).reset_index())
     return pd.concat(out, ignore_index=True)
 
@@ -397,11 +413,18 @@ def features(
     meta = dask.compute(locals_[0])[0].head(0)
     extra = [c for c in meta.columns if c in ("cutoff", "labelled", *LABEL_COLUMNS)]
     deals: dict[pd.Timestamp, float] = {}
+    models: dict[pd.Timestamp, Any] = {}
     peers: list[Any] = [None] * len(locals_)
     if data.has_history:
-        sums, counts = dask.compute(
-            [part_sums for _, part_sums in pairs], [dask.delayed(_group_counts)(p) for p in locals_]
+        sums, counts, inputs = dask.compute(
+            [part_sums for _, part_sums in pairs],
+            [dask.delayed(_group_counts)(p) for p in locals_],
+            [dask.delayed(_btyd_part)(p) for p in locals_],
         )
+        inputs = pd.concat(inputs)
+        models = {
+            pd.Timestamp(c): fit_btyd(rows.drop(columns="cutoff")) for c, rows in inputs.groupby("cutoff")
+        }
         deals = {c: average_deal(np.sum([s[c] for s in sums], axis=0)) for c in cutoffs}
         count = pd.concat(counts, ignore_index=True).groupby(["cutoff", "group"])["n"].sum()
         pools = {
@@ -414,7 +437,7 @@ def features(
         table = table.assign(_bucket=table[ID].map_partitions(bucket_of, data.buckets, meta=(ID, "int64")))
         peers = table.set_index("_bucket", divisions=list(range(data.buckets + 1))).to_delayed()
     finished = [
-        dask.delayed(_finish_part)(local, peer, deals, extra)
+        dask.delayed(_finish_part)(local, peer, deals, models, extra)
         for local, peer in zip(locals_, peers, strict=True)
     ]
     finished = list(dask.persist(*finished))

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from potential.btyd import BGNBD
 from potential.config import FeatureConfig
+from potential.errors import InsufficientDataError
 from potential.features.engagement import ActivityArrays, engagement_features, kind_counts, top_kinds
 from potential.features.history import TransactionArrays, average_deal, deal_sums, history_features
 from potential.features.peers import PEER_COLUMNS, peer_features, peer_groups
@@ -61,8 +63,10 @@ def prepare(
     return Prepared(dataset.accounts, index, tx, act, tuple(config.windows), pd.Timestamp(as_of), plan)
 
 
-# columns that need the whole portfolio at a cutoff (peer norms, the average deal): see `with_peers`
-CROSS_ACCOUNT = (*PEER_COLUMNS, "potential_spend_365d", "potential_multiple")
+# columns that need the whole portfolio at a cutoff (peer norms, the average deal, the BG/NBD fit)
+BTYD_COLUMNS = ("btyd_p_alive", "btyd_expected_purchases_90d", "btyd_p_no_purchase_90d")
+BTYD_HORIZON_DAYS = 90
+CROSS_ACCOUNT = (*PEER_COLUMNS, "potential_spend_365d", "potential_multiple", *BTYD_COLUMNS)
 
 
 def local_features(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -109,6 +113,48 @@ def with_peers(local: pd.DataFrame, peers: pd.DataFrame, avg_deal: float) -> pd.
     return frame
 
 
+def btyd_inputs(local: pd.DataFrame) -> pd.DataFrame:
+    """BG/NBD's (frequency, recency, T) in days for each customer, from its own history features."""
+    customer = local["purchase_days_lifetime"].to_numpy() > 0
+    rows = local.loc[customer]
+    return pd.DataFrame(
+        {
+            "frequency": rows["purchase_days_lifetime"].to_numpy() - 1.0,
+            "recency": (rows["tenure_days"] - rows["days_since_last_purchase"]).to_numpy(),
+            "T": rows["tenure_days"].to_numpy(),
+        },
+        index=rows.index,
+    )
+
+
+def fit_btyd(inputs: pd.DataFrame) -> BGNBD | None:
+    """BG/NBD fitted on every customer's history before the cutoff; None when the history cannot fit it.
+
+    Rows are put in account order first, so the fit is the same number however the rows were gathered.
+    """
+    inputs = inputs.sort_index(kind="mergesort")
+    try:
+        return BGNBD().fit(inputs["frequency"], inputs["recency"], inputs["T"])
+    except (InsufficientDataError, ValueError, FloatingPointError):
+        return None
+
+
+def with_btyd(frame: pd.DataFrame, model: BGNBD | None) -> pd.DataFrame:
+    """The classic buy-till-you-die view of each customer as features: alive, expected purchases, none."""
+    inputs = btyd_inputs(frame)
+    out = {c: np.full(len(frame), np.nan) for c in BTYD_COLUMNS}
+    if model is not None and len(inputs):
+        at = frame.index.get_indexer(inputs.index)
+        x, t_x, age = (inputs[c].to_numpy() for c in ("frequency", "recency", "T"))
+        with np.errstate(all="ignore"):  # extreme fits (tiny or odd histories) give inf/NaN: left missing
+            out["btyd_p_alive"][at] = model.p_alive(x, t_x, age)
+            out["btyd_expected_purchases_90d"][at] = model.expected_purchases(BTYD_HORIZON_DAYS, x, t_x, age)
+            out["btyd_p_no_purchase_90d"][at] = model.p_no_purchase(BTYD_HORIZON_DAYS, x, t_x, age)
+    for values in out.values():
+        values[~np.isfinite(values)] = np.nan
+    return frame.assign(**out)
+
+
 def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Feature table at `cutoff` for the accounts that existed before it (index account_id)."""
     frame = local_features(prepared, cutoff)
@@ -116,7 +162,8 @@ def features_at(prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame:
         return frame
     peers = peer_features(*peer_inputs(frame))
     sums = deal_sums(prepared.transactions, cutoff)
-    return with_peers(frame, peers, average_deal(sums))
+    frame = with_peers(frame, peers, average_deal(sums))
+    return with_btyd(frame, fit_btyd(btyd_inputs(frame)))
 
 
 def _spend_365(prepared: Prepared, cutoff: pd.Timestamp) -> np.ndarray:

@@ -125,6 +125,7 @@ def history_features(
     out["purchase_gap_mean_days"] = gap
     out["purchase_gap_ratio"] = safe_ratio(out["days_since_last_purchase"], gap)
     out["spend_lifetime"] = _sum(arr, past, arr.amount)
+    out["purchase_days_lifetime"] = days
 
     # twelve monthly buckets: slope (relative to the mean month) and volatility
     year = past & (age <= 365.25)
