@@ -403,13 +403,13 @@ def features(
     Value for value the table the pandas engine builds; one partition per account bucket.
     """
     plan = feature_plan(data, as_of)
-    local_part = dask.delayed(_local_part, nout=2)
-    pairs = [
-        local_part(accounts, tx, act, tuple(cutoffs), as_of, config, plan, labels)
+    calls = [
+        dask.delayed(_local_part)(accounts, tx, act, tuple(cutoffs), as_of, config, plan, labels)
         for accounts, tx, act in _delayed_parts(data)
     ]
-    locals_ = list(dask.persist(*[local for local, _ in pairs]))
-    data.hold(*locals_)
+    calls = list(dask.persist(*calls))  # both outputs of a bucket from one run of its builders
+    data.hold(*calls)
+    locals_ = [call[0] for call in calls]
     meta = dask.compute(locals_[0])[0].head(0)
     extra = [c for c in meta.columns if c in ("cutoff", "labelled", *LABEL_COLUMNS)]
     deals: dict[pd.Timestamp, float] = {}
@@ -417,7 +417,7 @@ def features(
     peers: list[Any] = [None] * len(locals_)
     if data.has_history:
         sums, counts, inputs = dask.compute(
-            [part_sums for _, part_sums in pairs],
+            [call[1] for call in calls],
             [dask.delayed(_group_counts)(p) for p in locals_],
             [dask.delayed(_btyd_part)(p) for p in locals_],
         )
