@@ -164,7 +164,12 @@ class DaskData:
     def account_parts(self) -> list[pd.DataFrame]:
         """The accounts table split into the same buckets as the events."""
         bucket = bucket_of(self.accounts[ID], self.buckets)
-        return [self.accounts.loc[bucket == b].reset_index(drop=True) for b in range(self.buckets)]
+        order = np.argsort(bucket, kind="stable")  # one pass, whatever the number of buckets
+        bounds = np.searchsorted(bucket[order], np.arange(self.buckets + 1))
+        return [
+            self.accounts.iloc[order[bounds[b] : bounds[b + 1]]].reset_index(drop=True)
+            for b in range(self.buckets)
+        ]
 
 
 def bucket_of(ids: pd.Series, buckets: int) -> np.ndarray:
