@@ -2,8 +2,8 @@
 
 Both engines read the same Parquet files; the dask figure includes starting nothing (the cluster is up
 before the clock starts) but does include reading, bucketing the events by account and the peer shuffle.
-On one 2-core machine the dask engine pays for process hops and cannot win; the figure shows its overhead,
-which is what a real cluster has to earn back.
+On one 2-core machine the dask engine pays for process hops at small sizes; at large ones its two worker
+processes start to win over pandas' one.
 
     python benchmarks/bench_engines.py [--accounts 100000 1000000]
 """
