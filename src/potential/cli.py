@@ -191,7 +191,7 @@ def features(
         raise PotentialError(f"--out {out_file}: use a .parquet or .csv file name.")
     as_of_ts = pipeline.parse_as_of(as_of)
     with engine_session(cfg, scheduler), _step("building features"):
-        path, rows, cols = pipeline.features(data, as_of_ts, out_file, cfg, scheduler=scheduler)
+        path, rows, cols = pipeline.features(data, as_of_ts, out_file, cfg)
     out.print(f"wrote {rows:,} accounts x {cols} features to {path}")
     if audit:
         from potential.audit import audit_features

@@ -53,6 +53,7 @@ from potential.features.peers import (
 from potential.features.profile import category_levels
 from potential.io import file_digest, find_table, swap_into, table_parts
 from potential.schema import ID, Dataset, clean_table, read_table
+from potential.training import balanced_weights
 
 try:  # the optional extra: `pip install 'potential[dask]'`
     import dask
@@ -509,10 +510,9 @@ class DaskBoosters:
     number of trees is chosen afterwards on the calibration slice, as early stopping would have.
     """
 
-    def __init__(self, train: dd.DataFrame, client: Client, seed: int):
+    def __init__(self, train: dd.DataFrame, client: Client):
         self.train = train
         self.client = client
-        self.seed = seed
 
     def train_labels(self, target: str) -> np.ndarray:
         return self.train[target].dropna().compute().to_numpy()
@@ -524,7 +524,10 @@ class DaskBoosters:
         weight = None
         if config.training.class_weight == "balanced":
             positive = float(self.train_labels(target).mean())
-            weight = rows[target].map(lambda v: 0.5 / positive if v == 1 else 0.5 / (1 - positive))
+            weight = rows[target].map_partitions(
+                lambda y: pd.Series(balanced_weights(y.to_numpy(), positive), index=y.index),
+                meta=(target, float),
+            )
         model = DaskLGBMClassifier(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
         return choose_iteration(model.booster_, *valid, "binary")
@@ -612,7 +615,7 @@ def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Cl
     feats = local[feature_columns].set_axis(key)
     labels = local[label_columns].set_axis(key)
     ts = TrainingSet(feats, labels, local["slice"].set_axis(key), plan, "history")
-    return ts, DaskBoosters(train, client, config.seed)
+    return ts, DaskBoosters(train, client)
 
 
 def _override_labels(part: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:

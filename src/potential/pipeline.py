@@ -87,9 +87,7 @@ def check_as_of(dataset: Dataset, as_of: pd.Timestamp) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------- features
-def features(
-    data: Path, as_of: pd.Timestamp, out: Path, config: Config, scheduler: str | None = None
-) -> tuple[Path, int, int]:
+def features(data: Path, as_of: pd.Timestamp, out: Path, config: Config) -> tuple[Path, int, int]:
     dataset = load(data, config)
     check_as_of(dataset, as_of)
     if config.engine == "dask":

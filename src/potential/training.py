@@ -251,14 +251,16 @@ class LocalBoosters:
     def __init__(self, ts: TrainingSet):
         self.ts = ts
 
+    def _train_rows(self, target: str) -> pd.Series:
+        return (self.ts.slice == "train") & self.ts.labels[target].notna()
+
     def train_labels(self, target: str) -> np.ndarray:
-        mask = (self.ts.slice == "train") & self.ts.labels[target].notna()
-        return self.ts.labels.loc[mask, target].to_numpy()
+        return self.ts.labels.loc[self._train_rows(target), target].to_numpy()
 
     def classifier(
         self, target: str, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
     ) -> lgb.Booster:
-        mask = (self.ts.slice == "train") & self.ts.labels[target].notna()
+        mask = self._train_rows(target)
         y = self.ts.labels.loc[mask, target].to_numpy()
         return _fit_booster(
             spec.encode(self.ts.features[mask]),
@@ -280,8 +282,9 @@ class LocalBoosters:
         )
 
 
-def balanced_weights(y: np.ndarray) -> np.ndarray:
-    pos = float(np.mean(y))
+def balanced_weights(y: np.ndarray, positive_rate: float | None = None) -> np.ndarray:
+    """Row weights giving both classes half the total; `positive_rate` of the whole set when `y` is a part."""
+    pos = float(np.mean(y)) if positive_rate is None else positive_rate
     return np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
 
 
