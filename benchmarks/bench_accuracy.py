@@ -33,15 +33,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from simulators import simulate_btyd
 from sklearn.metrics import roc_auc_score
 
-from potential import pipeline
-from potential.btyd import btyd_scores, simulate_btyd
+from potential import api as pipeline
 from potential.config import Config
+from potential.features.btyd import btyd_scores
 from potential.features.build import build_features, prepare
-from potential.labels import labels_at
-from potential.synthetic import DEFAULT_END, generate_portfolio
-from potential.tracking import Tracker
+from potential.labels.training_set import labels_at
+from potential.scoring.accounts import score
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio
+from potential.tracking.store import Tracker
 
 TARGETS = ("churn", "expansion")
 BTYD_START, BTYD_END = pd.Timestamp("2023-11-01"), pd.Timestamp("2026-11-01")
@@ -78,7 +80,7 @@ def potential_scores(
     pipeline.train(folder, as_of, workspace, config)
     dataset = pipeline.load(folder, config)
     features = build_features(dataset, as_of, config.features)
-    scored, _, _ = pipeline.score(dataset, features, as_of, Tracker(workspace, config).champions(), config)
+    scored, _, _ = score(dataset, features, as_of, Tracker(workspace, config).champions(), config)
     return scored, time.perf_counter() - started
 
 

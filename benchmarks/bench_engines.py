@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from potential import dask_engine
 from potential.config import Config
+from potential.data.schema import load_dataset
+from potential.engines import dask_engine
 from potential.features.build import build_features
-from potential.schema import load_dataset
-from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
 
 
 def time_engines(accounts: int, client, seed: int = 3) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Explanations at scale: probability-point contributions for N accounts vs LightGBM's raw pred_contrib.
 
-Prints the time of the raw `Booster.predict(pred_contrib=True)` call, of `potential.explain.contributions`
+Prints the time of the raw `Booster.predict(pred_contrib=True)` call, of `potential.scoring.explain.contributions`
 (pred_contrib + the rescaling to calibrated probability points) and of the long-format table, measured in the
 same process on the same matrix. Target: explanations within 2x of raw pred_contrib.
 
@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from potential.config import Config
-from potential.explain import contributions, long_explanations
+from potential.data.schema import Dataset
 from potential.features.build import build_features
-from potential.schema import Dataset
-from potential.synthetic import DEFAULT_END, generate_portfolio
-from potential.training import Calibrator, FeatureSpec, TrainedModel
+from potential.models.training import Calibrator, FeatureSpec, TrainedModel
+from potential.scoring.explain import contributions, long_explanations
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio
 
 
 def main(accounts: int = 100_000, trees: int = 100, seed: int = 1) -> list[dict[str, object]]:

@@ -17,9 +17,9 @@ import duckdb
 import pandas as pd
 
 from potential.config import Config
+from potential.data.schema import Dataset
 from potential.features.build import build_features
-from potential.schema import Dataset
-from potential.synthetic import DEFAULT_END, generate_portfolio
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio
 
 WINDOWS = (30, 90, 180, 365, 730)
 

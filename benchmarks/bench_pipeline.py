@@ -20,13 +20,16 @@ from pathlib import Path
 import lightgbm as lgb
 import pandas as pd
 
-from potential import pipeline
+from potential import api as pipeline
+from potential.app.pipeline import Pipeline, report
+from potential.app.requests import RankRequest, ReportRequest, TrainRequest
 from potential.config import Config
+from potential.engines import open_engine
 from potential.features.build import build_features
-from potential.labels import build_training_set
-from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
-from potential.tracking import Tracker
-from potential.training import FeatureSpec, lgb_params, train_target
+from potential.labels.training_set import build_training_set
+from potential.models.training import FeatureSpec, lgb_params, train_target
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
+from potential.tracking.store import Tracker
 
 
 def _clock(step):
@@ -88,9 +91,11 @@ def main(
             }
         )
 
-        dataset = pipeline.load(data, config)
-        pipeline.train(train_data, as_of, workspace, config, dataset=train_set)
-        summary, t_rank = _clock(lambda: pipeline.rank(data, as_of, workspace, config, dataset=dataset))
+        with open_engine(config) as engine:
+            stages = Pipeline(engine, config)
+            stages.train(TrainRequest(train_data, as_of, workspace))
+            dataset = stages.load(data)  # loaded before the clock, as in the reference
+            summary, t_rank = _clock(lambda: stages.rank(RankRequest(data, as_of, workspace)))
         champions = Tracker(workspace, config).champions()
         feats, t_feats = _clock(lambda: build_features(dataset, as_of, config.features))
         model = champions["churn"].model
@@ -111,7 +116,7 @@ def main(
                 "ratio": round(t_rank / reference, 2),
             }
         )
-        written, t_report = _clock(lambda: pipeline.report(workspace, config, top_k=pages))
+        written, t_report = _clock(lambda: report(config, ReportRequest(workspace, pages)))
         rows.append(
             {
                 "step": f"report ({len(written) - 1} account pages + index)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from potential.cli import main
+    from potential.app.cli import main
 
     old = sys.argv
     sys.argv = ["potential", *map(str, args)]

@@ -6,17 +6,17 @@ import pytest
 from scipy import integrate
 from scipy.special import hyp2f1
 from scipy.stats import beta, gamma
+from simulators import simulate_btyd
 from sklearn.metrics import roc_auc_score
 
-from potential.btyd import (
+from potential.errors import InsufficientDataError
+from potential.features.btyd import (
     BGNBD,
     GammaGamma,
     bgnbd_log_likelihood,
     btyd_scores,
     rfm_summary,
-    simulate_btyd,
 )
-from potential.errors import InsufficientDataError
 
 START = pd.Timestamp("2022-01-01")
 END = pd.Timestamp("2024-01-01")

@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from potential import dask_engine, pipeline
 from potential.config import Config
+from potential.engines import dask_engine
 from potential.features.build import build_features
-from potential.labels import build_training_set
-from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
+from potential.labels.training_set import build_training_set
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
+from tests import stages as pipeline
 from tests.cli_helpers import run_cli
 
 pytestmark = pytest.mark.dask
@@ -86,7 +87,7 @@ def test_run_on_dask_then_rank_with_pandas_from_the_same_registry(data, tmp_path
     assert code == 0, err
     assert (workspace / "reports" / "index.html").exists()
     assert list((workspace / "exports" / "explanations.parquet").glob("part-*.parquet"))
-    from potential.tracking import Tracker
+    from potential.tracking.store import Tracker
 
     board = Tracker(workspace, Config()).leaderboard()
     assert len(board) and (board["engine"] == "dask").all()

@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 
 from potential.config import Config, DataConfig
-from potential.explain import build_reasons, contributions, long_explanations, top_drivers
-from potential.labels import build_training_set
-from potential.schema import load_dataset
-from potential.training import train_target
+from potential.data.schema import load_dataset
+from potential.labels.training_set import build_training_set
+from potential.models.training import train_target
+from potential.scoring.explain import build_reasons, contributions, long_explanations, top_drivers
 
 
 @pytest.fixture

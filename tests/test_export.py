@@ -3,7 +3,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from potential.export import TARGET_COLUMNS, neutralise, order_columns, write_targets
+from potential.export.targets import TARGET_COLUMNS, neutralise, order_columns, write_targets
 
 GOLDEN_HEADER = (
     "rank,account_id,account_name,tier,action,priority_score,expansion_probability,expected_uplift,"

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from potential import pipeline
 from potential.config import Config
 from potential.features.build import build_features, prepare
-from potential.labels import labels_at
-from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
-from potential.tracking import Tracker
+from potential.labels.training_set import labels_at
+from potential.scoring.accounts import score
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
+from potential.tracking.store import Tracker
+from tests import stages as pipeline
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def holdout(tmp_path_factory):
     pipeline.train(past, as_of, root, config)
     dataset = pipeline.load(past, config)
     features = build_features(dataset, as_of, config.features)
-    scored, _, _ = pipeline.score(dataset, features, as_of, Tracker(root, config).champions(), config)
+    scored, _, _ = score(dataset, features, as_of, Tracker(root, config).champions(), config)
     full = pipeline.load(root / "data", config)
     outcome = labels_at(prepare(full, DEFAULT_END, config.features), as_of, config)
     frame = outcome.join(scored.drop(columns=["days_since_last_purchase"]), how="inner").join(

@@ -299,7 +299,7 @@ def test_commands_needing_a_trained_workspace(tmp_path, capsys):
     data = write_tables(tmp_path / "data", make_tables(30))
     for args, pattern in (
         (["rank", "--data", data, "--as-of", AS_OF, "--out", tmp_path / "ws"], r"no champion model"),
-        (["report", "--out", tmp_path / "ws"], r"no targets.csv"),
+        (["report", "--out", tmp_path / "ws"], r"no target list"),
         (["compare", "--out", tmp_path / "ws"], r"no tracking store"),
         (["features", "--data", data, "--as-of", AS_OF, "--out", tmp_path / "f.txt"], r"\.parquet or \.csv"),
         (["promote", "nonsense", "1", "--out", tmp_path / "ws"], r"unknown target 'nonsense'"),

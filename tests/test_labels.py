@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 
 from potential.config import Config, DataConfig
+from potential.data.schema import Dataset, load_dataset
 from potential.errors import InsufficientDataError
 from potential.features.build import prepare
-from potential.labels import build_training_set, labels_at, plan_cutoffs
-from potential.schema import Dataset, load_dataset
+from potential.labels.training_set import build_training_set, labels_at, plan_cutoffs
 
 
 def test_labels_by_hand():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potential.export import TARGET_COLUMNS
+from potential.export.targets import TARGET_COLUMNS
 from tests.cli_helpers import run_cli, tree_digest
 
 AS_OF = "2026-11-01"
@@ -25,7 +25,7 @@ def demo(tmp_path_factory):
     from io import StringIO
 
     root = tmp_path_factory.mktemp("demo")
-    from potential.cli import main
+    from potential.app.cli import main
 
     out, err = StringIO(), StringIO()
     old_argv = sys.argv
@@ -184,7 +184,7 @@ def test_lightgbm_beats_baselines_and_tracks_oracle(demo):
     """On the synthetic book the model must add something over the naive baselines (printed by the demo)."""
     root, out = demo
     from potential.config import Config
-    from potential.tracking import Tracker
+    from potential.tracking.store import Tracker
 
     board = Tracker(root, Config()).leaderboard()
     for target in ("churn", "expansion"):

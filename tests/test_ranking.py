@@ -2,7 +2,13 @@ import numpy as np
 import pandas as pd
 
 from potential.config import RankingConfig
-from potential.ranking import assign_tiers, compare_with_previous, concentration, priority, rank_accounts
+from potential.scoring.ranking import (
+    assign_tiers,
+    compare_with_previous,
+    concentration,
+    priority,
+    rank_accounts,
+)
 
 
 def scored(n=10):

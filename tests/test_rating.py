@@ -8,7 +8,7 @@ import pytest
 
 from potential.config import packaged_resource
 from potential.errors import ConfigError
-from potential.rating import (
+from potential.scoring.rating import (
     CONTRIBUTION_COLUMNS,
     SCORE_COLUMNS,
     MapRule,

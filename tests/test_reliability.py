@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from potential.config import Config
-from potential.tracking import Tracker
+from potential.tracking.store import Tracker
 from tests.cli_helpers import run_cli, tree_digest
 from tests.conftest import make_tables, write_tables
 

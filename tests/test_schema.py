@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from potential.config import DataConfig
+from potential.data.schema import load_dataset
 from potential.errors import ConfigError, InputError
-from potential.schema import load_dataset
 from tests.conftest import make_tables, write_tables
 
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from potential import pipeline
 from potential.config import Config
-from potential.tracking import REGISTERED, Tracker
+from potential.tracking.store import REGISTERED, Tracker
+from tests import stages as pipeline
 
 AS_OF = pd.Timestamp("2025-06-01")
 
@@ -63,7 +63,7 @@ def test_failed_training_moves_no_alias(workspace, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr("potential.tracking.Tracker._gate", boom)
+    monkeypatch.setattr("potential.tracking.store.Tracker._gate", boom)
     with pytest.raises(KeyboardInterrupt):
         pipeline.train(data, AS_OF, root, cfg(**{"training.promotion.min_delta": -1.0}))
     after = {t: c.version for t, c in Tracker(root, cfg()).champions().items()}

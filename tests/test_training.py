@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 
 from potential.config import Config, DataConfig
+from potential.data.schema import load_dataset
 from potential.errors import InsufficientDataError
-from potential.labels import build_training_set
-from potential.schema import load_dataset
-from potential.training import (
+from potential.labels.training_set import build_training_set
+from potential.models.training import (
     Calibrator,
     FeatureSpec,
     TrainedModel,

@@ -1,4 +1,4 @@
-from potential.cli import main
+from potential.app.cli import main
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from potential.errors import ConfigError
 
@@ -173,9 +173,34 @@ class ReportConfig(StrictModel):
     top_k: int = Field(50, ge=1, description="Account pages written by `report`.")
 
 
+class EngineConfig(StrictModel):
+    """Where the heavy steps run. `engine: dask` (a plain name) is read as `engine: {kind: dask}`."""
+
+    kind: Literal["pandas", "dask"] = Field(
+        "pandas",
+        description="pandas: everything in this process; dask: events and features on a Dask cluster.",
+    )
+    scheduler: str | None = Field(
+        None,
+        description="dask only: address of a running scheduler (tcp://host:8786); null = a local cluster.",
+    )
+    workers: int = Field(
+        2, ge=1, le=512, description="dask only: worker processes of the local cluster (one thread each)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
 class Config(StrictModel):
-    seed: int = 42
-    engine: Literal["pandas", "dask"] = "pandas"
+    seed: int = Field(
+        42, description="One seed for every random choice: same data + config + seed = same outputs."
+    )
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig, description="Execution engine (pandas or dask)."
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     time: TimeConfig = Field(default_factory=TimeConfig)
     features: FeatureConfig = Field(default_factory=FeatureConfig)
@@ -200,8 +225,13 @@ class Config(StrictModel):
         return _validate(data, self.source or "command line")
 
     def digest(self) -> str:
-        """Stable hash of the effective config (for lineage)."""
-        payload = json.dumps(self.model_dump(mode="json", exclude={"source"}), sort_keys=True)
+        """Stable hash of the effective config (for lineage).
+
+        The engine counts by its kind only: where a cluster runs or how many workers it has is not lineage.
+        """
+        data = self.model_dump(mode="json", exclude={"source"})
+        data["engine"] = self.engine.kind
+        payload = json.dumps(data, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def rating_profile_path(self) -> Path:

@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 
 from potential.config import FeatureConfig
+from potential.data.schema import Dataset
 from potential.features.build import build_features
 from potential.features.registry import describe, phrase
-from potential.schema import Dataset
 
 AS_OF = pd.Timestamp("2024-07-01")
 
@@ -94,7 +94,7 @@ def test_peer_headroom_and_prospects():
 
 def test_registry_describes_every_feature(data_dir):
     from potential.config import DataConfig
-    from potential.schema import load_dataset
+    from potential.data.schema import load_dataset
 
     f = build_features(load_dataset(data_dir, DataConfig()), pd.Timestamp("2025-01-01"), FeatureConfig())
     for column in f.columns:
@@ -106,7 +106,7 @@ def test_registry_describes_every_feature(data_dir):
 
 def test_inputs_not_modified(data_dir):
     from potential.config import DataConfig
-    from potential.schema import load_dataset
+    from potential.data.schema import load_dataset
 
     ds = load_dataset(data_dir, DataConfig())
     before = ds.transactions.copy()

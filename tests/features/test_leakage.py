@@ -5,11 +5,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from potential.audit import time_travel_differences, truncated
 from potential.config import Config, DataConfig, FeatureConfig
+from potential.data.schema import load_dataset
 from potential.features.build import build_features
-from potential.labels import build_training_set, plan_cutoffs
-from potential.schema import load_dataset
+from potential.labels.audit import time_travel_differences, truncated
+from potential.labels.training_set import build_training_set, plan_cutoffs
 
 AS_OF = pd.Timestamp("2025-03-01")
 
@@ -46,7 +46,7 @@ def test_event_exactly_at_as_of_is_excluded():
             "amount": [10.0, 1000.0],
         }
     )
-    from potential.schema import Dataset
+    from potential.data.schema import Dataset
 
     f = build_features(Dataset(pd.DataFrame({"account_id": ["a"]}), tx, None, None), AS_OF, FeatureConfig())
     assert f.loc["a", "spend_30d"] == 10.0
@@ -88,7 +88,7 @@ def test_label_windows_never_overlap_features_or_slices(data_dir):
     offsets=st.lists(st.integers(-800, 200), min_size=1, max_size=30),
 )
 def test_property_no_crash_and_no_future(amounts, offsets):
-    from potential.schema import Dataset
+    from potential.data.schema import Dataset
 
     n = min(len(amounts), len(offsets))
     tx = pd.DataFrame(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potential.export import TARGET_COLUMNS
+from potential.export.targets import TARGET_COLUMNS
 from potential.reports import ReportInput, write_reports
 
 AS_OF = "2026-08-01"

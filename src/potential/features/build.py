@@ -7,15 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from potential.btyd import BGNBD
 from potential.config import FeatureConfig
+from potential.data.schema import Dataset
 from potential.errors import InsufficientDataError
+from potential.features.btyd import BGNBD
 from potential.features.engagement import ActivityArrays, engagement_features, kind_counts, top_kinds
 from potential.features.history import TransactionArrays, average_deal, deal_sums, history_features
 from potential.features.peers import PEER_COLUMNS, peer_features, peer_groups
 from potential.features.profile import category_levels, existing_accounts, profile_features
 from potential.features.timebase import safe_ratio
-from potential.schema import Dataset
 
 
 @dataclass(frozen=True)

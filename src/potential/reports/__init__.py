@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from potential.io import write_text
+from potential.data.io import write_text
 from potential.reports import charts, pages
 from potential.reports import format as fmt
 

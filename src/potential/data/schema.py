@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from potential.config import DataConfig
+from potential.data.io import file_digest, find_table, table_parts
 from potential.errors import ConfigError, InputError, table_error
-from potential.io import file_digest, find_table, table_parts
 
 ID = "account_id"
 
@@ -86,6 +86,14 @@ class Dataset:
 
     def last_date(self) -> pd.Timestamp | None:
         return self.transactions["date"].max() if self.has_history else None
+
+    def before(self, as_of: pd.Timestamp) -> Dataset:
+        """The same dataset with every event on or after `as_of` removed (what was known at `as_of`)."""
+
+        def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if frame is None else frame[frame["date"] < as_of].reset_index(drop=True)
+
+        return replace(self, transactions=cut(self.transactions), activities=cut(self.activities))
 
 
 def _sniff(path: Path) -> None:

@@ -30,6 +30,8 @@ import pandas as pd
 
 from potential import interrupt
 from potential.config import Config
+from potential.data.io import file_digest, find_table, swap_into, table_parts
+from potential.data.schema import ID, Dataset, clean_table, read_table
 from potential.errors import InputError, PotentialError
 from potential.features.build import (
     FeaturePlan,
@@ -51,16 +53,27 @@ from potential.features.peers import (
     peer_rows,
 )
 from potential.features.profile import category_levels
-from potential.io import file_digest, find_table, swap_into, table_parts
-from potential.schema import ID, Dataset, clean_table, read_table
-from potential.training import balanced_weights
+from potential.labels.training_set import (
+    SLICES,
+    TrainingSet,
+    apply_label_overrides,
+    labels_at,
+    plan_cutoffs,
+    profile_training_set,
+)
+from potential.models.training import balanced_weights
+from potential.scoring.accounts import monthly_history, score_accounts
 
 try:  # the optional extra: `pip install 'potential[dask]'`
     import dask
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster, default_client
+    from distributed import Client, KilledWorker, LocalCluster, default_client
+    from distributed.client import FutureCancelledError
+
+    LOST_WORK: tuple[type[BaseException], ...] = (FutureCancelledError, KilledWorker)
 except ImportError:  # pragma: no cover - exercised only without the extra
     dask = dd = Client = LocalCluster = default_client = None
+    LOST_WORK = ()
 
 EVENT_TABLES = ("transactions", "activities")
 LOCAL_WORKERS = 2
@@ -73,7 +86,7 @@ def available() -> bool:
 
 # ------------------------------------------------------------------------------------------- cluster
 @contextlib.contextmanager
-def session(scheduler: str | None = None, workers: int = LOCAL_WORKERS) -> Iterator[Client]:
+def session(scheduler: str | None = None, workers: int = LOCAL_WORKERS) -> Iterator[Any]:
     """A client on `scheduler`, or on a LocalCluster of `workers` processes on this machine."""
     if not available():
         raise PotentialError(
@@ -134,6 +147,7 @@ class DaskData:
     last: pd.Timestamp | None
     digests: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)  # table -> file or folder name
     # results held on the workers (persisted, scattered): referenced here for the whole command, so the
     # scheduler never forgets one that a task submitted later still needs
     held: list[Any] = field(default_factory=list, repr=False)
@@ -220,17 +234,21 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
         raise InputError(f"{folder}: data folder not found; pass --data with the folder holding the tables.")
     notes: list[str] = []
     digests: dict[str, str] = {}
+    sources: dict[str, str] = {}
     raw_events: dict[str, dd.DataFrame] = {}
     for table in EVENT_TABLES:
         files = event_source(folder, config.data.tables.get(table, table))
         if files:
-            digests[table] = file_digest(find_table(folder, config.data.tables.get(table, table)))
+            source = find_table(folder, config.data.tables.get(table, table))
+            digests[table] = file_digest(source)
+            sources[table] = source.name
             raw_events[table] = _read_events(files, table, config)
     tables: dict[str, pd.DataFrame] = {}
     for table in ("accounts", "labels"):
         path = find_table(folder, config.data.tables.get(table, table))
         if path is not None:
             digests[table] = file_digest(path)
+            sources[table] = path.name
             tables[table] = read_table(path, table, config.data, notes)
     if "transactions" not in raw_events and not {"accounts", "labels"} <= set(tables):
         raise InputError(
@@ -261,7 +279,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
         no_tx = len(set(accounts[ID]) - ids)
         if no_tx:
             notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
-    return DaskData(accounts, events, tables.get("labels"), n, first, last, digests, tuple(notes))
+    return DaskData(accounts, events, tables.get("labels"), n, first, last, digests, tuple(notes), sources)
 
 
 def _workers() -> int:
@@ -323,8 +341,6 @@ def _local_part(
     labels: bool,
 ) -> tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]]:
     """One bucket: per-account features (+ labels) at each cutoff, and its share of the deal sums."""
-    from potential.labels import labels_at
-
     prepared = prepare(_partition_dataset(accounts, tx, act), as_of, config.features, plan)
     frames, sums = [], {}
     for cutoff in cutoffs:
@@ -586,11 +602,9 @@ def choose_iteration(booster, X_val: pd.DataFrame, y_val: np.ndarray, objective:
 def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Client):
     """The training set built on the cluster: calibration and test slices (and a sample of training rows
     for the baselines) come to the client; the train slice stays where it is, for `DaskBoosters`."""
-    from potential.labels import SLICES, TrainingSet, _profile_training_set, plan_cutoffs
-
     if not data.has_history:
         dataset = Dataset(data.accounts, None, None, data.labels)
-        return _profile_training_set(dataset, as_of, config), None
+        return profile_training_set(dataset, as_of, config), None
     plan = plan_cutoffs(data.first, as_of, config)
     order = [(name, c) for name in SLICES for c in plan[name]]
     frame = features(data, [c for _, c in order], as_of, config, labels=True)
@@ -619,19 +633,17 @@ def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Cl
 
 
 def _override_labels(part: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
-    from potential.labels import _apply_label_overrides
-
     key = pd.MultiIndex.from_arrays([part[ID], part["cutoff"]], names=[ID, "cutoff"])
     columns = [c for c in ("churn", "expansion") if c in part.columns]
     labels = part[columns].set_axis(key)
-    out = _apply_label_overrides(labels, given)
+    out = apply_label_overrides(labels, given)
     return part.assign(**{c: out[c].to_numpy() for c in columns})
 
 
 # ------------------------------------------------------------------------------------------- scoring
 @dataclass
 class ScoredParts:
-    """`pipeline.Scored` with the long tables left on the cluster, one part per bucket."""
+    """`scoring.accounts.AccountScores` with the long tables left on the cluster, one part per bucket."""
 
     table: pd.DataFrame
     explanations: list[Any]
@@ -641,8 +653,6 @@ class ScoredParts:
 
 
 def _score_part(accounts, tx, act, feats: pd.DataFrame, as_of, champions, config, profile):
-    from potential.pipeline import score_accounts
-
     dataset = _partition_dataset(accounts, tx, act)
     frame = feats.drop(columns="cutoff").set_index(ID)
     return score_accounts(dataset, frame, as_of, champions, config, profile)
@@ -675,8 +685,6 @@ def _only(frame: pd.DataFrame, keep: set[str]) -> pd.DataFrame:
 
 
 def _history_part(accounts, tx, act, as_of, keep: set[str]) -> pd.DataFrame:
-    from potential.pipeline import monthly_history
-
     dataset = _partition_dataset(accounts, tx, act)
     ids = pd.Index(sorted(set(dataset.accounts[ID]) & keep))
     return monthly_history(dataset, as_of, ids)
@@ -702,3 +710,90 @@ def write_report_inputs(
     write_parts(history, exports / "history.parquet")
     paths.append(exports / "history.parquet")
     return paths
+
+
+# ------------------------------------------------------------------------------------------- the engine
+def raise_lost_work(exc: BaseException) -> None:
+    """A task the cluster lost: a stop asked for mid-computation, or a worker that died."""
+    interrupt.check()  # a stop can cancel the tasks in flight: report it as the stop it is
+    raise PotentialError(
+        f"the Dask cluster lost work it was doing ({type(exc).__name__}: {exc}); nothing was written. "
+        "Rerun; if it happens again, give the workers more memory or use fewer, larger machines."
+    ) from None
+
+
+def _before(part: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    return part[part["date"] < as_of]
+
+
+class DaskEngine:
+    """The engine protocol (`potential.engines.Engine`) on a Dask cluster reached through `client`."""
+
+    name = "dask"
+
+    def __init__(self, config: Config, client: Client):
+        self.config = config
+        self.client = client
+
+    def load(self, folder: Path) -> DaskData:
+        return load(folder, self.config)
+
+    def tables(self, data: DaskData) -> list[Any]:
+        from potential.engines import TableSummary
+
+        counts = dict(
+            zip(data.events, dask.compute(*[f.shape[0] for f in data.events.values()]), strict=True)
+        )
+        out = []
+        for table, source in data.sources.items():
+            if table in data.events:
+                frame = data.events[table]
+                out.append(TableSummary(table, source, int(counts[table]), len(frame.columns)))
+            else:
+                local = data.labels if table == "labels" else data.accounts
+                out.append(TableSummary(table, source, len(local), local.shape[1]))
+        return out
+
+    def truncated(self, data: DaskData, as_of: pd.Timestamp) -> DaskData:
+        events = {
+            table: frame.map_partitions(_before, as_of, meta=frame._meta).persist()
+            for table, frame in data.events.items()
+        }
+        cut = DaskData(
+            data.accounts, events, data.labels, data.buckets, data.first, data.last, data.digests, data.notes
+        )
+        cut.hold(*events.values(), *data.held)
+        return cut
+
+    def features(self, data: DaskData, as_of: pd.Timestamp) -> pd.DataFrame:
+        table = features(data, [as_of], as_of, self.config).drop(columns="cutoff").compute()
+        interrupt.check()
+        return table.sort_values(ID, kind="mergesort").set_index(ID)
+
+    def write_features(self, data: DaskData, as_of: pd.Timestamp, out: Path) -> tuple[int, int]:
+        from potential.data.io import write_table
+
+        table = features(data, [as_of], as_of, self.config).drop(columns="cutoff")
+        if Path(out).suffix == ".csv":  # one file for spreadsheets: the table comes to the client
+            frame = table.compute().sort_values(ID, ignore_index=True)
+            interrupt.check()
+            write_table(frame, out)
+            return len(frame), frame.shape[1] - 1
+        interrupt.check()
+        return write_parts(table.to_delayed(), Path(out)), table.shape[1] - 1
+
+    def training_set(
+        self, data: DaskData, as_of: pd.Timestamp, progress: Any = None
+    ) -> tuple[TrainingSet, Any]:
+        return training_set(data, as_of, self.config, self.client)
+
+    def score(self, data: DaskData, as_of: pd.Timestamp, champions: dict[str, Any], profile: Any) -> Any:
+        from potential.engines import Scored
+
+        parts = score(data, as_of, champions, self.config, profile)
+        return Scored(parts.table, parts.notes, parts)
+
+    def write_report_inputs(
+        self, scored: Any, data: DaskData, as_of: pd.Timestamp, keep: set[str], exports: Path
+    ) -> list[Path]:
+        return write_report_inputs(scored.parts, data, as_of, keep, exports)

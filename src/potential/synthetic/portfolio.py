@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from potential.data.io import atomic_path
 from potential.errors import InputError
-from potential.io import atomic_path
 
 DEFAULT_END = pd.Timestamp("2026-11-01")
 INDUSTRIES = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -27,7 +27,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
-from potential.labels import TrainingSet
+from potential.labels.training_set import TrainingSet
 
 TARGETS = ("churn", "expansion")
 UPLIFT = "uplift"
@@ -245,6 +245,20 @@ def _check_positives(target: str, y: np.ndarray, config: Config, slice_name: str
         )
 
 
+class Boosters(Protocol):
+    """Fits the boosters on a training set's train slice, wherever that slice lives (see `train_target`)."""
+
+    def train_labels(self, target: str) -> np.ndarray: ...
+
+    def classifier(
+        self, target: str, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+    ) -> lgb.Booster: ...
+
+    def uplift_regressor(
+        self, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+    ) -> lgb.Booster: ...
+
+
 class LocalBoosters:
     """Fits boosters in this process on the training set's own train slice (the pandas engine)."""
 
@@ -289,7 +303,7 @@ def balanced_weights(y: np.ndarray, positive_rate: float | None = None) -> np.nd
 
 
 def train_target(
-    ts: TrainingSet, target: str, config: Config, boosters: LocalBoosters | None = None
+    ts: TrainingSet, target: str, config: Config, boosters: Boosters | None = None
 ) -> TargetResult:
     """Train the LightGBM classifier for `target` (+ the uplift regressor for expansion) and its baselines.
 
@@ -352,7 +366,7 @@ def train_uplift(
     slices: dict[str, pd.Series],
     spec: FeatureSpec,
     config: Config,
-    boosters: LocalBoosters,
+    boosters: Boosters,
 ) -> tuple[TrainedModel, dict[str, float]]:
     """Regressor of the money gained when an account expands (log scale), trained on expanding rows only.
 

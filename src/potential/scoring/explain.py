@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from potential.features.registry import phrase
-from potential.training import TrainedModel
+from potential.models.training import TrainedModel
 
 
 def contributions(model: TrainedModel, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, float]:

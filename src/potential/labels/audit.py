@@ -8,39 +8,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from potential.config import Config
+from potential.data.schema import Dataset
 from potential.features.build import build_features
-from potential.schema import Dataset, load_dataset
+from potential.labels.training_set import TrainingSet
 
 SUSPICIOUS_AUC = 0.95
 
 
 def truncated(dataset: Dataset, as_of: pd.Timestamp) -> Dataset:
     """The same dataset with every event on or after as_of removed."""
-
-    def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-        return None if frame is None else frame[frame["date"] < as_of].reset_index(drop=True)
-
-    return Dataset(
-        dataset.accounts,
-        cut(dataset.transactions),
-        cut(dataset.activities),
-        dataset.labels,
-        dataset.sources,
-        dataset.digests,
-        dataset.notes,
-    )
+    return dataset.before(as_of)
 
 
 def time_travel_differences(dataset: Dataset, as_of: pd.Timestamp, config: Config) -> list[str]:
+    """Features from the full data vs from the data cut at `as_of`: one line per column that differs."""
     full = build_features(dataset, as_of, config.features)
     cut = build_features(truncated(dataset, as_of), as_of, config.features)
+    return feature_differences(full, cut)
+
+
+def feature_differences(full: pd.DataFrame, cut: pd.DataFrame) -> list[str]:
+    """Columns whose values differ between two feature tables of the same accounts (none = no leak)."""
     problems = []
     for column in sorted(set(full.columns) | set(cut.columns)):
         if column not in full.columns or column not in cut.columns:
@@ -84,26 +77,24 @@ def constant_features(features: pd.DataFrame) -> list[str]:
     return sorted(c for c in features.columns if features[c].nunique(dropna=False) <= 1)
 
 
-def audit_features(data: Path, as_of: pd.Timestamp, config: Config) -> list[str]:
-    from potential.labels import build_training_set
-
-    dataset = load_dataset(Path(data), config.data)
+def audit_lines(
+    full: pd.DataFrame, cut: pd.DataFrame, training: TrainingSet | None, skipped: str | None = None
+) -> list[str]:
+    """The audit's findings: time travel (`full` vs `cut` features at the as-of), constant features and
+    suspiciously strong single features on the training set (or why that check was `skipped`)."""
     lines = ["leakage audit"]
-    problems = time_travel_differences(dataset, as_of, config)
+    problems = feature_differences(full, cut)
     lines.append(
         f"  time travel: {'no feature changes when events on/after the as-of are removed' if not problems else 'LEAK'}"
     )
     lines += [f"    {p}" for p in problems]
-    feats = build_features(dataset, as_of, config.features)
-    constant = constant_features(feats)
+    constant = constant_features(full)
     lines.append(f"  constant features: {', '.join(constant) if constant else 'none'}")
-    try:
-        ts = build_training_set(dataset, as_of, config)
-    except Exception as exc:  # too little history for labels: report what we can
-        lines.append(f"  single-feature AUC: skipped ({exc})")
+    if training is None:
+        lines.append(f"  single-feature AUC: skipped ({skipped})")
         return lines
     for target in ("churn", "expansion"):
-        aucs = single_feature_auc(ts.features, ts.labels[target])
+        aucs = single_feature_auc(training.features, training.labels[target])
         flagged = aucs[aucs > SUSPICIOUS_AUC]
         top = ", ".join(f"{k} {v:.2f}" for k, v in aucs.head(3).items())
         lines.append(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from potential.io import atomic_path, write_bytes, write_text
+from potential.data.io import atomic_path, write_bytes, write_text
 
 TARGET_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -187,3 +187,30 @@ def filter_targets(
     if top is not None:
         out = out.head(top)
     return out
+
+
+TEXT_COLUMNS = ("account_name", "reasons", "tier", "action", "action_rule", "industry", "region")
+
+
+def read_targets(path: Path) -> pd.DataFrame:
+    """A target list written by `write_targets`, in any format, as the frame that was written.
+
+    Text that was neutralised for spreadsheets (a leading quote before =, +, -, @) is read back as it was.
+    """
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".xlsx":  # text cells were written as text, never neutralised
+        frame = pd.read_excel(path, sheet_name="targets", dtype={"account_id": str}, engine="openpyxl")
+        restore = str
+    else:
+        frame = pd.read_csv(path, dtype={"account_id": str}, keep_default_na=False, na_values=[""])
+        restore = _restore
+    for column in TEXT_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].fillna("").astype(str).map(restore)
+    return frame
+
+
+def _restore(value: str) -> str:
+    return value[1:] if value.startswith("'") and len(value) > 1 and value[1] in DANGEROUS_PREFIXES else value

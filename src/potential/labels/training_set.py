@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from potential.config import Config
+from potential.data.schema import Dataset
 from potential.errors import InsufficientDataError
 from potential.features.build import Prepared, features_at, prepare
 from potential.features.timebase import day_of
-from potential.schema import Dataset
 
 MIN_HISTORY_DAYS = 90
 SLICES = ("train", "calibration", "test")
@@ -98,7 +98,7 @@ def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, pr
     `progress(done, total)` is told after each cutoff.
     """
     if not dataset.has_history:
-        return _profile_training_set(dataset, as_of, config)
+        return profile_training_set(dataset, as_of, config)
     plan = plan_cutoffs(dataset.first_date(), as_of, config)
     prepared = prepare(dataset, as_of, config.features)
     feature_parts, label_parts, slice_parts = [], [], []
@@ -119,11 +119,11 @@ def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, pr
             progress(len(feature_parts), len(all_cutoffs))
     features = pd.concat(feature_parts)
     labels = pd.concat(label_parts)
-    labels = _apply_label_overrides(labels, dataset.labels)
+    labels = apply_label_overrides(labels, dataset.labels)
     return TrainingSet(features, labels, pd.concat(slice_parts), plan, "history")
 
 
-def _apply_label_overrides(labels: pd.DataFrame, given: pd.DataFrame | None) -> pd.DataFrame:
+def apply_label_overrides(labels: pd.DataFrame, given: pd.DataFrame | None) -> pd.DataFrame:
     """labels.csv rows with an as_of override the derived labels of that (account, cutoff)."""
     if given is None or "as_of" not in given.columns:
         return labels
@@ -140,7 +140,7 @@ def _apply_label_overrides(labels: pd.DataFrame, given: pd.DataFrame | None) -> 
     return out
 
 
-def _profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config) -> TrainingSet:
+def profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config) -> TrainingSet:
     """No transactions: one row per labelled account, profile features only, a seeded stratified split."""
     prepared = prepare(dataset, as_of, config.features)
     feats = features_at(prepared, as_of)

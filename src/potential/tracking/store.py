@@ -26,7 +26,7 @@ import pandas as pd
 from potential import __version__
 from potential.config import Config
 from potential.errors import PotentialError
-from potential.training import TargetResult, TrainedModel
+from potential.models.training import TargetResult, TrainedModel
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
@@ -153,7 +153,7 @@ class Tracker:
     def _log_target(
         self, exp: str, parent_id: str, target: str, result: TargetResult, tags: dict[str, str]
     ) -> dict[str, tuple[str, str]]:
-        from potential import plots
+        from potential.tracking import plots
 
         registered: dict[str, tuple[str, str]] = {}
         child_tags = {
@@ -408,13 +408,13 @@ def _signals_deferred():
 
 
 def _spec_from(meta: dict[str, Any]):
-    from potential.training import FeatureSpec
+    from potential.models.training import FeatureSpec
 
     return FeatureSpec.from_dict(meta["spec"])
 
 
 def _calibrator_from(meta: dict[str, Any]):
-    from potential.training import Calibrator
+    from potential.models.training import Calibrator
 
     return None if meta.get("calibrator") is None else Calibrator.from_dict(meta["calibrator"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -15,8 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from potential import __version__, interrupt
+from potential.app.pipeline import Pipeline, parse_as_of
+from potential.app.pipeline import report as write_report
+from potential.app.requests import FeaturesRequest, RankRequest, ReportRequest, TrainRequest
 from potential.config import Config, load_config
-from potential.engines import session as engine_session
+from potential.engines import open_engine
 from potential.errors import PotentialError
 
 app = typer.Typer(
@@ -32,7 +36,7 @@ err = Console(stderr=True)
 STATE = {"debug": False}
 
 
-class Engine(StrEnum):
+class EngineName(StrEnum):
     pandas = "pandas"
     dask = "dask"
 
@@ -70,7 +74,7 @@ HorizonOpt = Annotated[
     int | None, typer.Option("--horizon-days", help="Label window in days (overrides time.horizon_days).")
 ]
 EngineOpt = Annotated[
-    Engine | None, typer.Option("--engine", help="Execution engine (overrides engine in the config).")
+    EngineName | None, typer.Option("--engine", help="Execution engine (overrides engine in the config).")
 ]
 SchedulerOpt = Annotated[
     str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler (dask engine only).")
@@ -88,8 +92,20 @@ def main_options(
         raise typer.Exit(0)
 
 
-def _config(path: Path | None, **overrides) -> Config:
+def _config(
+    path: Path | None, engine: EngineName | None = None, scheduler: str | None = None, **overrides
+) -> Config:
+    """The effective config: the file (or defaults), then the command line's flags."""
+    overrides["engine.kind"] = engine.value if engine else None
+    overrides["engine.scheduler"] = scheduler
     return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+
+
+@contextmanager
+def _pipeline(config: Config, label: str) -> Iterator[Pipeline]:
+    """The engine the config names, opened once for the command, and a spinner for its stages."""
+    with open_engine(config) as engine, _step(label) as progress:
+        yield Pipeline(engine, config, progress)
 
 
 @contextmanager
@@ -124,7 +140,7 @@ def generate(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Write a synthetic B2B portfolio with known ground truth (truth.csv)."""
-    from potential.synthetic import generate_portfolio, write_portfolio
+    from potential.synthetic.portfolio import generate_portfolio, write_portfolio
 
     if fmt not in ("csv", "parquet"):
         raise PotentialError(f"--format '{fmt}' is not supported; use csv or parquet.")
@@ -140,32 +156,31 @@ def generate(
 
 
 @app.command()
-def validate(data: DataOpt, config: ConfigOpt = None) -> None:
+def validate(
+    data: DataOpt, config: ConfigOpt = None, engine: EngineOpt = None, scheduler: SchedulerOpt = None
+) -> None:
     """Check a data folder against the table contract; print what was found and any warnings."""
-    from potential.pipeline import load
-    from potential.rating import load_profile, profile_warnings
+    from potential.scoring.rating import load_profile, profile_warnings
 
-    cfg = _config(config)
-    dataset = load(data, cfg)
+    cfg = _config(config, engine, scheduler)
+    with _pipeline(cfg, "validating") as pipeline:
+        dataset = pipeline.load(data)
+        tables = pipeline.engine.tables(dataset)
+        columns = set(dataset.accounts.columns)
+        if dataset.has_history:
+            import pandas as pd
+
+            after = dataset.last_date() + pd.Timedelta(days=1)
+            columns |= set(pipeline.engine.features(dataset, after).columns)
     table = Table(title=f"{data}", show_lines=False)
     for column in ("table", "file", "rows", "columns"):
         table.add_column(column)
-    for name, path in dataset.sources.items():
-        frame = getattr(dataset, name)
-        table.add_row(name, path.name, f"{len(frame):,}", f"{frame.shape[1]}")
+    for summary in tables:
+        table.add_row(summary.table, summary.file, f"{summary.rows:,}", f"{summary.columns}")
     out.print(table)
     if dataset.has_history:
         out.print(f"history: {dataset.first_date().date()} to {dataset.last_date().date()}")
     profile = load_profile(cfg.rating_profile_path())
-    from potential.features.build import build_features
-
-    columns = set(dataset.accounts.columns)
-    if dataset.has_history:
-        import pandas as pd
-
-        columns |= set(
-            build_features(dataset, dataset.last_date() + pd.Timedelta(days=1), cfg.features).columns
-        )
     for note in list(dataset.notes) + profile_warnings(profile, columns):
         out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
     out.print("[green]valid[/green]")
@@ -184,20 +199,16 @@ def features(
     ] = False,
 ) -> None:
     """Write the scoring features at --as-of: one row per account, an account_id column."""
-    from potential import pipeline
-
-    cfg = _config(config, engine=engine.value if engine else None)
+    cfg = _config(config, engine, scheduler)
     if out_file.suffix not in (".parquet", ".csv"):
         raise PotentialError(f"--out {out_file}: use a .parquet or .csv file name.")
-    as_of_ts = pipeline.parse_as_of(as_of)
-    with engine_session(cfg, scheduler), _step("building features"):
-        path, rows, cols = pipeline.features(data, as_of_ts, out_file, cfg)
-    out.print(f"wrote {rows:,} accounts x {cols} features to {path}")
-    if audit:
-        from potential.audit import audit_features
-
-        for line in audit_features(data, as_of_ts, cfg):
-            out.print(line, highlight=False)
+    as_of_ts = parse_as_of(as_of)
+    with _pipeline(cfg, "building features") as pipeline:
+        rows, cols = pipeline.features(FeaturesRequest(data, as_of_ts, out_file))
+        lines = pipeline.audit(data, as_of_ts) if audit else []
+    out.print(f"wrote {rows:,} accounts x {cols} features to {out_file}")
+    for line in lines:
+        out.print(line, highlight=False)
 
 
 def _print_training(summary) -> None:
@@ -253,12 +264,10 @@ def train(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Train churn and expansion models (LightGBM + baselines), log to MLflow, gate the champion."""
-    from potential import pipeline
-
-    cfg = _config(config, **{"time.horizon_days": horizon_days, "engine": engine.value if engine else None})
-    as_of_ts = pipeline.parse_as_of(as_of)
-    with engine_session(cfg, scheduler), _step("training") as progress:
-        summary = pipeline.train(data, as_of_ts, out_dir, cfg, progress=progress)
+    cfg = _config(config, engine, scheduler, **{"time.horizon_days": horizon_days})
+    as_of_ts = parse_as_of(as_of)
+    with _pipeline(cfg, "training") as pipeline:
+        summary = pipeline.train(TrainRequest(data, as_of_ts, out_dir))
     _print_training(summary)
 
 
@@ -273,7 +282,7 @@ def compare(
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table.")] = 40,
 ) -> None:
     """Leaderboard of model runs in the workspace's MLflow store (LightGBM vs baselines, champion marked)."""
-    from potential.tracking import Tracker
+    from potential.tracking.store import Tracker
 
     cfg = _config(config)
     if not (out_dir / "models" / "mlflow.db").exists() and not cfg.tracking.uri:
@@ -324,7 +333,7 @@ def promote(
     config: ConfigOpt = None,
 ) -> None:
     """Make a registered model version the champion explicitly (bypasses the metric gate)."""
-    from potential.tracking import REGISTERED, Tracker
+    from potential.tracking.store import REGISTERED, Tracker
 
     if target not in REGISTERED:
         raise PotentialError(f"unknown target '{target}'; use one of {', '.join(REGISTERED)}.")
@@ -351,14 +360,12 @@ def rank(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Score accounts with the champion models, rate them, rank them and export the target list."""
-    from potential import pipeline
-
-    cfg = _config(config, engine=engine.value if engine else None)
-    as_of_ts = pipeline.parse_as_of(as_of)
-    with engine_session(cfg, scheduler), _step("ranking") as progress:
-        summary = pipeline.rank(
-            data, as_of_ts, out_dir, cfg, fmt.value, top, tier, action, since, progress=progress
-        )
+    cfg = _config(config, engine, scheduler)
+    request = RankRequest(
+        data, parse_as_of(as_of), out_dir, fmt.value, top, tuple(tier or ()), tuple(action or ()), since
+    )
+    with _pipeline(cfg, "ranking") as pipeline:
+        summary = pipeline.rank(request)
     _print_rank(summary, out_dir)
 
 
@@ -393,11 +400,9 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Write the HTML portfolio page and one page per top account (self-contained, opens from disk)."""
-    from potential import pipeline
-
     cfg = _config(config)
     with _step("writing reports") as progress:
-        paths = pipeline.report(out_dir, cfg, top, progress=progress)
+        paths = write_report(cfg, ReportRequest(out_dir, top), progress)
     out.print(f"wrote {len(paths)} pages; open {out_dir / 'reports' / 'index.html'}")
 
 
@@ -413,15 +418,12 @@ def run(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Train, rank and report in one go."""
-    from potential import pipeline
-
-    cfg = _config(config, **{"time.horizon_days": horizon_days, "engine": engine.value if engine else None})
-    as_of_ts = pipeline.parse_as_of(as_of)
-    with engine_session(cfg, scheduler), _step("running") as progress:
-        dataset = pipeline.load(data, cfg)
-        summary = pipeline.train(data, as_of_ts, out_dir, cfg, progress=progress, dataset=dataset)
-        ranked = pipeline.rank(data, as_of_ts, out_dir, cfg, fmt.value, progress=progress, dataset=dataset)
-        pages = pipeline.report(out_dir, cfg, progress=progress)
+    cfg = _config(config, engine, scheduler, **{"time.horizon_days": horizon_days})
+    as_of_ts = parse_as_of(as_of)
+    with _pipeline(cfg, "running") as pipeline:
+        summary = pipeline.train(TrainRequest(data, as_of_ts, out_dir))
+        ranked = pipeline.rank(RankRequest(data, as_of_ts, out_dir, fmt.value))
+        pages = pipeline.report(ReportRequest(out_dir))
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
@@ -434,25 +436,23 @@ def demo(
     months: Annotated[int, typer.Option("--months", "-m", help="Months of history.")] = 36,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
     config: ConfigOpt = None,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Generate a synthetic portfolio into <out>/data and run the whole pipeline on it."""
-    from potential import pipeline
-    from potential.synthetic import DEFAULT_END, generate_portfolio, write_portfolio
+    from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
 
-    cfg = _config(config, seed=seed)
+    cfg = _config(config, engine, scheduler, seed=seed)
     started = time.perf_counter()
-    with _step("demo") as progress:
-        progress(f"generating {accounts:,} accounts x {months} months")
+    with _pipeline(cfg, "demo") as pipeline:
+        pipeline.say(f"generating {accounts:,} accounts x {months} months")
         portfolio = generate_portfolio(accounts, months, seed)
         data = out_dir / "data"
         write_portfolio(portfolio, data, "csv")
         as_of = DEFAULT_END
-        dataset = pipeline.load(data, cfg)
-        summary = pipeline.train(
-            data, as_of, out_dir, cfg, progress=progress, truth=portfolio.truth, dataset=dataset
-        )
-        ranked = pipeline.rank(data, as_of, out_dir, cfg, "csv", progress=progress, dataset=dataset)
-        pages = pipeline.report(out_dir, cfg, progress=progress)
+        summary = pipeline.train(TrainRequest(data, as_of, out_dir, truth=portfolio.truth))
+        ranked = pipeline.rank(RankRequest(data, as_of, out_dir))
+        pages = pipeline.report(ReportRequest(out_dir))
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")

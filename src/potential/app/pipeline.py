@@ -1,0 +1,448 @@
+"""The stages of every command: load -> features -> train (+ MLflow) -> score -> rate -> rank -> export -> report.
+
+`Pipeline` runs them through one engine (`potential.engines`) with one config. Each stage returns plain data;
+the CLI prints. Files are written only after a stage's work succeeded, and always atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from potential import __version__, interrupt
+from potential.app.requests import (
+    FeaturesRequest,
+    RankRequest,
+    RankSummary,
+    ReportRequest,
+    TrainRequest,
+    TrainSummary,
+)
+from potential.config import Config
+from potential.engines import Engine, InputData
+from potential.errors import InputError, InsufficientDataError, PotentialError
+from potential.export.targets import (
+    filter_targets,
+    order_columns,
+    read_targets,
+    write_manifest,
+    write_targets,
+)
+from potential.features.registry import describe
+from potential.labels.audit import audit_lines
+from potential.models.training import TARGETS, TargetResult, classification_metrics, train_target
+from potential.scoring.explain import contributions, long_explanations
+from potential.scoring.ranking import action_rule_texts, compare_with_previous, rank_accounts
+
+Progress = Callable[[str], None]
+MAX_AS_OF_GAP_DAYS = 45
+
+
+def parse_as_of(value: str | pd.Timestamp | None, option: str = "--as-of") -> pd.Timestamp:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InputError(f"{option} is required: the date the list is for, e.g. {option} 2026-08-01.")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"{option} '{value}' is not a valid date ({exc}); use YYYY-MM-DD, e.g. 2026-08-01."
+        ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise InputError(f"{option} '{value}' is not a valid date; use YYYY-MM-DD, e.g. 2026-08-01.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.normalize()
+
+
+def check_as_of(dataset: InputData, as_of: pd.Timestamp) -> list[str]:
+    """An as-of must lie after the start of the history and not far past its end."""
+    notes: list[str] = []
+    if not dataset.has_history:
+        return notes
+    first, last = dataset.first_date(), dataset.last_date()
+    if as_of <= first:
+        raise InputError(
+            f"--as-of {as_of.date()} is on or before the first transaction ({first.date()}): there is no history to "
+            f"learn from; choose a date after {first.date()} (the data runs to {last.date()})."
+        )
+    gap = (as_of - last).days
+    if gap > MAX_AS_OF_GAP_DAYS:
+        raise InputError(
+            f"--as-of {as_of.date()} is {gap} days after the last transaction ({last.date()}): every account would look "
+            f"churned; choose an as-of at most {MAX_AS_OF_GAP_DAYS} days after {last.date()}."
+        )
+    return notes
+
+
+def shap_summaries(results: dict[str, TargetResult], ts, max_rows: int = 2000) -> dict[str, bytes]:
+    """Mean |contribution| per feature on (a sample of) the test slice, as PNGs for the tracking store."""
+    from potential.tracking.plots import shap_summary_png
+
+    out = {}
+    for target, result in results.items():
+        rows = ts.features.loc[result.test_index[:max_rows]]
+        points, _, base = contributions(result.model, rows)
+        long = long_explanations(target, points, rows, base)
+        out[f"shap_summary_{target}.png"] = shap_summary_png(
+            long, f"{target}: mean |contribution| on the test slice"
+        )
+    return out
+
+
+def oracle_metrics(results: dict[str, TargetResult], ts, truth: pd.DataFrame) -> dict[str, float]:
+    """ROC-AUC of the generator's latent propensities on the same test rows, beside the model's.
+
+    The oracle knows each account's latent state at the cutoff: an account that already made its one
+    expansion step before the cutoff has no expansion propensity left.
+    """
+    out: dict[str, float] = {}
+    truth = truth.set_index("account_id")
+    for target, result in results.items():
+        column = f"{target}_propensity"
+        if column not in truth.columns:
+            continue
+        accounts = result.test_index.get_level_values("account_id")
+        oracle = truth[column].reindex(accounts).to_numpy(dtype=float)
+        if target == "expansion" and "expansion_date" in truth.columns:
+            happened = pd.to_datetime(truth["expansion_date"]).reindex(accounts).to_numpy()
+            cutoffs = result.test_index.get_level_values("cutoff").to_numpy()
+            oracle = np.where(~pd.isna(happened) & (happened < cutoffs), 0.0, oracle)
+        y = ts.labels.loc[result.test_index, target].to_numpy()
+        ok = np.isfinite(oracle)
+        if ok.sum() < 10 or len(np.unique(y[ok])) < 2:
+            continue
+        auc_oracle = classification_metrics(y[ok], oracle[ok], probabilities=False)["roc_auc"]
+        out[f"oracle_roc_auc_{target}"] = auc_oracle
+        out[f"model_roc_auc_{target}"] = result.metrics["roc_auc"]
+        out[f"oracle_ratio_{target}"] = result.metrics["roc_auc"] / auc_oracle
+    return out
+
+
+def model_card(
+    tracker, champions: dict, as_of: pd.Timestamp, config: Config, dataset: InputData, notes: list[str]
+) -> dict[str, Any]:
+    models = []
+    board = tracker.leaderboard()
+    for target in TARGETS:
+        champ = champions.get(target)
+        if champ is None:
+            continue
+        metrics = {
+            k: v
+            for k, v in champ.metrics.items()
+            if k in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20")
+        }
+        baselines: dict[str, dict[str, float]] = {}
+        if len(board):
+            parent = board.loc[board["run_id"] == champ.run_id, "parent_run_id"]
+            siblings = board[(board["target"] == target) & (board["model"] != "lightgbm")]
+            siblings = siblings[siblings["parent_run_id"] == (parent.iloc[0] if len(parent) else None)]
+            for row in siblings.itertuples():
+                baselines[str(row.model)] = {
+                    "roc_auc": row.roc_auc,
+                    "pr_auc": row.pr_auc,
+                    "lift_at_20": row.lift_at_20,
+                }
+        models.append(
+            {
+                "target": target,
+                "name": f"potential-{target}",
+                "version": champ.version,
+                "metrics": metrics,
+                "baselines": baselines,
+            }
+        )
+    return {
+        "as_of": as_of.date().isoformat(),
+        "horizon_days": config.time.horizon_days,
+        "models": models,
+        "notes": notes,
+        "data_digest": dataset.digest(),
+        "config_digest": config.digest(),
+        "action_rules": action_rule_texts(config.ranking),
+        "currency": config.data.currency,
+    }
+
+
+class Pipeline:
+    """The stages of one command, run through `engine` with `config`; `progress` hears what is going on.
+
+    Data folders are read once per pipeline: `run` trains and ranks from the same loaded data.
+    """
+
+    def __init__(self, engine: Engine[Any], config: Config, progress: Progress | None = None):
+        self.engine = engine
+        self.config = config
+        self.progress = progress
+        self._loaded: dict[Path, InputData] = {}
+
+    def say(self, message: str) -> None:
+        """Tell the user what is happening; also the point where a requested stop takes effect."""
+        interrupt.check()
+        if self.progress is not None:
+            self.progress(message)
+
+    # ------------------------------------------------------------------------------------------- load
+    def load(self, folder: Path) -> InputData:
+        """The validated input of `folder` (read once per pipeline)."""
+        key = Path(folder).resolve()
+        if key not in self._loaded:
+            self._loaded[key] = self.engine.load(Path(folder))
+        return self._loaded[key]
+
+    # ------------------------------------------------------------------------------------------- features
+    def features(self, request: FeaturesRequest) -> tuple[int, int]:
+        """Write the scoring features at the as-of; (accounts, feature columns)."""
+        if Path(request.out).suffix not in (".parquet", ".csv"):
+            raise PotentialError(f"--out {request.out}: use a .parquet or .csv file name.")
+        data = self.load(request.data)
+        check_as_of(data, request.as_of)
+        return self.engine.write_features(data, request.as_of, Path(request.out))
+
+    def audit(self, folder: Path, as_of: pd.Timestamp) -> list[str]:
+        """The leakage audit at `as_of`: time travel, constant features, suspiciously strong single features."""
+        data = self.load(folder)
+        check_as_of(data, as_of)
+        self.say("leakage audit: features from the full data and from the data cut at the as-of")
+        full = self.engine.features(data, as_of)
+        cut = self.engine.features(self.engine.truncated(data, as_of), as_of)
+        try:
+            training, _ = self.engine.training_set(data, as_of)
+        except InsufficientDataError as exc:  # too little history for labels: report what we can
+            return audit_lines(full, cut, None, str(exc))
+        return audit_lines(full, cut, training)
+
+    # ------------------------------------------------------------------------------------------- train
+    def train(self, request: TrainRequest) -> TrainSummary:
+        """Train churn and expansion models (LightGBM + baselines) at the as-of, log them and gate the champions."""
+        from potential.tracking.store import Tracker
+
+        config = self.config
+        started = time.perf_counter()
+        data = self.load(request.data)
+        as_of = request.as_of
+        notes = list(data.notes) + check_as_of(data, as_of)
+        self.say("building the point-in-time training set")
+
+        def cutoffs(done: int, total: int) -> None:
+            self.say(f"point-in-time training set, cutoffs done: {done}/{total}")
+
+        ts, boosters = self.engine.training_set(data, as_of, progress=cutoffs)
+        results: dict[str, TargetResult] = {}
+        refusals: list[str] = []
+        for target in TARGETS:
+            if ts.labels[target].notna().sum() == 0:
+                notes.append(f"{target}: not modelled (no {target} labels in this data).")
+                continue
+            self.say(f"training {target} (LightGBM + baselines)")
+            try:
+                results[target] = train_target(ts, target, config, boosters)
+            except InsufficientDataError as exc:
+                refusals.append(str(exc))
+                notes.append(f"{target}: not modelled — {exc}")
+        if not results:
+            raise InsufficientDataError(" / ".join(refusals) or "no target could be trained")
+        oracle = oracle_metrics(results, ts, request.truth) if request.truth is not None else {}
+        tracker = Tracker(request.workspace, config)
+        tracker.set_input_example(ts.features)
+
+        def rescore(model, target: str) -> float | None:
+            result = results[target]
+            test = ts.features.loc[result.test_index]
+            if set(model.spec.columns) != set(result.model.spec.columns):
+                return None
+            y = ts.labels.loc[result.test_index, target].to_numpy()
+            return classification_metrics(y, model.predict(test)).get(config.training.promotion.metric)
+
+        self.say("logging runs and models to MLflow")
+        context = {
+            "as_of": as_of.date().isoformat(),
+            "horizon_days": config.time.horizon_days,
+            "data_digest": data.digest(),
+            "config_digest": config.digest(),
+            "engine": self.engine.name,
+            "mode": ts.mode,
+        }
+        artifacts = {
+            "training_notes.json": json.dumps(
+                {
+                    "notes": notes,
+                    "cutoffs": {k: [str(c.date()) for c in v] for k, v in ts.cutoffs.items()},
+                    "oracle": oracle,
+                },
+                indent=2,
+            ).encode()
+        }
+        artifacts.update(shap_summaries(results, ts))
+        decisions = tracker.log_training(
+            results,
+            context,
+            rescore,
+            artifacts,
+            parent_metrics=oracle,
+            checkpoint=lambda: self.say("moving registry aliases"),
+        )
+        return TrainSummary(
+            results, decisions, notes, oracle, len(ts.features), time.perf_counter() - started
+        )
+
+    # ------------------------------------------------------------------------------------------- rank
+    def rank(self, request: RankRequest) -> RankSummary:
+        """Score every account with the champions, rate and rank them, export the list and the report inputs."""
+        from potential.scoring.rating import load_profile
+        from potential.tracking.store import Tracker
+
+        config = self.config
+        as_of = request.as_of
+        workspace = Path(request.workspace)
+        profile = load_profile(config.rating_profile_path())
+        previous = read_previous(request.since) if request.since is not None else None
+        data = self.load(request.data)
+        notes = list(data.notes) + check_as_of(data, as_of)
+        if not config.tracking.uri and not (workspace / "models" / "mlflow.db").exists():
+            raise PotentialError(
+                f"{workspace / 'models'}: no champion model (no tracking store here); run `potential train --data ... "
+                f"--as-of ... --out {workspace}` first."
+            )
+        tracker = Tracker(workspace, config)
+        self.say("loading champion models from the registry")
+        champions = tracker.champions()
+        if not champions.get("churn") and not champions.get("expansion"):
+            raise PotentialError(
+                f"{workspace / 'models'}: no champion model in the registry; run `potential train --data ... --as-of ... --out {workspace}` first."
+            )
+        self.say("scoring, explaining and rating accounts")
+        scored = self.engine.score(data, as_of, champions, profile)
+        notes += scored.notes
+        ranked = rank_accounts(scored.table, config.ranking)
+        versions = {t: f"{c.version}" for t, c in champions.items()}
+        ranked["as_of"] = as_of.date().isoformat()
+        ranked["model_version"] = ";".join(f"{t}:v{v}" for t, v in sorted(versions.items())) or "rating-only"
+        for column in ("expansion_probability", "churn_probability"):
+            ranked[column] = ranked[column].round(6)
+        ranked["rating_score"] = ranked["rating_score"].round(1)
+        if previous is not None:
+            ranked = compare_with_previous(ranked, previous)
+        ranked = order_columns(ranked)
+        exported = filter_targets(
+            ranked, request.top, list(request.tiers) or None, list(request.actions) or None
+        )
+
+        exports = workspace / "exports"
+        lineage = {
+            "as_of": as_of.date().isoformat(),
+            "model_versions": versions,
+            "config_digest": config.digest(),
+            "data_digests": data.digests,
+            "code_version": __version__,
+            "rows": len(exported),
+            "horizon_days": config.time.horizon_days,
+        }
+        self.say(f"writing {len(exported)} rows")  # last stop: the files below are written as one set
+        paths = [write_targets(exported, exports / f"targets.{request.fmt}", request.fmt, lineage)]
+        # report inputs: everything the pages show, so `report` needs no data folder
+        keep = set(exported["account_id"])
+        paths += self.engine.write_report_inputs(scored, data, as_of, keep, exports)
+        card = model_card(tracker, champions, as_of, config, data, notes)
+        paths.append(write_manifest(exports / "run.json", card))
+        manifest = {
+            **lineage,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": sorted(p.name for p in paths),
+            "format": request.fmt,
+            "targets": paths[0].name,
+            "filters": {
+                "top": request.top,
+                "tier": list(request.tiers) or None,
+                "action": list(request.actions) or None,
+                "since": str(request.since) if request.since else None,
+            },
+        }
+        paths.append(write_manifest(exports / "manifest.json", manifest))
+        return RankSummary(exported, paths, notes, versions)
+
+    # ------------------------------------------------------------------------------------------- report
+    def report(self, request: ReportRequest) -> list[Path]:
+        """Write the portfolio page and the account pages from the files the last `rank` wrote."""
+        return report(self.config, request, self.progress)
+
+
+def report(config: Config, request: ReportRequest, progress: Progress | None = None) -> list[Path]:
+    """Write the portfolio page and the account pages from the files the last `rank` wrote (no engine needed)."""
+    from potential.reports import ReportInput, write_reports
+
+    interrupt.check()
+    workspace = Path(request.workspace)
+    exports = workspace / "exports"
+    targets = read_targets(targets_path(exports, workspace))
+    card = json.loads((exports / "run.json").read_text(encoding="utf-8"))
+    explanations = pd.read_parquet(exports / "explanations.parquet")
+    drivers = pd.read_parquet(exports / "drivers.parquet")
+    names = sorted(set(explanations["feature"])) if len(explanations) else []
+    report_input = ReportInput(
+        targets=targets,
+        explanations=explanations,
+        rating=pd.read_parquet(exports / "rating.parquet"),
+        history=pd.read_parquet(exports / "history.parquet"),
+        feature_text={n: describe(n) for n in names},
+        driver_phrases=drivers[["account_id", "target", "feature", "phrase"]]
+        if len(drivers)
+        else pd.DataFrame(columns=["account_id", "target", "feature", "phrase"]),
+        model_card=card,
+        currency=card.get("currency", ""),
+        previous=None,
+    )
+
+    def pages(done: int, total: int) -> None:
+        if done == total or done % 25 == 0:
+            interrupt.check()
+            if progress is not None:
+                progress(f"writing account pages: {done:,}/{total:,}")
+
+    return write_reports(
+        report_input, workspace / "reports", top_k=request.top_k or config.report.top_k, progress=pages
+    )
+
+
+def targets_path(exports: Path, workspace: Path) -> Path:
+    """The target list the last `rank` wrote, as its manifest names it."""
+    manifest = exports / "manifest.json"
+    if not manifest.exists():
+        raise InputError(
+            f"{exports}: no target list (manifest.json is missing); run `potential rank` (or `potential run`) "
+            f"with --out {workspace} first."
+        )
+    try:
+        entry = json.loads(manifest.read_text(encoding="utf-8"))
+        name = entry.get("targets") or f"targets.{entry['format']}"
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise InputError(
+            f"{manifest}: not a manifest written by `potential rank` ({exc}); rerun `potential rank --out {workspace}`."
+        ) from None
+    path = exports / Path(str(name)).name
+    if not path.exists():
+        raise InputError(
+            f"{path}: the target list named in manifest.json is missing; rerun `potential rank --out {workspace}`."
+        )
+    return path
+
+
+def read_previous(since: Path) -> pd.DataFrame:
+    """An earlier targets file for `rank --since`: the columns the comparison needs, ranks as numbers."""
+    from potential.data.schema import read_raw
+
+    previous = read_raw(Path(since))
+    for column in ("account_id", "rank", "tier"):
+        if column not in previous.columns:
+            raise InputError(
+                f"{Path(since).name}: column '{column}' is missing; pass a targets.csv written by `potential rank`."
+            )
+    previous["rank"] = pd.to_numeric(previous["rank"], errors="coerce")
+    return previous

@@ -1,0 +1,76 @@
+"""What a command asks of the pipeline, and what each stage gives back: plain, typed records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from potential.models.training import TargetResult
+
+
+@dataclass(frozen=True)
+class FeaturesRequest:
+    """`potential features`: the scoring features at `as_of`, written to `out` (.parquet or .csv)."""
+
+    data: Path
+    as_of: pd.Timestamp
+    out: Path
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """`potential train`: models for `as_of` from the data in `data`, logged in `workspace`'s registry.
+
+    `truth` (the synthetic portfolio's latent propensities) adds an oracle check to the training summary.
+    """
+
+    data: Path
+    as_of: pd.Timestamp
+    workspace: Path
+    truth: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """`potential rank`: the ranked list at `as_of` from the champions in `workspace`, exported as `fmt`.
+
+    `top`, `tiers` and `actions` filter the exported rows; `since` is an earlier targets file to compare with.
+    """
+
+    data: Path
+    as_of: pd.Timestamp
+    workspace: Path
+    fmt: str = "csv"
+    top: int | None = None
+    tiers: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    since: Path | None = None
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """`potential report`: the HTML pages of the list that `rank` last wrote in `workspace`."""
+
+    workspace: Path
+    top_k: int | None = None
+
+
+@dataclass
+class TrainSummary:
+    results: dict[str, TargetResult]
+    decisions: dict[str, dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    oracle: dict[str, float] = field(default_factory=dict)
+    rows: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RankSummary:
+    targets: pd.DataFrame
+    paths: list[Path]
+    notes: list[str]
+    model_versions: dict[str, str]

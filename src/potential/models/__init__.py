@@ -1,0 +1,1 @@
+"""Models: LightGBM classifiers and the uplift regressor, calibration, baselines and metrics (no I/O)."""

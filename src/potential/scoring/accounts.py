@@ -1,0 +1,172 @@
+"""Scores of a set of accounts: calibrated probabilities, money at stake, explanations, rating and reasons.
+
+Everything here is per account, so an engine can run it on the whole portfolio or on one partition of it;
+the portfolio-wide steps (ranking, tiers) come after, in `potential.scoring.ranking`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from potential.config import Config
+from potential.data.schema import Dataset
+from potential.models.training import TARGETS
+from potential.scoring.explain import build_reasons, contributions, long_explanations, top_drivers
+from potential.scoring.ranking import PROSPECT_CONVERSION
+from potential.scoring.rating import profile_warnings, rate_accounts
+
+HISTORY_MONTHS = 24
+
+
+def score(
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
+    frame = pd.DataFrame(index=feats.index)
+    notes: list[str] = []
+    explanations = []
+    for target in TARGETS:
+        champ = champions.get(target)
+        if champ is None:
+            frame[f"{target}_probability"] = np.nan
+            notes.append(f"{target}: no champion model, so not scored.")
+            continue
+        points, prob, base = contributions(champ.model, feats)
+        frame[f"{target}_probability"] = prob
+        explanations.append(long_explanations(target, points, feats, base))
+    history = dataset.has_history
+    h = config.time.horizon_days
+    if history:
+        recent = _recent_spend(dataset, as_of, h).reindex(feats.index).fillna(0.0)
+        frame["revenue_at_risk"] = recent.clip(lower=0).round(2)
+    else:
+        frame["revenue_at_risk"] = np.nan
+    uplift = champions.get("uplift")
+    if uplift is not None and champions.get("expansion") is not None:
+        frame["expected_uplift"] = np.round(uplift.model.predict(feats), 2)
+    else:
+        frame["expected_uplift"] = np.nan
+    for column in (
+        "is_prospect",
+        "spend_365d",
+        "potential_spend_365d",
+        "potential_multiple",
+        "peer_spend_percentile",
+        "peer_gap_to_p75",
+        "days_since_last_purchase",
+    ):
+        if column in feats.columns:
+            frame[column] = feats[column]
+    if "is_prospect" in frame.columns:
+        prospect = frame["is_prospect"] == 1
+        for target in TARGETS:
+            frame.loc[prospect, f"{target}_probability"] = np.nan
+        frame.loc[prospect, "expected_uplift"] = np.nan
+        frame.loc[prospect, "revenue_at_risk"] = 0.0
+        frame["prospect_value"] = np.where(
+            prospect, frame.get("potential_spend_365d", 0) * h / 365.25 * PROSPECT_CONVERSION, 0.0
+        )
+        frame["is_prospect"] = prospect
+        lapsed = (~prospect) & (
+            feats.get("days_since_last_purchase", pd.Series(0, index=feats.index))
+            > config.time.active_lookback_days
+        )
+        frame["status"] = np.where(prospect, "prospect", np.where(lapsed, "lapsed", "active"))
+    else:
+        frame["status"] = "active"
+    long = (
+        pd.concat(explanations, ignore_index=True)
+        if explanations
+        else pd.DataFrame(
+            columns=["account_id", "target", "feature", "value", "value_text", "contribution", "base"]
+        )
+    )
+    if "is_prospect" in frame.columns and len(long):
+        prospects = set(frame.index[frame["is_prospect"]])
+        long = long[~long["account_id"].isin(prospects)].reset_index(drop=True)
+    return frame, long, notes
+
+
+@dataclass
+class AccountScores:
+    """Scores, rating and reasons of a set of accounts (the portfolio, or one partition of it)."""
+
+    table: pd.DataFrame  # one row per account: account_id, probabilities, money, rating, names, reasons
+    explanations: pd.DataFrame  # long: account_id, target, feature, value, value_text, contribution, base
+    rating: pd.DataFrame  # long: the rating profile's criteria per account
+    drivers: pd.DataFrame  # top model drivers per account and target, with their phrases
+    notes: list[str]
+
+
+def score_accounts(
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config, profile
+) -> AccountScores:
+    """Everything `rank` knows of an account before the portfolio-wide ranking; per account only."""
+
+    scored, long, notes = score(dataset, feats, as_of, champions, config)
+    profile_input = dataset.accounts.set_index("account_id").reindex(feats.index)
+    for column in feats.columns:
+        if column not in profile_input.columns:
+            profile_input[column] = feats[column]
+    notes += profile_warnings(profile, profile_input.columns)
+    rating = rate_accounts(profile, profile_input)
+    scored = scored.join(rating.scores)
+    accounts = dataset.accounts.set_index("account_id").reindex(scored.index)
+    scored["account_name"] = (
+        accounts["account_name"].fillna("").astype(str) if "account_name" in accounts else ""
+    )
+    for column in ("industry", "region"):
+        if column in accounts.columns:
+            scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
+    drivers = top_drivers(long)
+    scored["reasons"] = build_reasons(drivers, rating.contributions, pd.Index(scored.index)).to_numpy()
+    scored = scored.reset_index().rename(columns={"index": "account_id"})
+    return AccountScores(scored, long, rating.contributions, drivers, notes)
+
+
+def _recent_spend(dataset: Dataset, as_of: pd.Timestamp, days: int) -> pd.Series:
+    tx = dataset.transactions
+    mask = (tx["date"] < as_of) & (tx["date"] >= as_of - pd.Timedelta(days=days))
+    return tx.loc[mask].groupby("account_id")["amount"].sum()
+
+
+def monthly_history(
+    dataset: Dataset, as_of: pd.Timestamp, accounts: pd.Index, months: int = HISTORY_MONTHS
+) -> pd.DataFrame:
+    start = (as_of - pd.DateOffset(months=months)).to_period("M").to_timestamp()
+    ids = set(map(str, accounts))
+    parts = []
+    if dataset.has_history:
+        tx = dataset.transactions
+        tx = tx[(tx["date"] < as_of) & (tx["date"] >= start) & tx["account_id"].isin(ids)]
+        parts.append(
+            tx.assign(
+                month=tx["date"].dt.to_period("M").dt.to_timestamp(), orders=(tx["amount"] > 0).astype(int)
+            )
+            .groupby(["account_id", "month"])
+            .agg(spend=("amount", "sum"), orders=("orders", "sum"))
+        )
+    if dataset.activities is not None:
+        act = dataset.activities
+        act = act[(act["date"] < as_of) & (act["date"] >= start) & act["account_id"].isin(ids)]
+        parts.append(
+            act.assign(month=act["date"].dt.to_period("M").dt.to_timestamp())
+            .groupby(["account_id", "month"])
+            .size()
+            .rename("activities")
+            .to_frame()
+        )
+    if not parts:
+        return pd.DataFrame(columns=["account_id", "month", "spend", "orders", "activities"])
+    history = pd.concat(parts, axis=1).fillna(0).reset_index()
+    for column in ("spend", "orders", "activities"):
+        if column not in history.columns:
+            history[column] = 0
+    history["orders"] = history["orders"].astype(int)
+    history["activities"] = history["activities"].astype(int)
+    return history.sort_values(["account_id", "month"], ignore_index=True)[
+        ["account_id", "month", "spend", "orders", "activities"]
+    ]

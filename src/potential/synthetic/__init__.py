@@ -1,0 +1,1 @@
+"""Synthetic B2B portfolio with known ground truth: the demo data."""

@@ -1,0 +1,1 @@
+"""Tracking: the only package that talks to MLflow (runs, registry, champions)."""
