@@ -28,9 +28,11 @@ test: install ## Run the test suite (fast; slow and dask tests excluded)
 test-all: install ## Run every test, slow and dask ones included
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m ""
 
-lint: install ## Lint with ruff
+lint: install ## Lint (ruff), check the layers (import-linter) and the types of the engine seam (mypy)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/potential/engines src/potential/app src/potential/api.py
 
 format: install ## Format with ruff
 	$(BIN)/ruff format src tests benchmarks

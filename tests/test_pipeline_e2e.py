@@ -156,6 +156,7 @@ def test_rank_formats_filters_and_determinism(demo, capsys, tmp_path):
     )
     assert code == 0, err
     filtered = targets(ws)
+    assert 0 < len(filtered) <= 15
     assert (
         len(filtered) <= 15 and set(filtered["tier"]) <= {"A"} and set(filtered["action"]) <= {"Save", "Grow"}
     )

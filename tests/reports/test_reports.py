@@ -361,9 +361,12 @@ def test_output_is_byte_identical_on_rerender(tmp_path, make_report_input):
         assert a.read_bytes() == c.read_bytes(), a.name
 
 
-def test_many_pages_render_quickly_enough_to_not_matter(tmp_path, make_report_input):
+def test_every_account_up_to_top_k_gets_its_own_page(tmp_path, make_report_input):
     data = make_report_input(n=120)
-    assert len(write_reports(data, tmp_path, top_k=500)) == 121
+    paths = write_reports(data, tmp_path, top_k=500)
+    assert len(paths) == 121
+    for account in data.targets["account_id"]:
+        assert account in visible(page_of(tmp_path, account))
 
 
 def test_a_sparse_model_card_still_reads_well(tmp_path, make_report_input):

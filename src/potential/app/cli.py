@@ -167,19 +167,19 @@ def validate(
         dataset = pipeline.load(data)
         tables = pipeline.engine.tables(dataset)
         columns = set(dataset.accounts.columns)
-        if dataset.has_history:
+        first, last = dataset.first_date(), dataset.last_date()
+        if last is not None:
             import pandas as pd
 
-            after = dataset.last_date() + pd.Timedelta(days=1)
-            columns |= set(pipeline.engine.features(dataset, after).columns)
+            columns |= set(pipeline.engine.features(dataset, last + pd.Timedelta(days=1)).columns)
     table = Table(title=f"{data}", show_lines=False)
     for column in ("table", "file", "rows", "columns"):
         table.add_column(column)
     for summary in tables:
         table.add_row(summary.table, summary.file, f"{summary.rows:,}", f"{summary.columns}")
     out.print(table)
-    if dataset.has_history:
-        out.print(f"history: {dataset.first_date().date()} to {dataset.last_date().date()}")
+    if first is not None and last is not None:
+        out.print(f"history: {first.date()} to {last.date()}")
     profile = load_profile(cfg.rating_profile_path())
     for note in list(dataset.notes) + profile_warnings(profile, columns):
         out.print(f"[yellow]note[/yellow]: {note}", highlight=False)

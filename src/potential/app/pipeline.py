@@ -64,9 +64,9 @@ def parse_as_of(value: str | pd.Timestamp | None, option: str = "--as-of") -> pd
 def check_as_of(dataset: InputData, as_of: pd.Timestamp) -> list[str]:
     """An as-of must lie after the start of the history and not far past its end."""
     notes: list[str] = []
-    if not dataset.has_history:
-        return notes
     first, last = dataset.first_date(), dataset.last_date()
+    if first is None or last is None:  # profile-only data: no history to place the as-of in
+        return notes
     if as_of <= first:
         raise InputError(
             f"--as-of {as_of.date()} is on or before the first transaction ({first.date()}): there is no history to "

@@ -1,4 +1,4 @@
-"""Execution engines behind one seam (docs/design.md section 4).
+"""Execution engines behind one seam (docs/design.md section 7).
 
 A command opens one engine with `open_engine(config)` and hands it to the stages in `potential.app`; that
 context manager is the only reader of the engine setting. `pandas` runs everything in this process; `dask`
@@ -13,109 +13,14 @@ import an engine, and nothing here imports `potential.app`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
-
-import pandas as pd
+from collections.abc import Iterator
+from typing import Any
 
 from potential.config import Config, EngineConfig
+from potential.engines.base import D, Engine, InputData, Progress, Scored, TableSummary
 from potential.errors import PotentialError
-from potential.labels.training_set import TrainingSet
-from potential.models.training import Boosters
-from potential.scoring.rating import RatingProfile
 
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class TableSummary:
-    """One input table as `validate` shows it."""
-
-    table: str
-    file: str
-    rows: int
-    columns: int
-
-
-@runtime_checkable
-class InputData(Protocol):
-    """What every engine's loaded data offers the stages, wherever its events live."""
-
-    accounts: pd.DataFrame
-    labels: pd.DataFrame | None
-
-    @property
-    def has_history(self) -> bool: ...
-
-    @property
-    def notes(self) -> tuple[str, ...]: ...
-
-    @property
-    def digests(self) -> dict[str, str]: ...
-
-    def first_date(self) -> pd.Timestamp | None: ...
-
-    def last_date(self) -> pd.Timestamp | None: ...
-
-    def digest(self) -> str: ...
-
-
-@dataclass
-class Scored:
-    """An engine's scores: one row per account on the client; the long tables wherever the engine keeps them."""
-
-    table: pd.DataFrame  # account_id, probabilities, money, rating, names, reasons
-    notes: list[str]
-    parts: Any  # engine-specific handle on explanations, rating and drivers (for write_report_inputs)
-
-
-D = TypeVar("D", bound=InputData)
-
-
-class Engine(Protocol[D]):
-    """The operations whose cost grows with the events; every command reaches the data through these."""
-
-    name: str
-
-    def load(self, folder: Path) -> D:
-        """Read and validate the tables in `folder` (exit-2 errors name file, column and rows)."""
-        ...
-
-    def tables(self, data: D) -> list[TableSummary]:
-        """The tables that were found, for `validate`."""
-        ...
-
-    def truncated(self, data: D, as_of: pd.Timestamp) -> D:
-        """The same data with every event on or after `as_of` removed (for the leakage audit)."""
-        ...
-
-    def features(self, data: D, as_of: pd.Timestamp) -> pd.DataFrame:
-        """The scoring features at `as_of`, one row per account (index account_id), on the client."""
-        ...
-
-    def write_features(self, data: D, as_of: pd.Timestamp, out: Path) -> tuple[int, int]:
-        """Write the scoring features at `as_of` to `out` (.parquet or .csv); (rows, feature columns)."""
-        ...
-
-    def training_set(
-        self, data: D, as_of: pd.Timestamp, progress: Progress | None = None
-    ) -> tuple[TrainingSet, Boosters | None]:
-        """The point-in-time training set (its client-side slices) and the booster fitter for its train slice."""
-        ...
-
-    def score(
-        self, data: D, as_of: pd.Timestamp, champions: dict[str, Any], profile: RatingProfile
-    ) -> Scored:
-        """Scores, explanations, rating and reasons of every account at `as_of`."""
-        ...
-
-    def write_report_inputs(
-        self, scored: Scored, data: D, as_of: pd.Timestamp, keep: set[str], exports: Path
-    ) -> list[Path]:
-        """Explanations, rating, drivers and monthly history of the accounts in `keep`, as Parquet in `exports`."""
-        ...
+__all__ = ["D", "Engine", "InputData", "Progress", "Scored", "TableSummary", "open_engine"]
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from potential import interrupt
 from potential.config import Config
 from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import ID, Dataset, clean_table, read_table
+from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
 from potential.features.build import (
     FeaturePlan,
@@ -72,7 +73,7 @@ try:  # the optional extra: `pip install 'potential[dask]'`
 
     LOST_WORK: tuple[type[BaseException], ...] = (FutureCancelledError, KilledWorker)
 except ImportError:  # pragma: no cover - exercised only without the extra
-    dask = dd = Client = LocalCluster = default_client = None
+    dask = dd = Client = LocalCluster = default_client = None  # type: ignore[assignment,misc]
     LOST_WORK = ()
 
 EVENT_TABLES = ("transactions", "activities")
@@ -240,6 +241,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
         files = event_source(folder, config.data.tables.get(table, table))
         if files:
             source = find_table(folder, config.data.tables.get(table, table))
+            assert source is not None  # event_source found its files there
             digests[table] = file_digest(source)
             sources[table] = source.name
             raw_events[table] = _read_events(files, table, config)
@@ -359,7 +361,8 @@ def _local_part(
 def _peer_part(local: pd.DataFrame, pools: dict[pd.Timestamp, set[str]]) -> pd.DataFrame:
     """Peer rows of one bucket, per cutoff, with the effective group decided on the whole portfolio."""
     parts = []
-    for cutoff, rows in local.groupby("cutoff", sort=True):
+    for key, rows in local.groupby("cutoff", sort=True):
+        cutoff = pd.Timestamp(key)  # type: ignore[arg-type]
         frame = rows.set_index(ID)
         spend, groups, customer = peer_inputs(frame)
         egroup = effective_groups(groups.astype(str), pools.get(cutoff, set()))
@@ -406,13 +409,14 @@ def _finish_part(
 ) -> pd.DataFrame:
     """Join the cross-account statistics; columns in the pandas engine's order, then cutoff and labels."""
     out = []
-    for cutoff, rows in local.groupby("cutoff", sort=True):
+    for key, rows in local.groupby("cutoff", sort=True):
+        cutoff = pd.Timestamp(key)  # type: ignore[arg-type]
         frame = rows.set_index(ID)
         tail = frame[extra]
         frame = frame.drop(columns=extra)
         if peers is not None:
             frame = with_peers(frame, peers[peers["cutoff"] == cutoff].set_index(ID), deals[cutoff])
-            frame = with_btyd(frame, models.get(pd.Timestamp(cutoff)))
+            frame = with_btyd(frame, models.get(cutoff))
         out.append(pd.concat([frame, tail], axis=1).reset_index())
     return pd.concat(out, ignore_index=True)
 
@@ -533,7 +537,14 @@ class DaskBoosters:
     def train_labels(self, target: str) -> np.ndarray:
         return self.train[target].dropna().compute().to_numpy()
 
-    def classifier(self, target: str, spec, params: dict[str, Any], config: Config, valid: tuple):
+    def classifier(
+        self,
+        target: str,
+        spec,
+        params: dict[str, Any],
+        config: Config,
+        valid: tuple[pd.DataFrame, np.ndarray],
+    ):
         from lightgbm.dask import DaskLGBMClassifier
 
         rows = self.train[~self.train[target].isna()]
@@ -546,16 +557,18 @@ class DaskBoosters:
             )
         model = DaskLGBMClassifier(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
-        return choose_iteration(model.booster_, *valid, "binary")
+        return choose_iteration(model.booster_, valid[0], valid[1], "binary")
 
-    def uplift_regressor(self, spec, params: dict[str, Any], config: Config, valid: tuple):
+    def uplift_regressor(
+        self, spec, params: dict[str, Any], config: Config, valid: tuple[pd.DataFrame, np.ndarray]
+    ):
         from lightgbm.dask import DaskLGBMRegressor
 
         rows = self.train[self.train["expansion"] == 1]
         y = rows["uplift"].clip(lower=0).map_partitions(np.log1p, meta=("uplift", float))
         model = DaskLGBMRegressor(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), y, **_categorical(spec))
-        return choose_iteration(model.booster_, *valid, "regression")
+        return choose_iteration(model.booster_, valid[0], valid[1], "regression")
 
 
 def _sklearn_params(params: dict[str, Any], config: Config) -> dict[str, Any]:
@@ -605,6 +618,7 @@ def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Cl
     if not data.has_history:
         dataset = Dataset(data.accounts, None, None, data.labels)
         return profile_training_set(dataset, as_of, config), None
+    assert data.first is not None  # there are transactions
     plan = plan_cutoffs(data.first, as_of, config)
     order = [(name, c) for name in SLICES for c in plan[name]]
     frame = features(data, [c for _, c in order], as_of, config, labels=True)
@@ -738,9 +752,7 @@ class DaskEngine:
     def load(self, folder: Path) -> DaskData:
         return load(folder, self.config)
 
-    def tables(self, data: DaskData) -> list[Any]:
-        from potential.engines import TableSummary
-
+    def tables(self, data: DaskData) -> list[TableSummary]:
         counts = dict(
             zip(data.events, dask.compute(*[f.shape[0] for f in data.events.values()]), strict=True)
         )
@@ -750,7 +762,7 @@ class DaskEngine:
                 frame = data.events[table]
                 out.append(TableSummary(table, source, int(counts[table]), len(frame.columns)))
             else:
-                local = data.labels if table == "labels" else data.accounts
+                local = data.labels if table == "labels" and data.labels is not None else data.accounts
                 out.append(TableSummary(table, source, len(local), local.shape[1]))
         return out
 
@@ -787,13 +799,11 @@ class DaskEngine:
     ) -> tuple[TrainingSet, Any]:
         return training_set(data, as_of, self.config, self.client)
 
-    def score(self, data: DaskData, as_of: pd.Timestamp, champions: dict[str, Any], profile: Any) -> Any:
-        from potential.engines import Scored
-
+    def score(self, data: DaskData, as_of: pd.Timestamp, champions: dict[str, Any], profile: Any) -> Scored:
         parts = score(data, as_of, champions, self.config, profile)
         return Scored(parts.table, parts.notes, parts)
 
     def write_report_inputs(
-        self, scored: Any, data: DaskData, as_of: pd.Timestamp, keep: set[str], exports: Path
+        self, scored: Scored, data: DaskData, as_of: pd.Timestamp, keep: set[str], exports: Path
     ) -> list[Path]:
         return write_report_inputs(scored.parts, data, as_of, keep, exports)

@@ -11,7 +11,7 @@ from potential import interrupt
 from potential.config import Config
 from potential.data.io import write_table
 from potential.data.schema import Dataset, load_dataset
-from potential.engines import Progress, Scored, TableSummary
+from potential.engines.base import Progress, Scored, TableSummary
 from potential.features.build import build_features
 from potential.labels.training_set import TrainingSet, build_training_set
 from potential.models.training import Boosters

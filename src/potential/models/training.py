@@ -251,11 +251,20 @@ class Boosters(Protocol):
     def train_labels(self, target: str) -> np.ndarray: ...
 
     def classifier(
-        self, target: str, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+        self,
+        target: str,
+        spec: FeatureSpec,
+        params: dict[str, Any],
+        config: Config,
+        valid: tuple[pd.DataFrame, np.ndarray],
     ) -> lgb.Booster: ...
 
     def uplift_regressor(
-        self, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+        self,
+        spec: FeatureSpec,
+        params: dict[str, Any],
+        config: Config,
+        valid: tuple[pd.DataFrame, np.ndarray],
     ) -> lgb.Booster: ...
 
 
@@ -272,7 +281,12 @@ class LocalBoosters:
         return self.ts.labels.loc[self._train_rows(target), target].to_numpy()
 
     def classifier(
-        self, target: str, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+        self,
+        target: str,
+        spec: FeatureSpec,
+        params: dict[str, Any],
+        config: Config,
+        valid: tuple[pd.DataFrame, np.ndarray],
     ) -> lgb.Booster:
         mask = self._train_rows(target)
         y = self.ts.labels.loc[mask, target].to_numpy()
@@ -287,7 +301,11 @@ class LocalBoosters:
         )
 
     def uplift_regressor(
-        self, spec: FeatureSpec, params: dict[str, Any], config: Config, valid: tuple
+        self,
+        spec: FeatureSpec,
+        params: dict[str, Any],
+        config: Config,
+        valid: tuple[pd.DataFrame, np.ndarray],
     ) -> lgb.Booster:
         mask = (self.ts.slice == "train") & (self.ts.labels["expansion"] == 1)
         y = np.log1p(self.ts.labels.loc[mask, "uplift"].clip(lower=0).to_numpy())

@@ -21,7 +21,7 @@ from potential.scoring.rating import (
 
 ROOT = Path(__file__).parents[1]
 
-# Attributes DESIGN section 5 asks the profile to cover (seeds 000, 001, 003, 004).
+# Attributes docs/design.md section 5 asks the profile to cover (seeds 000, 001, 003, 004).
 SEED_ATTRIBUTES = {
     "is_prospect",
     "growth_trend",
@@ -333,6 +333,7 @@ def test_unknowns_are_neutral_counted_and_listed(profile):
         50 + profile.max_points("culture_fit"), abs=0.05
     )
     rows = result.contributions[result.contributions["account_id"] == "blank"]
+    assert len(rows) == k
     assert (rows["points"] == 0).all() and not rows["known"].any() and rows["score"].isna().all()
     assert (rows["value"] == "").all()
     assert rows["sentence"].str.contains("unknown").all()
