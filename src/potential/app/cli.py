@@ -18,7 +18,13 @@ from rich.table import Table
 from potential import __version__, interrupt
 from potential.app.pipeline import Pipeline, parse_as_of
 from potential.app.pipeline import report as write_report
-from potential.app.requests import FeaturesRequest, RankRequest, ReportRequest, TrainRequest
+from potential.app.requests import (
+    BacktestRequest,
+    FeaturesRequest,
+    RankRequest,
+    ReportRequest,
+    TrainRequest,
+)
 from potential.config import Config, load_config
 from potential.engines import open_engine
 from potential.errors import PotentialError
@@ -427,6 +433,55 @@ def run(
     _print_training(summary)
     _print_rank(ranked, out_dir, tuple(summary.notes))
     out.print(f"reports: {out_dir / 'reports' / 'index.html'} ({len(pages) - 1} account pages)")
+
+
+@app.command()
+def backtest(
+    data: DataOpt,
+    as_of: Annotated[
+        list[str],
+        typer.Option(
+            "--as-of",
+            help="Date to rank as of (repeatable: --as-of 2026-05-01 --as-of 2026-08-01 gives a table over time).",
+        ),
+    ],
+    out_dir: OutOpt = Path("."),
+    horizon_days: HorizonOpt = None,
+    top: Annotated[int, typer.Option("--top", help="Size of the top-K group beside tier A.")] = 100,
+    config: ConfigOpt = None,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Rank as of each date from the events before it, then score the list against what happened next."""
+    cfg = _config(config, engine, scheduler, **{"time.horizon_days": horizon_days})
+    if top < 1:
+        raise PotentialError(f"--top {top}: must be at least 1.")
+    dates = tuple(parse_as_of(value) for value in as_of)
+    with _pipeline(cfg, "backtest") as pipeline:
+        summary = pipeline.backtest(BacktestRequest(data, dates, out_dir, top))
+    table = Table(title=f"backtest: ROC-AUC against the next {cfg.time.horizon_days} days")
+    for column in ("as of", "outcome", "potential", "best baseline", "its ROC-AUC", "difference"):
+        table.add_column(column)
+    for row in summary.comparison.itertuples():
+        table.add_row(
+            str(row.as_of),
+            str(row.outcome),
+            f"{row.roc_auc:.3f}",
+            str(row.best_baseline) or "—",
+            "—" if row.baseline_roc_auc != row.baseline_roc_auc else f"{row.baseline_roc_auc:.3f}",
+            "—" if row.difference != row.difference else f"{row.difference:+.3f}",
+        )
+    out.print(table)
+    ours = summary.table[summary.table["method"] == "potential"]
+    for row in ours.itertuples():
+        out.print(
+            f"{row.as_of} {row.outcome}: tier A held {row.caught_tier_a:.0%} of the {row.positives:,} accounts "
+            f"({row.money_caught_tier_a:.0%} of their money), the top {top} held {row.caught_top_k:.0%}",
+            highlight=False,
+        )
+    for note in summary.notes:
+        out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
+    out.print(f"backtest: {summary.paths[0]} and {summary.paths[1]}")
 
 
 @app.command()

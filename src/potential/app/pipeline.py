@@ -18,6 +18,8 @@ import pandas as pd
 
 from potential import __version__, interrupt
 from potential.app.requests import (
+    BacktestRequest,
+    BacktestSummary,
     FeaturesRequest,
     RankRequest,
     RankSummary,
@@ -372,6 +374,140 @@ class Pipeline:
     def report(self, request: ReportRequest) -> list[Path]:
         """Write the portfolio page and the account pages from the files the last `rank` wrote."""
         return report(self.config, request, self.progress)
+
+    # ------------------------------------------------------------------------------------------- backtest
+    def backtest(self, request: BacktestRequest) -> BacktestSummary:
+        """Rank as of each date from the events before it, then score the list against what happened next.
+
+        Models are trained for each as-of on the truncated data and kept in memory: a backtest never touches
+        the workspace's registry or its champions. Writes exports/backtest.json and reports/backtest.html.
+        """
+        from potential.data.truth import read_truth_events
+        from potential.reports.backtest import write_backtest_page
+        from potential.scoring.backtest import METRIC_COLUMNS, lift_over_best_baseline
+
+        config = self.config
+        data = self.load(request.data)
+        if not data.has_history:
+            raise InputError(
+                f"{request.data}: no transactions table; a backtest needs a history to replay "
+                "(a profile-only table has no 'what happened next')."
+            )
+        h = config.time.horizon_days
+        last = data.last_date()
+        assert last is not None
+        for as_of in request.as_ofs:
+            check_as_of(data, as_of)
+            if as_of + pd.Timedelta(days=h) > last + pd.Timedelta(days=1):
+                latest = (last + pd.Timedelta(days=1) - pd.Timedelta(days=h)).date()
+                raise InputError(
+                    f"--as-of {as_of.date()}: what happened in the {h} days after it is not all in the data (the last "
+                    f"transaction is on {last.date()}); choose an as-of on or before {latest}, or a shorter "
+                    "--horizon-days."
+                )
+        truth = read_truth_events(Path(request.data))
+        notes = list(data.notes)
+        rows: list[dict[str, Any]] = []
+        for as_of in sorted(set(request.as_ofs)):
+            rows += self._backtest_one(data, as_of, request.top_k, truth, notes)
+        table = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+        baselines = ["rfm_rule", "logistic", "bgnbd"]
+        comparison = lift_over_best_baseline(table, "potential", baselines)
+        exports = Path(request.workspace) / "exports"
+        payload = {
+            "as_of": [t.date().isoformat() for t in sorted(set(request.as_ofs))],
+            "horizon_days": h,
+            "top_k": request.top_k,
+            "tier_a_share": self._tier_a_share(),
+            "data_digest": data.digest(),
+            "config_digest": config.digest(),
+            "rows": json.loads(table.to_json(orient="records")),
+            "comparison": json.loads(comparison.to_json(orient="records")),
+            "notes": notes,
+        }
+        self.say("writing the backtest")
+        paths = [write_manifest(exports / "backtest.json", payload)]
+        paths.append(
+            write_backtest_page(
+                table, comparison, payload, Path(request.workspace) / "reports" / "backtest.html"
+            )
+        )
+        return BacktestSummary(table, comparison, paths, notes)
+
+    def _tier_a_share(self) -> float:
+        return float(next(iter(self.config.ranking.tier_shares.values())))
+
+    def _backtest_one(
+        self, data: InputData, as_of: pd.Timestamp, top_k: int, truth: pd.DataFrame | None, notes: list[str]
+    ) -> list[dict[str, Any]]:
+        """Train on the events before `as_of`, rank, and score every method against the next horizon."""
+        from potential.data.truth import true_outcomes
+        from potential.features.btyd import btyd_scores
+        from potential.models.training import as_object, fit_logistic, rule_scores
+        from potential.scoring.backtest import evaluate
+        from potential.scoring.rating import load_profile
+        from potential.tracking.store import Champion
+
+        config = self.config
+        h = config.time.horizon_days
+        day = as_of.date().isoformat()
+        self.say(f"backtest {day}: training on the events before it")
+        past = self.engine.truncated(data, as_of)
+        ts, boosters = self.engine.training_set(past, as_of)
+        champions: dict[str, Any] = {}
+        logistic: dict[str, Any] = {}
+        for target in TARGETS:
+            if ts.labels[target].notna().sum() == 0:
+                continue
+            try:
+                result = train_target(ts, target, config, boosters)
+            except InsufficientDataError as exc:
+                notes.append(f"backtest {day}: {target} not modelled — {exc}")
+                continue
+            champions[target] = Champion(target, result.model, "backtest", "", result.metrics)
+            if result.uplift is not None:
+                champions["uplift"] = Champion("uplift", result.uplift, "backtest", "", result.uplift_metrics)
+            logistic[target] = fit_logistic(ts, target)
+        if not champions:
+            raise InsufficientDataError(f"backtest {day}: no target could be trained on the events before it")
+        self.say(f"backtest {day}: ranking and scoring against the next {h} days")
+        scored = self.engine.score(past, as_of, champions, load_profile(config.rating_profile_path()))
+        ranked = rank_accounts(scored.table, config.ranking).set_index("account_id")
+        feats = self.engine.features(past, as_of)
+        outcomes = self.engine.outcomes(data, as_of)
+        try:
+            bgnbd = btyd_scores(self.engine.transactions_before(data, as_of), as_of, h)
+        except InsufficientDataError as exc:
+            bgnbd = None
+            notes.append(f"backtest {day}: BG/NBD baseline skipped — {exc}")
+        money = {
+            "churn": outcomes.get("baseline_spend", outcomes.get("previous_spend")),
+            "expansion": outcomes["uplift"],
+        }
+        rows: list[dict[str, Any]] = []
+        outcome_sets = [(target, outcomes[target], money[target]) for target in TARGETS]
+        if truth is not None:
+            real = true_outcomes(truth, as_of, h).reindex(outcomes.index).fillna(0.0)
+            outcome_sets += [(f"true {target}", real[target], money[target]) for target in TARGETS]
+        for outcome, y, at_stake in outcome_sets:
+            target = outcome.removeprefix("true ")
+            if f"{target}_probability" not in ranked.columns or ranked[f"{target}_probability"].isna().all():
+                continue
+            scores: dict[str, pd.Series] = {
+                "potential": ranked[f"{target}_probability"],
+                "potential list": ranked["priority_score"],
+            }
+            rule = rule_scores(feats, target)
+            if rule is not None:
+                scores["rfm_rule"] = pd.Series(rule, index=feats.index)
+            if target in logistic:
+                probabilities = logistic[target].predict_proba(as_object(feats[ts.features.columns]))[:, 1]
+                scores["logistic"] = pd.Series(probabilities, index=feats.index)
+            if bgnbd is not None:
+                scores["bgnbd"] = bgnbd[f"{target}_score"]
+            for row in evaluate(y, at_stake, scores, self._tier_a_share(), top_k):
+                rows.append({"as_of": day, "outcome": outcome, **row})
+        return rows
 
 
 def report(config: Config, request: ReportRequest, progress: Progress | None = None) -> list[Path]:

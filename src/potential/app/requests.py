@@ -74,3 +74,25 @@ class RankSummary:
     paths: list[Path]
     notes: list[str]
     model_versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """`potential backtest`: rank as of each date in `as_ofs` from the events before it, then score the list
+    against what happened in the next horizon (and, on generated data, against the generator's true events).
+
+    `top_k` sizes the "top K" group beside tier A.
+    """
+
+    data: Path
+    as_ofs: tuple[pd.Timestamp, ...]
+    workspace: Path
+    top_k: int = 100
+
+
+@dataclass
+class BacktestSummary:
+    table: pd.DataFrame  # one row per as-of, outcome and method (scoring.backtest.METRIC_COLUMNS)
+    comparison: pd.DataFrame  # per as-of and outcome: potential vs the best baseline
+    paths: list[Path]
+    notes: list[str]

@@ -98,6 +98,15 @@ class Engine(Protocol[D]):
         """Scores, explanations, rating and reasons of every account at `as_of`."""
         ...
 
+    def outcomes(self, data: D, as_of: pd.Timestamp) -> pd.DataFrame:
+        """What happened in [as_of, as_of + horizon) to each account active before `as_of` (the labels at
+        `as_of` from the full data: churn, expansion, horizon and baseline spend, uplift; index account_id)."""
+        ...
+
+    def transactions_before(self, data: D, as_of: pd.Timestamp) -> pd.DataFrame:
+        """account_id, date and amount of every transaction before `as_of`, on the client (BG/NBD's input)."""
+        ...
+
     def write_report_inputs(
         self, scored: Scored, data: D, as_of: pd.Timestamp, keep: set[str], exports: Path
     ) -> list[Path]:

@@ -803,6 +803,19 @@ class DaskEngine:
         parts = score(data, as_of, champions, self.config, profile)
         return Scored(parts.table, parts.notes, parts)
 
+    def outcomes(self, data: DaskData, as_of: pd.Timestamp) -> pd.DataFrame:
+        table = features(data, [as_of], as_of, self.config, labels=True)
+        columns = [c for c in LABEL_COLUMNS if c in table.columns]
+        local = table[table["labelled"]][[ID, *columns]].compute()
+        return local.sort_values(ID, kind="mergesort").set_index(ID)
+
+    def transactions_before(self, data: DaskData, as_of: pd.Timestamp) -> pd.DataFrame:
+        if data.transactions is None:
+            return pd.DataFrame({ID: [], "date": pd.to_datetime([]), "amount": []})
+        tx = data.transactions  # three columns a transaction come to the client for the BG/NBD fit
+        past = tx[tx["date"] < as_of][[ID, "date", "amount"]].compute()
+        return past.sort_values(["date", ID], kind="mergesort", ignore_index=True)
+
     def write_report_inputs(
         self, scored: Scored, data: DaskData, as_of: pd.Timestamp, keep: set[str], exports: Path
     ) -> list[Path]:

@@ -12,8 +12,8 @@ from potential.config import Config
 from potential.data.io import write_table
 from potential.data.schema import Dataset, load_dataset
 from potential.engines.base import Progress, Scored, TableSummary
-from potential.features.build import build_features
-from potential.labels.training_set import TrainingSet, build_training_set
+from potential.features.build import build_features, prepare
+from potential.labels.training_set import TrainingSet, build_training_set, labels_at
 from potential.models.training import Boosters
 from potential.scoring.accounts import AccountScores, monthly_history, score_accounts
 from potential.scoring.rating import RatingProfile
@@ -59,6 +59,15 @@ class PandasEngine:
         feats = self.features(data, as_of)
         scored = score_accounts(data, feats, as_of, champions, self.config, profile)
         return Scored(scored.table, scored.notes, scored)
+
+    def outcomes(self, data: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
+        return labels_at(prepare(data, as_of, self.config.features), as_of, self.config)
+
+    def transactions_before(self, data: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
+        if data.transactions is None:
+            return pd.DataFrame({"account_id": [], "date": pd.to_datetime([]), "amount": []})
+        tx = data.transactions
+        return tx.loc[tx["date"] < as_of, ["account_id", "date", "amount"]].reset_index(drop=True)
 
     def write_report_inputs(
         self, scored: Scored, data: Dataset, as_of: pd.Timestamp, keep: set[str], exports: Path

@@ -431,7 +431,8 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     )
 
 
-def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
+def as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as plain objects (missing = None), the form scikit-learn's encoders take."""
     out = frame.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.CategoricalDtype):
@@ -453,6 +454,16 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
     return 1.0 - rfm if target == "churn" else rfm
 
 
+def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> Pipeline:
+    """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
+    train and calibration slices, where the target is known). Score with `predict_proba(as_object(X))`."""
+    if rows is None:
+        rows = ts.slice.isin(["train", "calibration"]) & ts.labels[target].notna()
+    pipe = logistic_baseline(ts.features)
+    pipe.fit(as_object(ts.features[rows]), ts.labels.loc[rows, target].to_numpy())
+    return pipe
+
+
 def train_baselines(
     ts: TrainingSet, target: str, slices: dict[str, pd.Series], y: dict[str, np.ndarray]
 ) -> dict[str, dict[str, float]]:
@@ -461,10 +472,8 @@ def train_baselines(
     rule = rule_scores(X_test, target)
     if rule is not None:
         out["rfm_rule"] = classification_metrics(y["test"], rule, probabilities=False)
-    pipe = logistic_baseline(ts.features)
-    train_mask = slices["train"] | slices["calibration"]
-    pipe.fit(_as_object(ts.features[train_mask]), ts.labels.loc[train_mask, target].to_numpy())
-    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(_as_object(X_test))[:, 1])
+    pipe = fit_logistic(ts, target, slices["train"] | slices["calibration"])
+    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(as_object(X_test))[:, 1])
     return out
 
 
