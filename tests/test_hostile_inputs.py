@@ -99,7 +99,7 @@ CASES = [
         ),
         [],
         None,
-        r"'amount' has 1 non-numeric",
+        r"'amount' has 1 value\(s\) that are infinite or larger than 1e\+15",
     ),
     (
         "bad_dates",
@@ -192,6 +192,122 @@ CASES = [
         None,
         r"activities.csv: required column 'kind' is missing",
     ),
+    (
+        "ambiguous_decimal",
+        tx_case(lambda t: t.assign(amount=[f"{1 + i % 9},{100 + i % 900:03d}" for i in range(len(t))])),
+        [],
+        None,
+        r"transactions.csv: column 'amount' has \d+ value\(s\) where the separator could mean thousands or "
+        r"decimals.*rows 2, 3, 4, e.g. '1,100'.*data.decimal",
+    ),
+    (
+        "mixed_decimals",
+        tx_case(
+            lambda t: t.astype({"amount": object}).assign(
+                amount=lambda d: d["amount"].where(d.index != 4, "5764,76")
+            )
+        ),
+        [],
+        None,
+        r"transactions.csv: column 'amount' mixes a decimal point and a decimal comma.*'5764,76'.*data.decimal",
+    ),
+    (
+        "ambiguous_day_month",
+        tx_case(
+            lambda t: t.assign(date=[f"{1 + i % 12:02d}/{1 + (i + 1) % 12:02d}/2024" for i in range(len(t))])
+        ),
+        [],
+        None,
+        r"transactions.csv: column 'date' has \d+ date\(s\) that read day-first or month-first.*rows 2, 3, 4.*"
+        r"data.date_format.*'%d/%m/%Y'",
+    ),
+    (
+        "mixed_day_month",
+        tx_case(
+            lambda t: t.assign(
+                date=pd.to_datetime(t["date"]).dt.strftime("%d/%m/%Y").where(t.index != 3, "01/31/2024")
+            )
+        ),
+        [],
+        None,
+        r"transactions.csv: column 'date' mixes day-first and month-first dates.*'01/31/2024'.*data.date_format",
+    ),
+    (
+        "duplicate_header",
+        raw_file("transactions.csv", b"account_id,date,amount,amount\nA,2024-01-05,10,12\n"),
+        [],
+        None,
+        r"transactions.csv: the header names column 'amount' 2 times.*rename one.*data.columns.transactions.amount",
+    ),
+    (
+        "utf8_with_one_cp1252_row",
+        raw_file(
+            "transactions.csv",
+            "account_id,date,amount\nMüller,2024-01-05,10\n".encode() + b"M\xfcller,2024-01-06,12\n",
+        ),
+        [],
+        None,
+        r"transactions.csv: is not valid UTF-8 text: line 3 has byte 0xfc.*data.encoding",
+    ),
+    (
+        "huge_amount",
+        tx_case(
+            lambda t: t.astype({"amount": object}).assign(
+                amount=lambda d: d["amount"].where(d.index != 6, "1e308")
+            )
+        ),
+        [],
+        None,
+        r"transactions.csv: column 'amount' has 1 value\(s\) that are infinite or larger than 1e\+15.*rows 8.*'1e308'",
+    ),
+    (
+        "all_negative_amounts",
+        tx_case(lambda t: t.assign(amount=-t["amount"].abs())),
+        [],
+        None,
+        r"transactions.csv: column 'amount' has no positive value in [\d,]+ row\(s\) \(0 zero, [\d,]+ negative\)",
+    ),
+    (
+        "all_zero_amounts",
+        tx_case(lambda t: t.assign(amount=0)),
+        [],
+        None,
+        r"transactions.csv: column 'amount' has no positive value.*\([\d,]+ zero, 0 negative\).*positive amounts",
+    ),
+    (
+        "bad_date_directive",
+        good,
+        [],
+        "data:\n  date_format: '%Q-%m'\n",
+        r"'data.date_format'.*'%Q' is not a date directive",
+    ),
+    (
+        "unknown_encoding",
+        good,
+        [],
+        "data:\n  encoding: utf-9\n",
+        r"'data.encoding'.*unknown encoding 'utf-9'",
+    ),
+    ("bad_decimal", good, [], "data:\n  decimal: ';'\n", r"'data.decimal'"),
+    (
+        "yaml_alias_bomb",
+        good,
+        [],
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(
+            f"{n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]\n"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+        + "seed: *i\n",
+        r"aliases \(&name / \*name\) expand to more than 100,000 values",
+    ),
+    (
+        "huge_config_value",
+        good,
+        [],
+        "seed: " + "9x" * 500_000 + "\n",
+        r"'seed': Input should be a valid integer",
+    ),
     ("missing_folder", None, [], None, r"data folder not found"),
     ("data_is_file", "file", [], None, r"is a file, not a folder"),
     ("malformed_yaml", good, [], "time:\n  horizon_days: [90\n", r"not valid YAML at line"),
@@ -259,6 +375,7 @@ def test_validate_rejects(tmp_path, capsys, case, build, extra, config, pattern)
     import re
 
     assert re.search(pattern, message), message
+    assert len(message) < 1200, message  # user input is echoed bounded, never whole
     assert tree_digest(tmp_path) == before
 
 
@@ -318,3 +435,137 @@ def test_commands_needing_a_trained_workspace(tmp_path, capsys):
 def test_debug_flag_shows_traceback(tmp_path, capsys):
     code, out, err = run_cli(["--debug", "validate", "--data", tmp_path / "missing"], capsys)
     assert code == 2 and "Traceback" in err
+
+
+def test_decimal_comma_and_day_first_file_is_read_right_and_says_so(tmp_path, capsys):
+    """The silent wrong answers: '5764,76' read as 576476 and 01/02 swapped. Now read right, with a note."""
+    tables = make_tables(30)
+    tx = tables["transactions"]
+    tables["transactions"] = tx.assign(
+        date=pd.to_datetime(tx["date"]).dt.strftime("%d/%m/%Y"),
+        amount=tx["amount"].map(lambda v: f"{v:.2f}".replace(".", ",")),
+    )
+    data = write_tables(tmp_path / "data", tables)
+    code, out, err = run_cli(["validate", "--data", data], capsys)
+    assert code == 0, (out, err)
+    text = " ".join(out.split())
+    assert "column 'amount' uses a decimal comma" in text and "column 'date' has day-first dates" in text
+    from potential.config import DataConfig
+    from potential.data.schema import load_dataset
+
+    loaded = load_dataset(data, DataConfig()).transactions
+    assert loaded["amount"].sum() == pytest.approx(tx["amount"].sum())
+    assert sorted(loaded["date"]) == sorted(pd.to_datetime(tx["date"]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src/potential/app/cli.py prints notes with rich markup on: an account id like '[/]' quoted in a note "
+    "raises MarkupError (exit 1). Fix there: print the note as plain text (markup=False or rich.markup.escape).",
+)
+def test_markup_in_a_noted_value_is_printed_as_text(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "transactions.csv").write_text("account_id,date,amount\n[/],2024-01-05,10\nB,2024-02-05,5\n")
+    (data / "accounts.csv").write_text("account_id\nB\n")
+    code, out, err = run_cli(["validate", "--data", data], capsys)
+    assert code == 0 and "[/]" in out, (out, err)
+
+
+# ------------------------------------------------------------------------------------- property test
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# NUL bytes make the whole file 'binary' (refused before any cell is read): one sample keeps that case,
+# the generated text leaves them out so the other checks get exercised
+TEXT = st.characters(codec="utf-8", exclude_characters="\x00")
+HOSTILE = st.one_of(
+    st.text(TEXT, max_size=30),
+    st.text(st.characters(codec="ascii", exclude_characters="\x00"), max_size=20),  # control chars
+    st.sampled_from(
+        [
+            "[/]",
+            "[link=x]y[/link]",
+            "[bold]",
+            "\\[x]",
+            '"',
+            '""',
+            "'",
+            "\n",
+            "\r\n",
+            ",",
+            ";",
+            "\t",
+            "=1+1",
+            "\x00",
+            "\x1b[31m",
+            "\u202e",
+            "\ufeff",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e308",
+            "-0",
+            "0x1F",
+            "1_000",
+            "1,2,3",
+            "(12.50)",
+            "12-",
+            "€12",
+            "1 234,5",
+            "1.234,5",
+            "1,234",
+            "99/99/9999",
+            "0000-00-00",
+            "31/02/2024",
+        ]
+    ),
+    st.text(TEXT, min_size=500, max_size=3000),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+)
+
+
+VALID = (
+    st.sampled_from(["A1", "B2", "C3"]),
+    st.sampled_from(["2024-01-05", "2024-03-31", "2024-02-05T10:00:00+02:00", "2024-06-30 08:00"]),
+    st.sampled_from(["10", "12.5", "1,234.50", "-3", "0"]),
+    st.sampled_from(["P1", "order", ""]),
+    st.sampled_from(["order", "refund", ""]),
+)
+
+
+def rows_hostile_in(column: int) -> st.SearchStrategy[list[tuple[str, ...]]]:
+    """Rows whose `column` holds hostile text about half the time; the other cells are valid, so a file gets
+    past the first check to the later ones (typing, notes, features)."""
+    cells = [st.one_of(VALID[i], HOSTILE) if i == column else VALID[i] for i in range(len(VALID))]
+    return st.lists(st.tuples(*cells), min_size=1, max_size=5)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(rows=st.integers(0, len(VALID) - 1).flatmap(rows_hostile_in))
+def test_property_no_cell_content_breaks_validate(tmp_path_factory, capsys, rows):
+    """Whatever the cells of a small transactions file hold: exit 0 or 2, one message, never a traceback."""
+    import csv
+    import io
+
+    folder = tmp_path_factory.mktemp("cells")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["account_id", "date", "amount", "product", "kind"])
+    writer.writerows(rows)
+    (folder / "transactions.csv").write_bytes(buffer.getvalue().encode("utf-8"))
+    code, out, err = run_cli(["validate", "--data", folder], capsys)
+    event(f"exit {code}")
+    assert code in (0, 2), (code, out, err)
+    assert "Traceback" not in out + err and "internal error" not in out + err
+    if code == 2:
+        assert err.startswith("error: ") and len(err) < 2000, err

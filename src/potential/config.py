@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from potential.errors import ConfigError
+from potential.errors import ConfigError, echo
 
 DEFAULT_CONFIG_PATH = Path("configs/default.yaml")
 
@@ -44,6 +44,32 @@ class DataConfig(StrictModel):
     currency: str = Field(
         "", description="Currency symbol shown in reports (money is in the data's currency)."
     )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto",
+        description="Decimal separator of number columns in CSV files: 'auto' decides per column from its "
+        "values ('1.234,56' = decimal comma, '1,234.56' = decimal point) and refuses a column where every "
+        "value could be either (like '1,234'); '.' or ',' says which it is.",
+    )
+    encoding: str = Field(
+        "auto",
+        description="Text encoding of the CSV files: 'auto' = UTF-8 (a byte-order mark is fine; a file that "
+        "is not valid UTF-8 is refused, never guessed), or a codec used for the whole file, e.g. 'cp1252' "
+        "or 'latin-1'.",
+    )
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_directives(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_date_format(value)
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _codec(cls, value: str) -> str:
+        if value != "auto":
+            check_codec(value)
+        return value
 
     @field_validator("columns", "tables")
     @classmethod
@@ -53,6 +79,45 @@ class DataConfig(StrictModel):
             if table not in known:
                 raise ValueError(f"unknown table '{table}'{_did_you_mean(table, known)}")
         return value
+
+
+# strptime directives pandas understands (a '%-d' or '%e' from strftime documentation does not parse)
+DATE_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+
+
+def check_date_format(value: str) -> None:
+    """Raise ValueError naming the first directive of `value` that a date parser cannot use."""
+    if not value.strip():
+        raise ValueError("is empty; use null for ISO dates or a format such as '%d/%m/%Y'")
+    i = 0
+    while i < len(value):
+        if value[i] == "%":
+            if i + 1 == len(value):
+                raise ValueError("ends with a lone '%'; write '%%' for a literal percent sign")
+            if value[i + 1] not in DATE_DIRECTIVES:
+                raise ValueError(
+                    f"'%{echo(value[i + 1])}' is not a date directive; use directives such as %Y %m %d %H %M "
+                    "(e.g. '%d/%m/%Y' or '%Y%m%d')"
+                )
+            i += 2
+        else:
+            i += 1
+    if "%" not in value:
+        raise ValueError("has no % directive; write the format with directives, e.g. '%d/%m/%Y'")
+
+
+def check_codec(value: str) -> None:
+    """Raise ValueError unless `value` names a text encoding Python can decode."""
+    import codecs
+
+    try:
+        info = codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding '{echo(value)}'; use auto (UTF-8) or a codec such as cp1252, latin-1, utf-16"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"'{echo(value)}' is not a text encoding; use a codec such as cp1252 or latin-1")
 
 
 class TimeConfig(StrictModel):
@@ -259,8 +324,13 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(
             f"{path}: cannot be read as UTF-8 text ({exc}); save it as a UTF-8 YAML file."
         ) from exc
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, path)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -268,8 +338,55 @@ def read_yaml(path: Path) -> Any:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(
-            f"{path}: not valid YAML{where} ({problem}); fix the indentation or quoting there."
+            f"{path}: not valid YAML{where} ({echo(problem)}); fix the indentation or quoting there."
         ) from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: the YAML is nested too deeply to be a config; flatten it (a config is a few levels deep)."
+        ) from None
+    finally:
+        loader.dispose()
+
+
+# A config or rating profile is a few hundred values. YAML anchors (&a) and aliases (*a) may reuse parts,
+# but a document whose aliases expand to more than this many values is refused before it is built
+# ("billion laughs": a few hundred bytes that expand to gigabytes when printed or walked).
+MAX_YAML_VALUES = 100_000
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse a YAML document whose aliases expand beyond MAX_YAML_VALUES values, or that contains itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_YAML_VALUES:
+                raise ConfigError(
+                    f"{path}: its anchors and aliases (&name / *name) expand to more than "
+                    f"{MAX_YAML_VALUES:,} values; write the values out (a config needs a few hundred)."
+                )
+            continue
+        if key in open_nodes:
+            mark = node.start_mark
+            raise ConfigError(
+                f"{path}: an alias at line {mark.line + 1} refers to a value that contains it (a loop); "
+                "write the values out instead of the alias."
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
 
 
 def _did_you_mean(name: str, options: Any) -> str:
@@ -306,12 +423,16 @@ def _validate(data: Any, source: str) -> Config:
         for err in exc.errors():
             loc = tuple(err["loc"])
             dotted = ".".join(str(p) for p in loc)
+            dotted = echo(dotted)
             if err["type"] == "extra_forbidden":
                 model = _model_at(loc)
-                hint = _did_you_mean(loc[-1], model.model_fields) if model else ""
+                hint = _did_you_mean(echo(loc[-1]), model.model_fields) if model else ""
                 problems.append(f"unknown key '{dotted}'{hint}")
             else:
-                problems.append(f"'{dotted}': {err['msg']} (got {err.get('input')!r})")
+                # the input is echoed bounded: it may be a huge string or an alias-built structure
+                given = err.get("input")
+                shown = repr(echo(given)) if isinstance(given, str) else echo(given)
+                problems.append(f"'{dotted}': {echo(err['msg'], 300)} (got {shown})")
         raise ConfigError(
             f"{source}: "
             + "; ".join(problems)

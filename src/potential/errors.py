@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,8 +23,31 @@ class InsufficientDataError(PotentialError):
     """Too little data to train a target honestly."""
 
 
+ECHO_LIMIT = 80
+
+
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """User input as it may appear in a message: control characters made visible, at most `limit` characters.
+
+    Every value a message repeats from a file or a config goes through here, so a 10 MB cell or a YAML
+    bomb can never make the message itself the problem.
+    """
+    text = value if isinstance(value, str) else _bounded_repr(value)
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    if len(text) > limit or len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown
+
+
+def _bounded_repr(value: object) -> str:
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxtuple, short.maxset = 3, 4, 4, 4, 4
+    short.maxstring, short.maxother, short.maxlong = 60, 60, 40
+    return short.repr(value)
+
+
 def example_rows(index: Iterable[int], limit: int = 3) -> str:
-    """Human row numbers (1 = first data row after the header) of the first offending rows."""
+    """Human row numbers of the first offending rows, as a spreadsheet shows them (header = row 1)."""
     rows = [str(int(i) + 2) for i in list(index)[:limit]]
     return ", ".join(rows)
 
@@ -41,7 +65,7 @@ def table_error(
     if rows is not None and len(rows):
         text += f" (rows {example_rows(rows)}"
         if examples is not None and len(examples):
-            shown = ", ".join(repr(str(e)) for e in list(examples)[:3])
+            shown = ", ".join(f"'{echo(str(e))}'" for e in list(examples)[:3])
             text += f", e.g. {shown}"
         text += ")"
     text += f"; {fix}"

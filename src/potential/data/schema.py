@@ -1,4 +1,4 @@
-"""Table contracts (DESIGN section 1): read a data folder, map columns, coerce types, reject bad input clearly.
+"""Table contracts (docs/design.md section 1): read a data folder, map columns, coerce types, reject bad input clearly.
 
 Validation happens here, once, at the boundary; the rest of the product trusts the frames it gets.
 """
@@ -14,8 +14,20 @@ import numpy as np
 import pandas as pd
 
 from potential.config import DataConfig
+from potential.data.conventions import (
+    MAX_ABS_NUMBER,
+    codec_for,
+    date_order_note,
+    decide_date_order,
+    encoding_error,
+    is_single_byte_compatible,
+    parse_number_text,
+    parse_numeric_dates,
+    plan_decimals,
+    separator_evidence,
+)
 from potential.data.io import file_digest, find_table, table_parts
-from potential.errors import ConfigError, InputError, table_error
+from potential.errors import ConfigError, InputError, echo, table_error
 
 ID = "account_id"
 
@@ -96,7 +108,7 @@ class Dataset:
         return replace(self, transactions=cut(self.transactions), activities=cut(self.activities))
 
 
-def _sniff(path: Path) -> None:
+def _sniff(path: Path, encoding: str = "auto") -> None:
     """Reject files that are empty or not text tables before pandas produces a cryptic error."""
     size = path.stat().st_size
     if size == 0:
@@ -114,78 +126,95 @@ def _sniff(path: Path) -> None:
         return
     with open(path, "rb") as handle:
         head = handle.read(8192)
-    if b"\x00" in head:
+    codec = codec_for(encoding)
+    if encoding == "auto" and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(
+            f"{path.name}: is UTF-16 text (Excel 'Unicode Text'); save it as 'CSV UTF-8', "
+            "or set data.encoding: utf-16 in the config."
+        )
+    if b"\x00" in head and is_single_byte_compatible(codec):
         raise InputError(
             f"{path.name}: looks like a binary file, not CSV text; export the table as UTF-8 CSV (or Parquet)."
         )
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a cut multi-byte character at the end is fine
-            try:
-                head.decode("cp1252")
-            except UnicodeDecodeError:
-                raise InputError(
-                    f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV."
-                ) from exc
 
 
-def read_raw(path: Path) -> pd.DataFrame:
-    """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later."""
+def read_raw(path: Path, encoding: str = "auto") -> pd.DataFrame:
+    """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later.
+
+    CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a file that does
+    not decode is refused at its first bad byte, never re-read in a guessed codec. Header names are kept
+    as written, so a column named twice stays visible (pandas would rename the second 'amount.1').
+    """
     if path.is_dir():
-        return pd.concat([read_raw(part) for part in table_parts(path)], ignore_index=True)
-    _sniff(path)
+        return pd.concat([read_raw(part, encoding) for part in table_parts(path)], ignore_index=True)
+    _sniff(path, encoding)
+    codec = codec_for(encoding)
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
+            header = [str(c) for c in frame.columns]
         else:
             sep = "\t" if path.suffix == ".tsv" else ","
-            try:
-                frame = pd.read_csv(
-                    path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig", sep=sep
-                )
-            except UnicodeDecodeError:
-                frame = pd.read_csv(
-                    path, dtype=str, keep_default_na=False, na_values=[], encoding="cp1252", sep=sep
-                )
+            options = dict(dtype=str, keep_default_na=False, na_values=[], encoding=codec, sep=sep)
+            frame = pd.read_csv(path, **options)
+            first = pd.read_csv(path, header=None, nrows=1, **options)
+            header = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
+    except UnicodeDecodeError:
+        raise encoding_error(path, encoding, codec) from None
     except pd.errors.EmptyDataError as exc:
         raise InputError(
             f"{path.name}: the file has no header row; export the table with its column names."
         ) from exc
     except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
+        detail = echo(str(exc).strip().splitlines()[-1], 160)
         raise InputError(
             f"{path.name}: not a well-formed CSV ({detail}); check quoting and the delimiter (comma expected)."
         ) from exc
     except (OSError, ValueError) as exc:
         raise InputError(
-            f"{path.name}: cannot be read as a table ({exc}); export it as CSV or Parquet."
+            f"{path.name}: cannot be read as a table ({echo(str(exc), 160)}); export it as CSV or Parquet."
         ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in frame.columns]
+    if len(header) == len(names):  # blank header cells keep pandas' 'Unnamed: n'
+        names = [h.strip() or n for h, n in zip(header, names, strict=True)]
+    frame.columns = names
     if len(frame) == 0:
         raise InputError(f"{path.name}: has a header but no rows; export the table with its data.")
     return frame
 
 
-def _map_columns(frame: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], path: Path) -> pd.DataFrame:
+def _map_columns(
+    frame: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], path: Path, notes: list[str] | None = None
+) -> pd.DataFrame:
     """Rename the user's columns to ours and check the required ones are there."""
+    notes = [] if notes is None else notes
     known = set(spec.required) | set(spec.optional) | set(LABEL_COLUMNS if spec.name == "labels" else ())
     for ours, theirs in mapping.items():
         if spec.name != "accounts" and ours not in known:
             raise ConfigError(
-                f"data.columns.{spec.name}: unknown column '{ours}'{_hint(ours, known)}; "
+                f"data.columns.{spec.name}: unknown column '{echo(ours)}'{_hint(ours, known)}; "
                 f"map one of: {', '.join(sorted(known))}."
             )
         if theirs not in frame.columns:
             raise InputError(
-                f"{path.name}: column '{theirs}' (mapped to '{ours}' in data.columns.{spec.name}) is not in the file"
+                f"{path.name}: column '{echo(theirs)}' (mapped to '{echo(ours)}' in data.columns.{spec.name}) "
+                "is not in the file"
                 f"{_hint(theirs, frame.columns)}; columns found: {_list(frame.columns)}."
             )
-    renamed = frame.rename(columns={theirs: ours for ours, theirs in mapping.items()})
+    frame = _duplicate_headers(frame, spec, mapping, path, notes)
+    # a column of ours that the config maps to another one of the file's columns is not read
+    shadowed = [ours for ours, theirs in mapping.items() if ours != theirs and ours in frame.columns]
+    for ours in shadowed:
+        notes.append(
+            f"{path.name}: column '{ours}' is not used; data.columns.{spec.name}.{ours} reads "
+            f"'{echo(mapping[ours])}' instead."
+        )
+    renamed = frame.drop(columns=shadowed).rename(columns={theirs: ours for ours, theirs in mapping.items()})
     duplicated = renamed.columns[renamed.columns.duplicated()].tolist()
     if duplicated:
         raise InputError(
-            f"{path.name}: column '{duplicated[0]}' appears twice (after mapping); rename or drop one of them."
+            f"{path.name}: column '{echo(duplicated[0])}' appears twice (after mapping); "
+            f"map each of our columns to a different column of the file in data.columns.{spec.name}."
         )
     for column in spec.required:
         if column not in renamed.columns:
@@ -197,13 +226,39 @@ def _map_columns(frame: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], 
     return renamed
 
 
+def _duplicate_headers(
+    frame: pd.DataFrame, spec: TableSpec, mapping: dict[str, str], path: Path, notes: list[str]
+) -> pd.DataFrame:
+    """Refuse a header that names a column we read twice; drop (with a note) twice-named columns we never read."""
+    columns = pd.Index(frame.columns)
+    twice = list(dict.fromkeys(columns[columns.duplicated()]))
+    if not twice:
+        return frame
+    known = set(spec.required) | set(spec.optional) | set(LABEL_COLUMNS if spec.name == "labels" else ())
+    read = (known - set(mapping)) | set(mapping.values())
+    for name in twice:
+        if spec.name == "accounts" or name in read:  # every accounts column is a profile attribute
+            where = ", ".join(str(i + 1) for i in np.flatnonzero(columns == name)[:3])
+            ours = next((o for o, t in mapping.items() if t == name), name)
+            raise InputError(
+                f"{path.name}: the header names column '{echo(name)}' {int((columns == name).sum())} times "
+                f"(columns {where}), so it is not clear which one to read; rename one of them in the file, "
+                f"or map the column you want to use under another name with data.columns.{spec.name}.{echo(ours)}."
+            )
+    notes.append(
+        f"{path.name}: column(s) {', '.join(repr(echo(n)) for n in twice)} appear more than once in the header; "
+        "they are not used, so every copy is ignored."
+    )
+    return frame.loc[:, ~columns.isin(twice)]
+
+
 def _hint(name: str, options) -> str:
-    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(echo(name), [echo(o) for o in options], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _list(columns) -> str:
-    cols = [str(c) for c in columns]
+    cols = [echo(c, 40) for c in columns]
     return ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
 
 
@@ -214,9 +269,20 @@ def _blank(series: pd.Series) -> np.ndarray:
 
 
 def parse_dates(
-    series: pd.Series, fmt: str | None, path: Path, column: str, table: str, required: bool
+    series: pd.Series,
+    fmt: str | None,
+    path: Path,
+    column: str,
+    table: str,
+    required: bool,
+    dayfirst: bool | None = None,
+    notes: list[str] | None = None,
 ) -> pd.Series:
-    """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error."""
+    """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error.
+
+    Without `fmt`: ISO dates as they are; numeric d/m/y dates in the order `dayfirst` gives, or, when it
+    is None, the order the column's own values settle (decide_date_order: refused if they do not).
+    """
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
         if getattr(parsed.dt, "tz", None) is not None:
@@ -232,9 +298,18 @@ def parse_dates(
             parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
             retry = parsed.isna().to_numpy() & ~blank
             if retry.any():
-                again = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=True, dayfirst=False)
+                if dayfirst is None:
+                    dayfirst = decide_date_order(text[retry], path, column)
+                    if dayfirst is not None and notes is not None:
+                        notes.append(date_order_note(text[retry], path, column, dayfirst))
                 parsed = parsed.copy()
-                parsed[retry] = again
+                if dayfirst is not None:
+                    parsed[retry] = parse_numeric_dates(text[retry], dayfirst)
+                    retry = parsed.isna().to_numpy() & ~blank
+                if retry.any():  # month names and other spelled-out dates ('5 Jan 2024'): unambiguous
+                    parsed[retry] = pd.to_datetime(
+                        text[retry], format="mixed", errors="coerce", utc=True, dayfirst=bool(dayfirst)
+                    )
         parsed = parsed.dt.tz_localize(None)
         bad = parsed.isna().to_numpy() & ~blank
     # a year like 0001 parses but means a broken export, and cannot be held at nanosecond precision
@@ -261,7 +336,20 @@ def parse_dates(
     return out
 
 
-def parse_numbers(series: pd.Series, path: Path, column: str, table: str, required: bool) -> pd.Series:
+def parse_numbers(
+    series: pd.Series,
+    path: Path,
+    column: str,
+    table: str,
+    required: bool,
+    decimal: str | None = None,
+    notes: list[str] | None = None,
+) -> pd.Series:
+    """Floats; text is read with the `decimal` separator ('.' or ','), decided from the column when None.
+
+    Refused: values that are not numbers, blanks in a required column, and values that are not finite or
+    beyond +-MAX_ABS_NUMBER (1e15) — a broken export, and a sum that would overflow later.
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype(float)
         blank = values.isna().to_numpy()
@@ -269,10 +357,12 @@ def parse_numbers(series: pd.Series, path: Path, column: str, table: str, requir
     else:
         text = series.astype("string").str.strip()
         blank = _blank(text)
-        values = pd.to_numeric(text.str.replace(",", "", regex=False).where(~blank), errors="coerce")
+        if decimal is None:
+            decimal = plan_decimals(
+                {column: text[~blank]}, path, table, "auto", [] if notes is None else notes
+            )[column]
+        values = parse_number_text(text.where(~blank), decimal)
         bad = values.isna().to_numpy() & ~blank
-    inf = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
-    bad = bad | inf
     if bad.any():
         rows = np.flatnonzero(bad)
         raise table_error(
@@ -282,12 +372,24 @@ def parse_numbers(series: pd.Series, path: Path, column: str, table: str, requir
             rows,
             series.to_numpy()[rows],
         )
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        absurd = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS_NUMBER)
+    if absurd.any():
+        rows = np.flatnonzero(absurd)
+        raise table_error(
+            path,
+            f"column '{column}' has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
+            "no real amount is that large: fix the export (a unit or overflow error?) or drop those rows.",
+            rows,
+            series.to_numpy()[rows],
+        )
     if required and blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
             path, f"column '{column}' has {len(rows)} empty value(s)", "every row needs a number here.", rows
         )
-    return values.astype(float)
+    return pd.Series(numbers, index=series.index)
 
 
 def _clean_ids(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -325,9 +427,21 @@ def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.Da
             out[column] = np.nan
             notes.append(f"{path.name}: column '{column}' is empty in every row; it is ignored.")
             continue
-        numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+        numbers = _profile_numbers(text.where(~blank), path, column, notes)
         numeric_share = (numbers.notna() & ~blank).sum() / max((~blank).sum(), 1)
         if numeric_share == 1.0:
+            finite = numbers.to_numpy(dtype=float, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                absurd = ~np.isnan(finite) & ~(np.abs(finite) <= MAX_ABS_NUMBER)
+            if absurd.any():
+                rows = np.flatnonzero(absurd)
+                raise table_error(
+                    path,
+                    f"column '{column}' has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
+                    "fix the export or drop the column.",
+                    rows,
+                    series.to_numpy()[rows],
+                )
             out[column] = numbers.astype(float)
             if blank.any():
                 notes.append(
@@ -337,13 +451,33 @@ def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.Da
         else:
             if numeric_share > 0.9:
                 bad = np.flatnonzero(numbers.isna().to_numpy() & ~blank)
-                examples = ", ".join(repr(v) for v in text.to_numpy()[bad[:3]])
+                examples = ", ".join(repr(echo(v)) for v in text.to_numpy()[bad[:3]])
                 notes.append(
                     f"{path.name}: column '{column}' is mostly numeric but has {len(bad)} text value(s) "
                     f"(e.g. {examples}); it is treated as text."
                 )
             out[column] = text.where(~blank).astype(object)
     return out
+
+
+def _profile_numbers(text: pd.Series, path: Path, column: str, notes: list[str]) -> pd.Series:
+    """A free profile column as numbers if its values settle one decimal convention; NaN where not a number.
+
+    Unlike the contract's number columns, an unsettled column is not refused: values like '1,234' stay
+    text (a category), as any other text does.
+    """
+    point, comma, _ambiguous = separator_evidence(text.fillna(""))
+    if comma.any() and not point.any():
+        numbers = parse_number_text(text, ",")
+        if numbers.notna().sum() == text.notna().sum():
+            example = echo(str(text.to_numpy()[np.flatnonzero(comma)[0]]))
+            notes.append(
+                f"{path.name}: column '{column}' uses a decimal comma (e.g. '{example}'); read as numbers."
+            )
+        return numbers
+    if point.any() and not comma.any():
+        return parse_number_text(text, ".")
+    return pd.to_numeric(text, errors="coerce")
 
 
 def _labels(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -388,27 +522,96 @@ def _duplicates(frame: pd.DataFrame, path: Path, policy: str, notes: list[str]) 
     return frame
 
 
+@dataclass(frozen=True)
+class ReadPlan:
+    """The conventions of one table, decided once for whole columns: decimal separator per number column,
+    day-first (True) or month-first (False) per date column with d/m/y values."""
+
+    decimal: dict[str, str] = field(default_factory=dict)
+    dayfirst: dict[str, bool | None] = field(default_factory=dict)
+
+
+def plan_table(raw: pd.DataFrame, path: Path, table: str, config: DataConfig, notes: list[str]) -> ReadPlan:
+    """Decide the table's conventions from `raw` (the whole table, or a sample of it) and note each decision.
+
+    Raises InputError when a column mixes conventions or none of its values settles one (the message names
+    the config key that does). An engine reading a table in partitions calls this once and passes the plan
+    to `clean_table` for every partition, so every partition is read the same way.
+    """
+    spec = TABLES[table]
+    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path, [])
+    return _plan(frame, spec, path, config, notes)
+
+
+def _plan(frame: pd.DataFrame, spec: TableSpec, path: Path, config: DataConfig, notes: list[str]) -> ReadPlan:
+    texts: dict[str, pd.Series] = {}
+    for column in (*spec.numbers, *spec.dates):
+        if column not in frame.columns:
+            continue
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            continue  # typed already (Parquet): nothing to decide
+        text = series.astype("string").str.strip()
+        texts[column] = text[~_blank(text)]
+    numbers = {c: t for c, t in texts.items() if c in spec.numbers}
+    decimal = plan_decimals(numbers, path, spec.name, config.decimal, notes)
+    dayfirst: dict[str, bool | None] = {}
+    if config.date_format is None:
+        for column in (c for c in texts if c in spec.dates):
+            text = texts[column]
+            iso = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).notna().to_numpy()
+            rest = text[~iso]
+            dayfirst[column] = decide_date_order(rest, path, column)
+            if dayfirst[column] is not None:
+                notes.append(date_order_note(rest, path, column, dayfirst[column]))
+    return ReadPlan(decimal, dayfirst)
+
+
 def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> pd.DataFrame:
     """Read one table file and return it typed and validated (a new frame)."""
-    return clean_table(read_raw(path), path, table, config, notes)
+    return clean_table(read_raw(path, config.encoding), path, table, config, notes)
 
 
 def clean_table(
-    raw: pd.DataFrame, path: Path, table: str, config: DataConfig, notes: list[str]
+    raw: pd.DataFrame,
+    path: Path,
+    table: str,
+    config: DataConfig,
+    notes: list[str],
+    plan: ReadPlan | None = None,
 ) -> pd.DataFrame:
-    """Map, type and validate a table as read (the whole file, or one partition of a partitioned one)."""
+    """Map, type and validate a table as read (the whole file, or one partition of a partitioned one).
+
+    `plan` holds the conventions decided for the whole table (`plan_table`); without one they are decided
+    from `raw` itself — right for a whole file, and for a partition only if it is representative.
+    """
     spec = TABLES[table]
-    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path)
+    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path, notes)
     frame = _clean_ids(frame, path)
+    if plan is None:
+        plan = _plan(frame, spec, path, config, notes)
     for column in spec.dates:
         if column in frame.columns:
             frame[column] = parse_dates(
-                frame[column], config.date_format, path, column, table, required=column in spec.required
+                frame[column],
+                config.date_format,
+                path,
+                column,
+                table,
+                required=column in spec.required,
+                dayfirst=plan.dayfirst.get(column),
+                notes=notes,
             )
     for column in spec.numbers:
         if column in frame.columns:
             frame[column] = parse_numbers(
-                frame[column], path, column, table, required=column in spec.required
+                frame[column],
+                path,
+                column,
+                table,
+                required=column in spec.required,
+                decimal=plan.decimal.get(column, "." if config.decimal == "auto" else config.decimal),
+                notes=notes,
             )
     if table == "accounts":
         dup = frame[ID].duplicated(keep=False)
@@ -443,6 +646,22 @@ def clean_table(
     return frame
 
 
+def check_purchases(transactions: pd.DataFrame, path: Path) -> None:
+    """Refuse a transactions table without a single positive amount: there is nothing to learn from.
+
+    Called on the whole table (never on a partition: one partition of refunds is normal).
+    """
+    amounts = transactions["amount"].to_numpy(dtype=float, na_value=np.nan)
+    if len(amounts) and not (amounts > 0).any():
+        zero, negative = int((amounts == 0).sum()), int((amounts < 0).sum())
+        raise InputError(
+            f"{Path(path).name}: column 'amount' has no positive value in {len(amounts):,} row(s) "
+            f"({zero:,} zero, {negative:,} negative); potential learns from purchases, which need positive "
+            "amounts (refunds negative) — map the column holding the purchase amounts with "
+            "data.columns.transactions.amount, or flip the sign if your system writes sales as negative numbers."
+        )
+
+
 def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
     """Read and validate every table in `folder`. Raises InputError / ConfigError with a fix to apply."""
     folder = Path(folder)
@@ -473,6 +692,8 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
             "(account_id, date, amount), or accounts.csv + labels.csv, or map file names with data.tables."
         )
     transactions = frames.get("transactions")
+    if transactions is not None:
+        check_purchases(transactions, sources["transactions"])
     accounts = frames.get("accounts")
     if accounts is None:
         ids = pd.unique(transactions[ID]) if transactions is not None else pd.unique(frames["labels"][ID])
@@ -486,7 +707,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
                 if missing:
                     notes.append(
                         f"{sources[table].name}: {len(missing)} account id(s) not in accounts "
-                        f"(e.g. {', '.join(sorted(missing)[:3])}); kept with an empty profile."
+                        f"(e.g. {', '.join(echo(m, 40) for m in sorted(missing)[:3])}); kept with an empty profile."
                     )
                     extra_ids |= missing
         if extra_ids:

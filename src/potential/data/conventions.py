@@ -1,0 +1,362 @@
+"""How a file writes numbers, dates and text: decided once per column (or file) from its values, then applied.
+
+A cell on its own cannot say whether `1,234` is one thousand or one point two, or whether `03/04/2026` is
+March or April. The whole column usually can: one `5764,76` settles the decimal comma, one `31/01/2026`
+settles day-first. So each convention is decided from the whole column (`decide_*`), stated in a note,
+and then applied (`parse_*`); a column that does not settle it is refused with the config key that does.
+The decisions are plain values, so an engine that reads a table in partitions decides once (from the
+whole table or a sample) and applies the same decision to every partition.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from potential.errors import InputError, echo, table_error
+
+# Amounts beyond this are not money from a B2B ledger but a broken export (1e308 overflows to infinity in
+# the first sum). Applies to every number column; documented in docs/data-conventions.md.
+MAX_ABS_NUMBER = 1e15
+
+# --------------------------------------------------------------------------------------------- numbers
+_SIGN = r"[+-]?"
+# grouped with spaces (French, Swiss): '1 234,56', '1 234 567', "1'234.50"; the spaces are dropped first
+_SPACE_GROUPED = _SIGN + r"\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d+)?"
+_SPACE_CHARS = r"[ \u00a0\u202f']"
+# a single separator followed by exactly three digits after 1-3 leading digits: '1,234' or '1.234'
+_AMBIGUOUS = _SIGN + r"[1-9]\d{0,2}[.,]\d{3}"
+_POINT_EVIDENCE = (
+    _SIGN + r"\d*\.\d+",  # '12.5', '0.125', '1234.567' (the ambiguous '1.234' is taken out below)
+    _SIGN + r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})\.\d*",  # '1,234.56', '12,34,567.00' (lakh)
+    _SIGN + r"(?:\d{1,3}(?:,\d{3}){2,}|\d{1,2}(?:,\d{2})+,\d{3})",  # '1,234,567'
+)
+_COMMA_EVIDENCE = (
+    _SIGN + r"\d*,\d+",  # '5764,76', '0,5', '1234,567'
+    _SIGN + r"\d{1,3}(?:\.\d{3})+,\d*",  # '1.234,56'
+    _SIGN + r"\d{1,3}(?:\.\d{3}){2,}",  # '1.234.567'
+)
+_POINT_GROUPED = _SIGN + r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})(?:\.\d*)?"
+_COMMA_GROUPED = _SIGN + r"\d{1,3}(?:\.\d{3})+(?:,\d*)?"
+_COMMA_PLAIN = _SIGN + r"\d*,\d+|" + _SIGN + r"\d+,"
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip()
+
+
+def _full(text: pd.Series, pattern: str) -> np.ndarray:
+    return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def _has(text: pd.Series, pattern: str, regex: bool = True) -> np.ndarray:
+    return text.str.contains(pattern, regex=regex).fillna(False).to_numpy(dtype=bool)
+
+
+def _ungroup_spaces(text: pd.Series) -> pd.Series:
+    maybe = np.zeros(len(text), dtype=bool)
+    for char in " \u00a0\u202f'":  # four plain searches: a character-class regex is ten times slower
+        maybe |= _has(text, char, regex=False)
+    if not maybe.any():
+        return text
+    spaced = np.zeros(len(text), dtype=bool)
+    spaced[maybe] = _full(text[maybe], _SPACE_GROUPED)
+    out = text.copy()
+    out[spaced] = text[spaced].str.replace(_SPACE_CHARS, "", regex=True)
+    return out
+
+
+def separator_evidence(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: (says decimal point, says decimal comma, could be either) — e.g. '1,234.5', '5764,76', '1,234'."""
+    text = _ungroup_spaces(_text(series))
+    point, comma, ambiguous = (np.zeros(len(text), dtype=bool) for _ in range(3))
+    where = np.flatnonzero(_has(text, r"[.,]"))
+    if not len(where):
+        return point, comma, ambiguous
+    sub = text.iloc[where]  # only values with a separator can say anything (most columns: few or none)
+    amb = _full(sub, _AMBIGUOUS)
+    p = _full(sub, _POINT_EVIDENCE[0])
+    c = np.zeros(len(sub), dtype=bool)
+    with_comma = _has(sub, ",", regex=False)
+    if with_comma.any():
+        part = sub[with_comma]
+        p[with_comma] |= _full(part, _POINT_EVIDENCE[1]) | _full(part, _POINT_EVIDENCE[2])
+        c[with_comma] |= _full(part, _COMMA_EVIDENCE[0]) | _full(part, _COMMA_EVIDENCE[1])
+    dots = _has(sub, r"\..*\.")
+    if dots.any():
+        c[dots] |= _full(sub[dots], _COMMA_EVIDENCE[2])
+    point[where], comma[where], ambiguous[where] = p & ~amb, c & ~amb, amb
+    return point, comma, ambiguous
+
+
+def plan_decimals(
+    columns: dict[str, pd.Series], path: Path, table: str, configured: str, notes: list[str]
+) -> dict[str, str]:
+    """The decimal separator of each text number column of one table, decided for the whole column.
+
+    A column whose values say nothing (only integers and values like '1,234') takes the convention the
+    table's other number columns settle; if none does and such values exist, it is refused.
+    """
+    if configured != "auto":
+        return {column: configured for column in columns}
+    name = path.name
+    evidence = {column: separator_evidence(series) for column, series in columns.items()}
+    decided: dict[str, str] = {}
+    for column, (point, comma, _ambiguous) in evidence.items():
+        if point.any() and comma.any():
+            rows = sorted([int(np.flatnonzero(point)[0]), int(np.flatnonzero(comma)[0])])
+            values = columns[column].to_numpy()
+            raise table_error(
+                path,
+                f"column '{column}' mixes a decimal point and a decimal comma",
+                "each column needs one convention; fix the rows that differ, or set data.decimal to '.' or ',' "
+                "in the config to say which one the file uses.",
+                rows,
+                [values[r] for r in rows],
+            )
+        if comma.any():
+            decided[column] = ","
+        elif point.any():
+            decided[column] = "."
+    settled = set(decided.values())
+    for column, (_point, _comma, ambiguous) in evidence.items():
+        if column in decided:
+            continue
+        if not ambiguous.any():
+            decided[column] = "."
+            continue
+        rows = np.flatnonzero(ambiguous)
+        values = columns[column].to_numpy()
+        if len(settled) == 1:
+            sep = next(iter(settled))
+            by = next(c for c, s in decided.items() if s == sep)
+            decided[column] = sep
+            notes.append(
+                f"{name}: column '{column}' has values like '{echo(values[rows[0]])}' that could use either "
+                f"separator; read with the decimal {_word(sep)} that column '{by}' uses."
+            )
+            continue
+        raise table_error(
+            path,
+            f"column '{column}' has {len(rows)} value(s) where the separator could mean thousands or decimals "
+            "(1,234 = 1234 or 1.234?) and no value in the column settles which",
+            "set data.decimal in the config: '.' if the file writes 1,234.56 (comma = thousands), "
+            "',' if it writes 1.234,56 (comma = decimals).",
+            rows,
+            values[rows],
+        )
+    for column, sep in decided.items():
+        point, comma, _ambiguous = evidence[column]
+        values = columns[column].to_numpy()
+        if sep == "," and comma.any():
+            example = str(values[np.flatnonzero(comma)[0]]).strip()
+            notes.append(
+                f"{name}: column '{column}' uses a decimal comma (e.g. '{echo(example)}'); read as "
+                f"{_format(parse_number_text(pd.Series([example]), ',').iloc[0])}."
+            )
+        elif sep == "." and _has_grouping(columns[column]):
+            example = str(values[np.flatnonzero(_grouped_mask(columns[column]))[0]]).strip()
+            notes.append(
+                f"{name}: column '{column}' uses a decimal point with thousands separators "
+                f"(e.g. '{echo(example)}'); read as {_format(parse_number_text(pd.Series([example]), '.').iloc[0])}."
+            )
+    return decided
+
+
+def _grouped_mask(series: pd.Series) -> np.ndarray:
+    text = _ungroup_spaces(_text(series))
+    return _full(text, _POINT_GROUPED) & text.str.contains(",", regex=False).fillna(False).to_numpy(
+        dtype=bool
+    )
+
+
+def _has_grouping(series: pd.Series) -> bool:
+    return bool(_grouped_mask(series).any())
+
+
+def _word(sep: str) -> str:
+    return "comma" if sep == "," else "point"
+
+
+def _format(value: float) -> str:
+    return "nothing" if pd.isna(value) else f"{value:.10g}" if abs(value) < 1e10 else f"{value:.6g}"
+
+
+def parse_number_text(series: pd.Series, decimal: str) -> pd.Series:
+    """Floats from number text written with `decimal` ('.' or ','); NaN where a value is not a number.
+
+    Thousands separators are accepted only in valid groups ('1,234,567.5', '1.234.567,5', '1 234,5');
+    anything else with a separator in the wrong place ('12,34.5') is not a number, never a guess.
+    """
+    text = _ungroup_spaces(_text(series))
+    out = text.copy()
+    if decimal == ".":
+        with_comma = _has(text, ",", regex=False)
+        grouped = np.zeros(len(text), dtype=bool)
+        if with_comma.any():
+            grouped[with_comma] = _full(text[with_comma], _POINT_GROUPED)
+            out[grouped] = text[grouped].str.replace(",", "", regex=False)
+        stray = with_comma & ~grouped
+    else:
+        with_sep = _has(text, r"[.,]")
+        grouped, plain = np.zeros(len(text), dtype=bool), np.zeros(len(text), dtype=bool)
+        if with_sep.any():
+            grouped[with_sep] = _full(text[with_sep], _COMMA_GROUPED)
+            plain[with_sep] = _full(text[with_sep], _COMMA_PLAIN)
+            plain &= ~grouped
+            out[grouped] = text[grouped].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            out[plain] = text[plain].str.replace(",", ".", regex=False)
+        stray = with_sep & ~grouped & ~plain
+    out[stray] = pd.NA
+    values = pd.to_numeric(out, errors="coerce")
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=series.index)
+
+
+# ----------------------------------------------------------------------------------------------- dates
+# d/m/y or m/d/y with '/', '.' or '-', a 2- or 4-digit year, an optional time: '31/01/2026', '1.2.26 14:30'
+_NUMERIC_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?:[ T]([0-9:.,+\-ZAPMapm ]*))?"
+
+
+def _numeric_dates(text: pd.Series) -> pd.DataFrame:
+    parts = text.str.extract("^" + _NUMERIC_DATE + "$")
+    parts.columns = ["a", "b", "year", "time"]
+    return parts
+
+
+def date_order_evidence(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: (only valid day-first, only valid month-first, valid either way and different)."""
+    parts = _numeric_dates(_text(series))
+    a = pd.to_numeric(parts["a"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    b = pd.to_numeric(parts["b"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        a_month, b_month = (a >= 1) & (a <= 12), (b >= 1) & (b <= 12)
+        a_day, b_day = (a >= 13) & (a <= 31), (b >= 13) & (b <= 31)
+    return a_day & b_month, a_month & b_day, a_month & b_month & (a != b)
+
+
+def decide_date_order(series: pd.Series, path: Path, column: str) -> bool | None:
+    """True (day first), False (month first) or None (no d/m/y values, or none that the order changes).
+
+    Raises InputError when the column holds both orders, or only values that read either way.
+    """
+    day_first, month_first, ambiguous = date_order_evidence(series)
+    values = series.to_numpy()
+    if day_first.any() and month_first.any():
+        rows = sorted([int(np.flatnonzero(day_first)[0]), int(np.flatnonzero(month_first)[0])])
+        raise table_error(
+            path,
+            f"column '{column}' mixes day-first and month-first dates",
+            "one column needs one order; fix the rows that differ, or set data.date_format in the config "
+            "(e.g. '%d/%m/%Y' for 31/01/2026, '%m/%d/%Y' for 01/31/2026).",
+            rows,
+            [values[r] for r in rows],
+        )
+    if day_first.any():
+        return True
+    if month_first.any():
+        return False
+    if ambiguous.any():
+        rows = np.flatnonzero(ambiguous)
+        raise table_error(
+            path,
+            f"column '{column}' has {len(rows)} date(s) that read day-first or month-first "
+            "(no day above 12 settles which)",
+            "set data.date_format in the config: '%d/%m/%Y' if 03/04/2026 is 3 April, "
+            "'%m/%d/%Y' if it is 4 March.",
+            rows,
+            values[rows],
+        )
+    return None
+
+
+def date_order_note(series: pd.Series, path: Path, column: str, dayfirst: bool) -> str:
+    day_first, month_first, _ambiguous = date_order_evidence(series)
+    mask = day_first if dayfirst else month_first
+    example = echo(str(series.to_numpy()[np.flatnonzero(mask)[0]]).strip())
+    order = "day/month/year" if dayfirst else "month/day/year"
+    kind = "day-first" if dayfirst else "month-first"
+    return f"{path.name}: column '{column}' has {kind} dates (e.g. '{example}'); read as {order}."
+
+
+def parse_numeric_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
+    """Timestamps for d/m/y (or m/d/y) values in the decided order, as UTC; NaT where a value is not one."""
+    parts = _numeric_dates(text)
+    matched = parts["a"].notna().to_numpy()
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if not matched.any():
+        return out
+    p = parts[matched]
+    day, month = (p["a"], p["b"]) if dayfirst else (p["b"], p["a"])
+    year = p["year"].astype("string")
+    short = year.str.len() == 2
+    # two-digit years as strptime reads them: 69-99 -> 19xx, 00-68 -> 20xx
+    century = np.where(pd.to_numeric(year, errors="coerce") >= 69, "19", "20")
+    year = year.where(~short, pd.Series(century, index=year.index).astype("string") + year)
+    iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    time = p["time"].astype("string").fillna("").str.strip()
+    iso = iso.where(time == "", iso + " " + time)
+    parsed = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=True)
+    retry = parsed.isna().to_numpy() & (time != "").to_numpy()
+    if retry.any():  # times ISO cannot read, like '2:30 PM': the date part is already in order
+        parsed = parsed.copy()
+        parsed[retry] = pd.to_datetime(iso[retry], format="mixed", errors="coerce", utc=True)
+    out[matched] = parsed.to_numpy()
+    return out
+
+
+# -------------------------------------------------------------------------------------------- encoding
+def codec_for(encoding: str) -> str:
+    """The codec to read CSV text with: 'auto' is UTF-8, and a byte-order mark is tolerated."""
+    if encoding == "auto" or codecs.lookup(encoding).name == "utf-8":
+        return "utf-8-sig"
+    return encoding
+
+
+def is_single_byte_compatible(codec: str) -> bool:
+    """True when ASCII text is one byte a character in `codec` (so a NUL byte means binary, not text)."""
+    try:
+        return len("aa".encode(codec)) - len("a".encode(codec)) == 1  # a byte-order mark is not a character
+    except (LookupError, UnicodeError):
+        return False
+
+
+def encoding_error(path: Path, encoding: str, codec: str) -> InputError:
+    """Name the first line and byte of `path` that `codec` cannot decode, and the fix."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    lines_before, previous, found = 0, b"", None
+    with opener(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # exc.object is the bytes the decoder held back from `previous` followed by `block`
+                joined = previous + block
+                offset = len(joined) - len(exc.object) + exc.start
+                found = (joined, min(max(offset, 0), len(joined) - 1))
+                break
+            lines_before += previous.count(b"\n")
+            previous = block
+    if found is None:
+        return InputError(f"{path.name}: cannot be decoded as {codec}; save the file as UTF-8 CSV.")
+    joined, offset = found
+    line = 1 + lines_before + joined[:offset].count(b"\n")
+    start = joined.rfind(b"\n", 0, offset) + 1
+    end = joined.find(b"\n", offset)
+    context = joined[start : end if end >= 0 else len(joined)]
+    at, bad = offset - start + 1, joined[offset : offset + 1]
+    shown = echo(context.decode(codec, errors="replace"))
+    label = "UTF-8" if codec == "utf-8-sig" else codec
+    where = f"line {line} has byte 0x{bad.hex()} at position {at} ('{shown}')"
+    if encoding == "auto":
+        fix = (
+            "save the file as UTF-8 (Excel: 'CSV UTF-8') or fix that line; if the whole file is in a legacy "
+            "encoding, set data.encoding in the config (e.g. cp1252 for Windows Western European, latin-1)."
+        )
+    else:
+        fix = "set data.encoding in the config to the file's encoding (auto = UTF-8), or fix that line."
+    return InputError(f"{path.name}: is not valid {label} text: {where}; {fix}")

@@ -1,0 +1,325 @@
+"""Conventions decided per column from the whole column (decimal separator, date order, encoding, header)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from potential.config import DataConfig
+from potential.data.conventions import MAX_ABS_NUMBER, parse_number_text
+from potential.data.schema import clean_table, load_dataset, plan_table, read_raw
+from potential.errors import InputError
+
+HEADER = "account_id,date,amount\n"
+
+
+def write(folder, text: str, name: str = "transactions.csv"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def tx(folder, amounts=None, dates=None, config: DataConfig | None = None):
+    amounts = amounts or ["10"] * len(dates)
+    dates = dates or ["2024-01-05"] * len(amounts)
+    rows = "".join(f'A{i},"{d}","{a}"\n' for i, (d, a) in enumerate(zip(dates, amounts, strict=True)))
+    return load_dataset(write(folder, HEADER + rows), config or DataConfig())
+
+
+# ----------------------------------------------------------------------------------------- decimals
+@pytest.mark.parametrize(
+    ("amounts", "expected", "note"),
+    [
+        (
+            ["5764,76", "12,5", "3"],
+            [5764.76, 12.5, 3.0],
+            r"'amount' uses a decimal comma \(e.g. '5764,76'\); read as 5764.76",
+        ),
+        (
+            ["1.234,56", "1.234", "7"],
+            [1234.56, 1234.0, 7.0],
+            r"decimal comma \(e.g. '1.234,56'\); read as 1234.56",
+        ),
+        (["1,234.56", "1,234", "7"], [1234.56, 1234.0, 7.0], r"decimal point with thousands separators"),
+        (["1.234.567", "1.234"], [1234567.0, 1234.0], r"decimal comma"),  # two dots: dots group thousands
+        (["1,234,567", "1,234"], [1234567.0, 1234.0], r"thousands separators"),
+        (["1 234,50", "0,99"], [1234.5, 0.99], r"decimal comma"),  # French: space groups
+        (["1\u00a0234,50", "2"], [1234.5, 2.0], r"decimal comma"),  # no-break space, as Excel writes it
+        (["1'234.50", "2"], [1234.5, 2.0], None),  # Swiss apostrophe
+        (["12,34,567.00", "5.5"], [1234567.0, 5.5], r"thousands separators"),  # lakh grouping
+        (["0,125", "2"], [0.125, 2.0], r"decimal comma"),  # a leading zero never groups thousands
+        (["1234,567", "2"], [1234.567, 2.0], r"decimal comma"),  # four digits before: not a group
+        (["10.50", "-3.25", "1e3"], [10.5, -3.25, 1000.0], None),
+        (["12", "7", "-4"], [12.0, 7.0, -4.0], None),
+    ],
+)
+def test_decimal_separator_is_decided_for_the_whole_column(tmp_path, amounts, expected, note):
+    ds = tx(tmp_path, amounts)
+    got = ds.transactions.sort_values("account_id")["amount"].tolist()
+    assert got == pytest.approx(expected)
+    notes = " ".join(ds.notes)
+    if note:
+        assert pytest.importorskip("re").search(note, notes), notes
+    else:
+        assert "decimal" not in notes
+
+
+@pytest.mark.parametrize(
+    ("amounts", "pattern"),
+    [
+        (
+            ["1,234", "2,500", "7"],
+            r"'amount' has 2 value\(s\) where the separator could mean thousands or decimals.*rows 2, 3.*'1,234'.*data.decimal",
+        ),
+        (["1.234", "2.500"], r"'amount' has 2 value\(s\).*thousands or decimals.*data.decimal"),
+        (
+            ["1,5", "2.5"],
+            r"'amount' mixes a decimal point and a decimal comma \(rows 2, 3, e.g. '1,5', '2.5'\).*data.decimal",
+        ),
+        (["12,34.5", "7.5"], r"'amount' has 1 non-numeric.*'12,34.5'"),  # a separator in the wrong place
+        (["1.2.3,4", "7"], r"'amount' has 1 non-numeric"),
+    ],
+)
+def test_unsettled_or_mixed_decimals_are_refused(tmp_path, amounts, pattern):
+    with pytest.raises(InputError, match=pattern):
+        tx(tmp_path, amounts)
+
+
+@pytest.mark.parametrize(("decimal", "expected"), [(",", [1.234, 2.5, 7.0]), (".", [1234.0, 2500.0, 7.0])])
+def test_configured_decimal_settles_the_ambiguous_column(tmp_path, decimal, expected):
+    ds = tx(tmp_path, ["1,234", "2,500", "7"], config=DataConfig(decimal=decimal))
+    assert ds.transactions.sort_values("account_id")["amount"].tolist() == pytest.approx(expected)
+
+
+def test_configured_decimal_refuses_the_other_convention(tmp_path):
+    with pytest.raises(InputError, match=r"non-numeric.*'1,234.56'"):
+        tx(tmp_path, ["1,234.56", "2"], config=DataConfig(decimal=","))
+
+
+def test_ambiguous_column_follows_the_tables_other_number_column(tmp_path):
+    text = 'account_id,date,amount,quantity\nA,2024-01-05,"5764,76","1,500"\nB,2024-01-06,"12,5","2,250"\n'
+    ds = load_dataset(write(tmp_path, text), DataConfig())
+    assert ds.transactions["quantity"].tolist() == pytest.approx([1.5, 2.25])
+    assert any("'quantity'" in n and "column 'amount' uses" in n for n in ds.notes)
+
+
+def test_profile_column_with_decimal_comma_is_numeric(tmp_path):
+    write(tmp_path, HEADER + "A,2024-01-05,10\n")
+    write(tmp_path, 'account_id,revenue\nA,"1.234,5"\nB,"99,9"\n', "accounts.csv")
+    ds = load_dataset(tmp_path, DataConfig())
+    assert ds.accounts.set_index("account_id")["revenue"].to_dict() == {"A": 1234.5, "B": 99.9}
+
+
+def test_parse_number_text_keeps_bad_values_bad():
+    values = parse_number_text(pd.Series(["1,234.5", "12,34.5", "abc", "", "1.5"]), ".")
+    assert values.iloc[0] == 1234.5 and values.iloc[4] == 1.5
+    assert values.iloc[1:4].isna().all()
+
+
+# ------------------------------------------------------------------------------------------- limits
+@pytest.mark.parametrize("value", ["1e308", "-1e308", "inf", "-Infinity", "2e15"])
+def test_absurd_and_infinite_amounts_are_refused(tmp_path, value):
+    with pytest.raises(
+        InputError,
+        match=rf"'amount' has 1 value\(s\) that are infinite or larger than 1e\+15.*rows 3.*'{value}'",
+    ):
+        tx(tmp_path, ["10", value, "5"])
+
+
+def test_largest_allowed_amount_passes(tmp_path):
+    ds = tx(tmp_path, [f"{MAX_ABS_NUMBER:.0f}", "5"])
+    assert ds.transactions["amount"].max() == MAX_ABS_NUMBER
+
+
+def test_absurd_parquet_amounts_are_refused(tmp_path):
+    frame = pd.DataFrame(
+        {"account_id": ["A", "B"], "date": pd.to_datetime(["2024-01-01"] * 2), "amount": [1.0, np.inf]}
+    )
+    tmp_path.mkdir(exist_ok=True)
+    frame.to_parquet(tmp_path / "transactions.parquet")
+    with pytest.raises(InputError, match=r"'amount' has 1 value\(s\) that are infinite"):
+        load_dataset(tmp_path, DataConfig())
+
+
+@pytest.mark.parametrize(
+    ("amounts", "counts"),
+    [
+        (["0", "0", "0"], r"3 row\(s\) \(3 zero, 0 negative\)"),
+        (["-5", "0", "-1,5"], r"3 row\(s\) \(1 zero, 2 negative\)"),
+    ],
+)
+def test_transactions_without_a_purchase_are_refused(tmp_path, amounts, counts):
+    with pytest.raises(
+        InputError,
+        match=rf"transactions.csv: column 'amount' has no positive value in {counts}.*positive amounts",
+    ):
+        tx(tmp_path, amounts)
+
+
+def test_one_purchase_among_refunds_is_enough(tmp_path):
+    assert tx(tmp_path, ["-5", "0", "12"]).transactions["amount"].max() == 12
+
+
+# -------------------------------------------------------------------------------------------- dates
+@pytest.mark.parametrize(
+    ("dates", "expected", "note"),
+    [
+        (
+            ["31/01/2026", "01/02/2026", "03/04/2026"],
+            ["2026-01-31", "2026-02-01", "2026-04-03"],
+            r"day-first dates \(e.g. '31/01/2026'\)",
+        ),
+        (
+            ["01/31/2026", "02/01/2026", "03/04/2026"],
+            ["2026-01-31", "2026-02-01", "2026-03-04"],
+            r"month-first dates \(e.g. '01/31/2026'\)",
+        ),
+        (["31.01.2026", "1.2.26", "05-03-2026"], ["2026-01-31", "2026-02-01", "2026-03-05"], r"day-first"),
+        (
+            ["31/01/2026 14:30", "02/03/2026", "2026-05-06"],
+            ["2026-01-31 14:30", "2026-03-02", "2026-05-06"],
+            r"day-first",
+        ),
+        (["01/01/2026", "12/12/2025"], ["2026-01-01", "2025-12-12"], None),  # the order changes nothing
+        (
+            ["2026-01-05", "2026-02-03T10:00:00+01:00"],
+            ["2026-01-05", "2026-02-03 09:00"],
+            None,
+        ),  # ISO as before
+        (["5 Jan 2026", "February 3, 2026"], ["2026-01-05", "2026-02-03"], None),
+    ],
+)
+def test_date_order_is_decided_for_the_whole_column(tmp_path, dates, expected, note):
+    ds = tx(tmp_path, dates=dates)
+    got = ds.transactions.sort_values("account_id")["date"].tolist()
+    assert got == [pd.Timestamp(e) for e in expected]
+    notes = " ".join(ds.notes)
+    assert (pytest.importorskip("re").search(note, notes) is not None) if note else "first dates" not in notes
+
+
+@pytest.mark.parametrize(
+    ("dates", "pattern"),
+    [
+        (
+            ["01/02/2026", "03/04/2026", "2026-01-01"],
+            r"'date' has 2 date\(s\) that read day-first or month-first.*rows 2, 3.*'01/02/2026'.*data.date_format.*'%d/%m/%Y'",
+        ),
+        (
+            ["31/01/2026", "01/31/2026"],
+            r"'date' mixes day-first and month-first dates \(rows 2, 3, e.g. '31/01/2026', '01/31/2026'\).*data.date_format",
+        ),
+        (["31/31/2026", "2026-01-01"], r"'date' has 1 unparseable date.*'31/31/2026'"),
+    ],
+)
+def test_unsettled_or_mixed_date_orders_are_refused(tmp_path, dates, pattern):
+    with pytest.raises(InputError, match=pattern):
+        tx(tmp_path, dates=dates)
+
+
+def test_configured_date_format_settles_the_order(tmp_path):
+    ds = tx(tmp_path, dates=["01/02/2026", "03/04/2026"], config=DataConfig(date_format="%d/%m/%Y"))
+    assert sorted(ds.transactions["date"].tolist()) == [
+        pd.Timestamp("2026-02-01"),
+        pd.Timestamp("2026-04-03"),
+    ]
+    assert not ds.notes
+
+
+def test_a_plan_from_the_whole_table_reads_every_partition_alike(tmp_path):
+    """The dask engine cleans partitions one by one: the decision from the whole table must hold in each."""
+    path = write(tmp_path, HEADER + 'A,31/01/2026,"5,5"\nB,01/02/2026,"1,234"\n') / "transactions.csv"
+    raw = read_raw(path)
+    notes: list[str] = []
+    plan = plan_table(raw, path, "transactions", DataConfig(), notes)
+    assert plan.dayfirst["date"] is True and plan.decimal["amount"] == ","
+    assert len(notes) == 2
+    part = clean_table(raw.iloc[1:], path, "transactions", DataConfig(), [], plan=plan)
+    assert part["date"].tolist() == [pd.Timestamp("2026-02-01")] and part["amount"].tolist() == [1.234]
+    # alone, the partition cannot tell
+    with pytest.raises(InputError, match="no value in the column settles which"):
+        clean_table(raw.iloc[1:], path, "transactions", DataConfig(), [])
+
+
+# ----------------------------------------------------------------------------------------- encoding
+def test_utf8_file_with_one_cp1252_row_is_refused_naming_the_line(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    body = (HEADER + "Müller,2024-01-05,10\nJörg,2024-01-06,5\n").encode() + b"M\xfcnch,2024-01-07,3\n"
+    (tmp_path / "transactions.csv").write_bytes(body)
+    with pytest.raises(
+        InputError,
+        match=r"transactions.csv: is not valid UTF-8 text: line 4 has byte 0xfc at position 2.*data.encoding.*cp1252",
+    ):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_configured_codec_reads_the_whole_file(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "transactions.csv").write_bytes(
+        (HEADER + "Müller,2024-01-05,10\nJörg,2024-01-06,5\n").encode("cp1252")
+    )
+    ds = load_dataset(tmp_path, DataConfig(encoding="cp1252"))
+    assert sorted(ds.accounts["account_id"]) == ["Jörg", "Müller"]
+
+
+def test_configured_codec_that_does_not_fit_is_refused(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "transactions.csv").write_bytes(HEADER.encode() + b"M\x81ller,2024-01-05,10\n")
+    with pytest.raises(InputError, match=r"not valid cp1252 text: line 2 has byte 0x81.*set data.encoding"):
+        load_dataset(tmp_path, DataConfig(encoding="cp1252"))
+
+
+def test_utf8_with_bom_and_accents_is_read_as_utf8(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "transactions.csv").write_bytes(("\ufeff" + HEADER + "Müller,2024-01-05,10\n").encode())
+    assert load_dataset(tmp_path, DataConfig()).accounts["account_id"].tolist() == ["Müller"]
+
+
+def test_utf16_is_named_with_the_fix_or_read_when_configured(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "transactions.csv").write_bytes((HEADER + "Müller,2024-01-05,10\n").encode("utf-16"))
+    with pytest.raises(InputError, match=r"UTF-16 text.*data.encoding: utf-16"):
+        load_dataset(tmp_path, DataConfig())
+    assert load_dataset(tmp_path, DataConfig(encoding="utf-16")).accounts["account_id"].tolist() == ["Müller"]
+
+
+# ------------------------------------------------------------------------------------------- header
+def test_header_naming_a_used_column_twice_is_refused(tmp_path):
+    write(tmp_path, "account_id,date,amount,amount\nA,2024-01-05,10,99\n")
+    with pytest.raises(
+        InputError,
+        match=r"transactions.csv: the header names column 'amount' 2 times \(columns 3, 4\).*rename one.*data.columns.transactions.amount",
+    ):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_header_twice_after_stripping_spaces_is_refused(tmp_path):
+    write(tmp_path, "account_id,date,amount, amount\nA,2024-01-05,10,99\n")
+    with pytest.raises(InputError, match=r"names column 'amount' 2 times"):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_unused_column_twice_and_blank_headers_are_ignored_with_a_note(tmp_path):
+    write(tmp_path, "account_id,date,amount,comment,comment,,\nA,2024-01-05,10,x,y,,\n")
+    ds = load_dataset(tmp_path, DataConfig())
+    assert "comment" not in ds.transactions.columns and ds.transactions["amount"].tolist() == [10.0]
+    assert any("'comment' appear more than once" in n for n in ds.notes)
+
+
+def test_column_twice_can_be_bypassed_by_mapping_another_column(tmp_path):
+    write(tmp_path, "account_id,date,amount,amount,net\nA,2024-01-05,10,99,7\n")
+    ds = load_dataset(tmp_path, DataConfig(columns={"transactions": {"amount": "net"}}))
+    assert ds.transactions["amount"].tolist() == [7.0]
+
+
+def test_accounts_column_twice_is_refused(tmp_path):
+    write(tmp_path, HEADER + "A,2024-01-05,10\n")
+    write(tmp_path, "account_id,industry,industry\nA,retail,energy\n", "accounts.csv")
+    with pytest.raises(InputError, match=r"accounts.csv: the header names column 'industry' 2 times"):
+        load_dataset(tmp_path, DataConfig())
+
+
+def test_long_cells_are_echoed_bounded(tmp_path):
+    with pytest.raises(InputError) as info:
+        tx(tmp_path, ["10", "x" * 100_000])
+    assert len(str(info.value)) < 400 and "…" in str(info.value)
