@@ -458,11 +458,6 @@ def test_decimal_comma_and_day_first_file_is_read_right_and_says_so(tmp_path, ca
     assert sorted(loaded["date"]) == sorted(pd.to_datetime(tx["date"]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/potential/app/cli.py prints notes with rich markup on: an account id like '[/]' quoted in a note "
-    "raises MarkupError (exit 1). Fix there: print the note as plain text (markup=False or rich.markup.escape).",
-)
 def test_markup_in_a_noted_value_is_printed_as_text(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
@@ -470,6 +465,19 @@ def test_markup_in_a_noted_value_is_printed_as_text(tmp_path, capsys):
     (data / "accounts.csv").write_text("account_id\nB\n")
     code, out, err = run_cli(["validate", "--data", data], capsys)
     assert code == 0 and "[/]" in out, (out, err)
+
+
+def test_terminal_escape_sequences_in_ids_are_shown_not_obeyed(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "transactions.csv").write_text(
+        "account_id,date,amount\nA\x1b[31mRED,2024-01-05,10\n[link=http://x]B,2024-02-05,5\n"
+    )
+    (data / "accounts.csv").write_text("account_id\nZ\n")
+    code, out, err = run_cli(["validate", "--data", data], capsys)
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\\x1b[31mRED" in out
+    assert "[link=http://x]B" in out
 
 
 # ------------------------------------------------------------------------------------- property test

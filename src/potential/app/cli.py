@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from potential import __version__, interrupt
 from potential.app.pipeline import Pipeline, parse_as_of
@@ -37,8 +38,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
+def _clean(value: object) -> str:
+    """User text made safe for a terminal: control characters (escape sequences) shown, not obeyed."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class _Console(Console):
+    """A console that prints text as it is: never as markup, control characters made visible."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(_clean(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(markup=False, highlight=False)
+err = _Console(stderr=True, markup=False, highlight=False)
+
+
+def _note(text: str) -> None:
+    out.print(Text.assemble(("note", "yellow"), ": ", _clean(text)))
+
 STATE = {"debug": False}
 
 
@@ -182,14 +203,14 @@ def validate(
     for column in ("table", "file", "rows", "columns"):
         table.add_column(column)
     for summary in tables:
-        table.add_row(summary.table, summary.file, f"{summary.rows:,}", f"{summary.columns}")
+        table.add_row(summary.table, _clean(summary.file), f"{summary.rows:,}", f"{summary.columns}")
     out.print(table)
     if first is not None and last is not None:
         out.print(f"history: {first.date()} to {last.date()}")
     profile = load_profile(cfg.rating_profile_path())
     for note in list(dataset.notes) + profile_warnings(profile, columns):
-        out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
-    out.print("[green]valid[/green]")
+        _note(note)
+    out.print(Text("valid", style="green"))
 
 
 @app.command()
@@ -256,7 +277,7 @@ def _print_training(summary) -> None:
             f"{target}: registered v{decision['version']} as {mark} ({decision['reason']})", highlight=False
         )
     for note in summary.notes:
-        out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
+        _note(note)
 
 
 @app.command()
@@ -394,7 +415,7 @@ def _print_rank(summary, out_dir: Path, already: tuple[str, ...] = ()) -> None:
     for note in summary.notes:
         if note in already:
             continue
-        out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
+        _note(note)
 
 
 @app.command()
@@ -480,7 +501,7 @@ def backtest(
             highlight=False,
         )
     for note in summary.notes:
-        out.print(f"[yellow]note[/yellow]: {note}", highlight=False)
+        _note(note)
     out.print(f"backtest: {summary.paths[0]} and {summary.paths[1]}")
 
 
