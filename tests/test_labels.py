@@ -10,21 +10,46 @@ from potential.labels.training_set import build_training_set, labels_at, plan_cu
 
 
 def test_labels_by_hand():
-    tx = pd.DataFrame(
-        {
-            "account_id": ["a", "a", "b", "b", "c"],
-            "date": pd.to_datetime(["2024-05-01", "2024-07-10", "2024-05-01", "2024-06-01", "2023-01-01"]),
-            "amount": [1000.0, 3000.0, 1000.0, -10.0, 50.0],
-        }
+    """Five accounts at cutoff 2024-07-01: trailing year [2023-07-02, 2024-07-01), horizon to 2024-09-29."""
+
+    def monthly(start: str, end: str, day: int, amount: float) -> list[tuple[str, pd.Timestamp, float]]:
+        return [("", m + pd.Timedelta(days=day - 1), amount) for m in pd.date_range(start, end, freq="MS")]
+
+    rows = (
+        # a: 500 a month since 2023-01-05, then 800 a month: grows
+        [("a", d, x) for _, d, x in monthly("2023-01-01", "2024-06-01", 5, 500.0)]
+        + [("a", d, x) for _, d, x in monthly("2024-07-01", "2024-09-01", 5, 800.0)]
+        # b: new in May, a small refund in June, nothing after: churns
+        + [("b", pd.Timestamp("2024-05-01"), 1000.0), ("b", pd.Timestamp("2024-06-01"), -10.0)]
+        # c: one order in 2023: not active in the 180 days before the cutoff
+        + [("c", pd.Timestamp("2023-01-01"), 50.0)]
+        # d: new in May, a bigger second order in July: too young to be expanding
+        + [("d", pd.Timestamp("2024-05-01"), 1000.0), ("d", pd.Timestamp("2024-07-10"), 3000.0)]
+        # e: 1,000 a month until March, quiet April-June, then a 2,500 catch-up and 1,000: a rebound
+        + [("e", d, x) for _, d, x in monthly("2023-05-01", "2024-03-01", 20, 1000.0)]
+        + [("e", pd.Timestamp("2024-07-20"), 2500.0), ("e", pd.Timestamp("2024-08-20"), 1000.0)]
     )
-    ds = Dataset(pd.DataFrame({"account_id": ["a", "b", "c"]}), tx, None, None)
+    tx = pd.DataFrame(rows, columns=["account_id", "date", "amount"])
+    ds = Dataset(pd.DataFrame({"account_id": ["a", "b", "c", "d", "e"]}), tx, None, None)
     config = Config()
     cutoff = pd.Timestamp("2024-07-01")
     labels = labels_at(prepare(ds, pd.Timestamp("2024-12-01"), config.features), cutoff, config)
-    assert list(labels.index) == ["a", "b"]  # c is not active in the 180 days before the cutoff
-    assert labels.loc["a", "churn"] == 0 and labels.loc["a", "expansion"] == 1
-    assert labels.loc["b", "churn"] == 1 and labels.loc["b", "expansion"] == 0
-    assert labels.loc["a", "horizon_spend"] == 3000
+    assert list(labels.index) == ["a", "b", "d", "e"]  # c is not active in the 180 days before the cutoff
+    expected = pd.DataFrame(
+        {
+            "churn": [0.0, 1.0, 0.0, 0.0],
+            "expansion": [1.0, 0.0, 0.0, 0.0],
+            "horizon_spend": [2400.0, 0.0, 3000.0, 3500.0],
+            "previous_spend": [1500.0, 990.0, 1000.0, 0.0],
+            # a, e: last year's Jul-Sep (1,500; 3,000) beats the run rate (6,000 x 90/365; 9,000 x 90/365)
+            # b, d: under one horizon of history, so their spend so far counts as one horizon's worth
+            "baseline_spend": [1500.0, 990.0, 1000.0, 3000.0],
+            "uplift": [900.0, -990.0, 2000.0, 500.0],
+        },
+        index=pd.Index(["a", "b", "d", "e"], name="account_id"),
+    )
+    # the old rule (horizon >= 1.2 x previous 90 days and +500) labelled d and e as expanding
+    pd.testing.assert_frame_equal(labels, expected, check_exact=False, rtol=1e-12)
 
 
 def test_cutoffs_respect_as_of_and_purge():

@@ -42,8 +42,7 @@ def retail_log(tmp_path_factory) -> Path:
         "data:\n"
         "  tables: {transactions: orders}\n"
         "  columns: {transactions: {account_id: cust_no, date: order_date, amount: net_value, product: store}}\n"
-        '  date_format: "%Y%m%d"\n'
-        "time:\n  expansion_min_amount: 50\n",
+        '  date_format: "%Y%m%d"\n',
         encoding="utf-8",
     )
     return folder

@@ -121,7 +121,7 @@ def check_codec(value: str) -> None:
 
 
 class TimeConfig(StrictModel):
-    """Snapshots and label definitions (DESIGN section 2)."""
+    """Snapshots and label definitions (docs/design.md section 2)."""
 
     horizon_days: int = Field(90, gt=0, le=3660, description="Label window length after each cutoff.")
     cutoff_step_days: int = Field(30, gt=0, le=366, description="Spacing of the rolling training cutoffs.")
@@ -134,11 +134,28 @@ class TimeConfig(StrictModel):
         description="An account is 'active' at a cutoff if it bought within this many days before it.",
     )
     expansion_growth: float = Field(
-        0.2, ge=0, description="Expansion: horizon spend >= (1 + growth) x previous window's spend ..."
+        0.2,
+        ge=0,
+        description="Expansion: horizon spend (its largest order capped) >= (1 + growth) x the account's "
+        "baseline (trailing-year run rate scaled to the horizon, or last year's same window if higher) ...",
     )
-    expansion_min_amount: float = Field(
-        500.0, ge=0, description="... and the uplift is at least this amount."
+    expansion_min_extra_orders: float = Field(
+        0.5,
+        ge=0,
+        description="... and the extra spend over the baseline is worth at least this many of the account's "
+        "average order-day of the trailing year (relative to the account, never a currency amount).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "expansion_min_amount" in value:
+            raise ValueError(
+                "time.expansion_min_amount (a fixed currency amount) was replaced by "
+                "time.expansion_min_extra_orders (the extra spend relative to the account's average order, "
+                "default 0.5); remove expansion_min_amount and, if needed, set expansion_min_extra_orders"
+            )
+        return value
 
 
 class FeatureConfig(StrictModel):

@@ -472,7 +472,7 @@ def features(
     return dd.from_delayed(finished, meta=first.head(0), verify_meta=False)
 
 
-LABEL_COLUMNS = ("churn", "expansion", "horizon_spend", "previous_spend", "uplift")
+LABEL_COLUMNS = ("churn", "expansion", "horizon_spend", "previous_spend", "baseline_spend", "uplift")
 PEER_ROWS_META = pd.DataFrame(
     {
         ID: pd.Series(dtype=object),

@@ -1,4 +1,4 @@
-"""Labels on rolling cutoffs (DESIGN section 2) and the point-in-time training set.
+"""Labels on rolling cutoffs (docs/design.md section 2) and the point-in-time training set.
 
 Each training row is an (account, cutoff) pair: features from events strictly before the cutoff, labels from
 the window [cutoff, cutoff + horizon). Only cutoffs whose label window ends on or before the as-of date are used.
@@ -18,6 +18,7 @@ from potential.data.schema import Dataset
 from potential.errors import InsufficientDataError
 from potential.features.build import Prepared, features_at, prepare
 from potential.features.timebase import day_of
+from potential.labels.targets import MONEY_COLUMNS, targets_at
 
 MIN_HISTORY_DAYS = 90
 SLICES = ("train", "calibration", "test")
@@ -26,7 +27,7 @@ SLICES = ("train", "calibration", "test")
 @dataclass(frozen=True)
 class TrainingSet:
     features: pd.DataFrame  # index (account_id, cutoff); feature columns
-    labels: pd.DataFrame  # same index; churn, expansion (0/1 or NaN), horizon_spend, previous_spend
+    labels: pd.DataFrame  # same index; churn, expansion (0/1 or NaN), horizon_spend, previous_spend, ...
     slice: pd.Series  # same index; train | calibration | test
     cutoffs: dict[str, tuple[pd.Timestamp, ...]]
     mode: str  # history | profile
@@ -56,39 +57,19 @@ def plan_cutoffs(
 
 
 def labels_at(prepared: Prepared, cutoff: pd.Timestamp, config: Config) -> pd.DataFrame:
-    """Churn / expansion / horizon spend for accounts active in the lookback before `cutoff`."""
-    tx = prepared.transactions
-    t = config.time
-    C = day_of(cutoff)
-    h = t.horizon_days
-    n = tx.n_accounts
-    positive = tx.amount > 0
+    """Target columns for the accounts active in the lookback before `cutoff` (definitions: `labels.targets`).
 
-    def total(mask: np.ndarray, weights: np.ndarray | None = tx.amount) -> np.ndarray:
-        w = None if weights is None else weights[mask]
-        return np.bincount(tx.code[mask], weights=w, minlength=n).astype(float)
-
-    active = total((tx.t < C) & (tx.t >= C - t.active_lookback_days) & positive, None) > 0
-    future_mask = (tx.t >= C) & (tx.t < C + h)
-    horizon_spend = total(future_mask)
-    future_orders = total(future_mask & positive, None)
-    previous_spend = total((tx.t >= C - h) & (tx.t < C))
-    churn = (future_orders == 0).astype(float)
-    uplift = horizon_spend - previous_spend
-    expansion = (
-        (horizon_spend >= (1 + t.expansion_growth) * np.maximum(previous_spend, 0))
-        & (uplift >= t.expansion_min_amount)
-    ).astype(float)
-    frame = pd.DataFrame(
-        {
-            "churn": churn,
-            "expansion": expansion,
-            "horizon_spend": horizon_spend,
-            "previous_spend": previous_spend,
-            "uplift": uplift,
-        },
-        index=prepared.index,
-    )
+    Columns: churn, expansion, horizon_spend, previous_spend, baseline_spend, uplift. Reads only the label
+    window [cutoff, cutoff + horizon) and, for the baseline, the history before the cutoff.
+    """
+    if prepared.transactions is None:
+        raise ValueError(
+            "labels_at needs transactions, and this dataset has none; "
+            "label a profile-only dataset with labels.csv (build_training_set does)."
+        )
+    columns = targets_at(prepared.transactions, day_of(cutoff), config.time)
+    active = columns.pop("active")
+    frame = pd.DataFrame(columns, index=prepared.index)
     return frame.loc[active]
 
 
@@ -163,7 +144,7 @@ def profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config) 
         slice_.iloc[idx[n_test : n_test + n_cal]] = "calibration"
     key = pd.MultiIndex.from_arrays([feats.index, np.full(len(feats), as_of)], names=["account_id", "cutoff"])
     feats.index = labels.index = slice_.index = key
-    for column in ("horizon_spend", "previous_spend", "uplift"):
+    for column in MONEY_COLUMNS:
         labels[column] = np.nan
     return TrainingSet(
         feats, labels, slice_, {"train": (as_of,), "calibration": (as_of,), "test": (as_of,)}, "profile"

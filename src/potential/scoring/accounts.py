@@ -13,6 +13,7 @@ import pandas as pd
 
 from potential.config import Config
 from potential.data.schema import Dataset
+from potential.labels.targets import baseline_at
 from potential.models.training import TARGETS
 from potential.scoring.explain import build_reasons, contributions, long_explanations, top_drivers
 from potential.scoring.ranking import PROSPECT_CONVERSION
@@ -39,9 +40,10 @@ def score(
         explanations.append(long_explanations(target, points, feats, base))
     history = dataset.has_history
     h = config.time.horizon_days
-    if history:
-        recent = _recent_spend(dataset, as_of, h).reindex(feats.index).fillna(0.0)
-        frame["revenue_at_risk"] = recent.clip(lower=0).round(2)
+    if history and dataset.transactions is not None:
+        # expected spend over the horizon if the account is kept: its baseline, the same one the labels use
+        kept = baseline_at(dataset.transactions, as_of, h).reindex(feats.index).fillna(0.0)
+        frame["revenue_at_risk"] = kept.round(2)
     else:
         frame["revenue_at_risk"] = np.nan
     uplift = champions.get("uplift")
@@ -125,12 +127,6 @@ def score_accounts(
     scored["reasons"] = build_reasons(drivers, rating.contributions, pd.Index(scored.index)).to_numpy()
     scored = scored.reset_index().rename(columns={"index": "account_id"})
     return AccountScores(scored, long, rating.contributions, drivers, notes)
-
-
-def _recent_spend(dataset: Dataset, as_of: pd.Timestamp, days: int) -> pd.Series:
-    tx = dataset.transactions
-    mask = (tx["date"] < as_of) & (tx["date"] >= as_of - pd.Timedelta(days=days))
-    return tx.loc[mask].groupby("account_id")["amount"].sum()
 
 
 def monthly_history(

@@ -4,7 +4,8 @@ priority = (growth_weight x P(expand) x expected_uplift + save_weight x P(churn)
            x (1 + rating_weight x (rating_score - 50) / 50)
 
 Both money terms are over the next horizon: expected_uplift is the extra spend if the account expands,
-revenue_at_risk the spend of the last horizon-length window (what the account would keep spending).
+revenue_at_risk the account's baseline (its trailing-year run rate, or last year's same season: what it is
+expected to spend if kept; docs/targets.md).
 A rating of 50 leaves the priority unchanged; rating_weight = 0 ranks on the models alone (an ablation).
 Without any money in the data (profile-only tables), the money terms are 1 per account, so the priority is
 in probability units: P(expand) + P(churn), adjusted by the rating.
