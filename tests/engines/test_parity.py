@@ -70,3 +70,37 @@ def test_validate_on_the_dask_engine_lists_the_same_tables(data, capsys):
         assert table in dask_out
     rows = [line for line in pandas_out.splitlines() if "transactions" in line]
     assert rows and rows[0] in dask_out  # same file, same row and column counts
+
+
+def test_dask_engine_reads_conventions_like_the_pandas_engine(tmp_path, capsys):
+    """Decimal commas and day-first dates are decided once for the whole table, on both engines."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = ["account_id,date,amount"] + [
+        f"A{i % 7},{1 + i % 28:02d}/{1 + i % 12:02d}/2025,\"{100 + i},{i % 100:02d}\"" for i in range(300)
+    ]
+    (data / "transactions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = {}
+    for engine in ("pandas", "dask"):
+        target = tmp_path / f"{engine}.csv"
+        code, stdout, err = run_cli(
+            ["features", "--data", data, "--as-of", "2026-01-01", "--out", target, "--engine", engine], capsys
+        )
+        assert code == 0, err
+        out[engine] = pd.read_csv(target).sort_values("account_id", ignore_index=True)
+    assert out["pandas"]["spend_365d"].iloc[0] < 100_000  # 100,05 is a hundred, not ten thousand
+    pd.testing.assert_frame_equal(out["pandas"], out["dask"][list(out["pandas"].columns)], rtol=1e-9)
+
+
+def test_dask_engine_refuses_a_purchase_free_log_and_a_bad_byte(tmp_path, capsys):
+    refunds = tmp_path / "refunds"
+    refunds.mkdir()
+    (refunds / "transactions.csv").write_text("account_id,date,amount\nA,2025-01-05,-10\nB,2025-02-05,0\n")
+    code, _, err = run_cli(["validate", "--data", refunds, "--engine", "dask"], capsys)
+    assert code == 2 and "no positive value" in err and "1 zero, 1 negative" in err
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    body = "account_id,date,amount\n" + "".join(f"A{i},2025-01-05,10\n" for i in range(25_000))
+    (legacy / "transactions.csv").write_bytes(body.encode() + "Z\xe9,2025-01-05,10\n".encode("cp1252"))
+    code, _, err = run_cli(["validate", "--data", legacy, "--engine", "dask"], capsys)
+    assert code == 2 and "transactions.csv" in err and "line 25002" in err and "data.encoding" in err

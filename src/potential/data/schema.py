@@ -138,25 +138,32 @@ def _sniff(path: Path, encoding: str = "auto") -> None:
         )
 
 
-def read_raw(path: Path, encoding: str = "auto") -> pd.DataFrame:
+def read_raw(path: Path, encoding: str = "auto", nrows: int | None = None) -> pd.DataFrame:
     """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later.
+
+    `nrows` reads only the first rows (of the first part): the sample a partitioned reader decides the
+    table's conventions from (`plan_table`).
 
     CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a file that does
     not decode is refused at its first bad byte, never re-read in a guessed codec. Header names are kept
     as written, so a column named twice stays visible (pandas would rename the second 'amount.1').
     """
     if path.is_dir():
-        return pd.concat([read_raw(part, encoding) for part in table_parts(path)], ignore_index=True)
+        parts = table_parts(path)
+        if nrows is not None:
+            return read_raw(parts[0], encoding, nrows)
+        return pd.concat([read_raw(part, encoding) for part in parts], ignore_index=True)
     _sniff(path, encoding)
     codec = codec_for(encoding)
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
+            frame = frame if nrows is None else frame.head(nrows)
             header = [str(c) for c in frame.columns]
         else:
             sep = "\t" if path.suffix == ".tsv" else ","
             options = dict(dtype=str, keep_default_na=False, na_values=[], encoding=codec, sep=sep)
-            frame = pd.read_csv(path, **options)
+            frame = pd.read_csv(path, nrows=nrows, **options)
             first = pd.read_csv(path, header=None, nrows=1, **options)
             header = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
     except UnicodeDecodeError:

@@ -30,8 +30,9 @@ import pandas as pd
 
 from potential import interrupt
 from potential.config import Config
+from potential.data.conventions import codec_for, encoding_error
 from potential.data.io import file_digest, find_table, swap_into, table_parts
-from potential.data.schema import ID, Dataset, clean_table, read_table
+from potential.data.schema import ID, Dataset, check_purchases, clean_table, plan_table, read_raw, read_table
 from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
 from potential.features.build import (
@@ -79,6 +80,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 EVENT_TABLES = ("transactions", "activities")
 LOCAL_WORKERS = 2
 SAMPLE_TRAIN_ROWS = 200_000  # training rows brought to the client for the baselines
+PLAN_SAMPLE_ROWS = 20_000  # rows of the first part the table's conventions are decided from
 
 
 def available() -> bool:
@@ -200,7 +202,17 @@ def event_source(folder: Path, stem: str) -> list[Path]:
     return [] if path is None else table_parts(path)
 
 
-def _read_events(files: list[Path], table: str, config: Config) -> dd.DataFrame:
+def _read_events(files: list[Path], table: str, config: Config, notes: list[str]) -> dd.DataFrame:
+    """The table's partitions, each cleaned like the pandas engine cleans the whole file.
+
+    The conventions (decimal separator, day/month order) are decided once, from a sample of the first
+    part, and applied to every partition; the sample also checks the header (a column we read named twice
+    is refused) and the encoding of its rows. The rest of each file is decoded where it is read: a bad byte
+    there is reported when the events are first computed (see `load`).
+    """
+    name = files[0].parent.name if len(files) > 1 else files[0].name
+    sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS)
+    plan = plan_table(sample, Path(name), table, config.data, notes)
     if files[0].suffix == ".parquet":
         raw = dd.read_parquet([str(p) for p in files])
     else:
@@ -211,14 +223,14 @@ def _read_events(files: list[Path], table: str, config: Config) -> dd.DataFrame:
             na_values=[],
             sep="\t" if files[0].suffix == ".tsv" else ",",
             blocksize=None if files[0].name.endswith(".gz") else "64MB",
-            encoding="utf-8-sig",
+            encoding=codec_for(config.data.encoding),
         )
-    data = config.data.model_copy(
-        update={"duplicate_rows": "keep"}
-    )  # duplicates are only whole within a bucket
-    name = files[0].parent.name if len(files) > 1 else files[0].name
-    meta = clean_table(_meta_rows(raw, name), Path(name), table, data, [])
-    return raw.map_partitions(lambda part: clean_table(part, Path(name), table, data, []), meta=meta.head(0))
+    # duplicates are only whole within a bucket: they are dropped there (_tidy_bucket)
+    data = config.data.model_copy(update={"duplicate_rows": "keep"})
+    meta = clean_table(sample.head(50), Path(name), table, data, [], plan=plan)
+    return raw.map_partitions(
+        lambda part: clean_table(part, Path(name), table, data, [], plan=plan), meta=meta.head(0)
+    )
 
 
 def _meta_rows(raw: dd.DataFrame, name: str) -> pd.DataFrame:
@@ -244,7 +256,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
             assert source is not None  # event_source found its files there
             digests[table] = file_digest(source)
             sources[table] = source.name
-            raw_events[table] = _read_events(files, table, config)
+            raw_events[table] = _read_events(files, table, config, notes)
     tables: dict[str, pd.DataFrame] = {}
     for table in ("accounts", "labels"):
         path = find_table(folder, config.data.tables.get(table, table))
@@ -260,7 +272,16 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
     # read, validated and bucketed once; every later step starts from the events held by the workers
     events = {table: _bucketed(frame, n, config).persist() for table, frame in raw_events.items()}
-    computed = dask.compute(*[frame[ID].unique() for frame in events.values()])
+    purchases = events["transactions"]["amount"] if "transactions" in events else None
+    try:
+        computed = dask.compute(*[frame[ID].unique() for frame in events.values()])
+        if purchases is not None:
+            rows, positive, zero = dask.compute(purchases.size, (purchases > 0).sum(), (purchases == 0).sum())
+    except UnicodeDecodeError:  # a bad byte after the sample the conventions were decided from
+        raise _undecodable(folder, config, list(raw_events)) from None
+    if purchases is not None and not positive:
+        sample = pd.DataFrame({"amount": [0.0] * int(zero) + [-1.0] * int(rows - zero)})
+        check_purchases(sample, Path(sources["transactions"]))
     ids = set().union(*(set(v) for v in computed)) if computed else set()
     accounts = tables.get("accounts")
     if accounts is None:
@@ -282,6 +303,24 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
         if no_tx:
             notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
     return DaskData(accounts, events, tables.get("labels"), n, first, last, digests, tuple(notes), sources)
+
+
+def _undecodable(folder: Path, config: Config, tables: list[str]) -> InputError:
+    """The error naming the first event file with a byte the configured codec cannot decode."""
+    codec = codec_for(config.data.encoding)
+    for table in tables:
+        for path in event_source(folder, config.data.tables.get(table, table)):
+            if path.suffix == ".parquet":
+                continue
+            try:
+                with open(path, encoding=codec) as handle:
+                    while handle.read(1 << 20):
+                        pass
+            except UnicodeDecodeError:
+                return encoding_error(path, config.data.encoding, codec)
+    return InputError(
+        f"{folder}: an events file cannot be decoded as {codec}; set data.encoding in the config."
+    )
 
 
 def _workers() -> int:
