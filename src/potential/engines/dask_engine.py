@@ -621,12 +621,12 @@ def _sklearn_params(params: dict[str, Any], config: Config) -> dict[str, Any]:
 
 
 def _encoded(rows: dd.DataFrame, spec) -> dd.DataFrame:
-    meta = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.columns})
+    meta = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.model_columns})
     return rows.map_partitions(spec.encode, meta=meta)
 
 
 def _categorical(spec) -> dict[str, Any]:
-    return {"categorical_feature": list(spec.categories)} if spec.categories else {}
+    return {"categorical_feature": spec.model_categories} if spec.categories else {}
 
 
 def choose_iteration(booster, X_val: pd.DataFrame, y_val: np.ndarray, objective: str, step: int = 10):

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +36,26 @@ UPLIFT = "uplift"
 
 
 # --------------------------------------------------------------------------------------------- feature spec
+_UNSAFE_IN_NAMES = re.compile(r'[\[\]{}":,\\\x00-\x1f]')  # LightGBM refuses JSON's special characters
+
+
+def model_names(columns: Sequence[str]) -> tuple[str, ...]:
+    """The names the booster knows the columns by: the user's names with the characters LightGBM refuses
+    (brackets, braces, quotes, colons, commas, backslashes, control characters) replaced by '_', made
+    unique. Ordinary names are unchanged, so reports and explanations keep showing the user's names."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for column in columns:
+        name = _UNSAFE_IN_NAMES.sub("_", str(column)) or "_"
+        base, k = name, 1
+        while name in seen:
+            k += 1
+            name = f"{base}__{k}"
+        seen.add(name)
+        out.append(name)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """The model's input contract: column order, numeric columns, categorical columns with their categories."""
@@ -50,8 +72,20 @@ class FeatureSpec:
         }
         return cls(tuple(frame.columns), cats)
 
+    @property
+    def model_columns(self) -> tuple[str, ...]:
+        """The columns as the booster names them (`model_names`)."""
+        return model_names(self.columns)
+
+    @property
+    def model_categories(self) -> list[str]:
+        """The categorical columns as the booster names them."""
+        names = dict(zip(self.columns, self.model_columns, strict=True))
+        return [names[c] for c in self.categories]
+
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A float matrix in training column order: categories as the training codes (unseen -> missing)."""
+        """A float matrix in training column order, under the booster's names (`model_columns`): categories
+        as the training codes (unseen -> missing)."""
         out = {}
         for column in self.columns:
             if column not in frame.columns:
@@ -64,7 +98,7 @@ class FeatureSpec:
                 out[column] = np.where(codes < 0, np.nan, codes).astype(float)
             else:
                 out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-        return pd.DataFrame(out, index=frame.index, columns=list(self.columns))
+        return pd.DataFrame(dict(zip(self.model_columns, out.values(), strict=True)), index=frame.index)
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns), "categories": {k: list(v) for k, v in self.categories.items()}}
@@ -296,7 +330,7 @@ class LocalBoosters:
             *valid,
             params,
             config,
-            list(spec.categories),
+            spec.model_categories,
             balanced_weights(y) if config.training.class_weight == "balanced" else None,
         )
 
@@ -310,7 +344,7 @@ class LocalBoosters:
         mask = (self.ts.slice == "train") & (self.ts.labels["expansion"] == 1)
         y = np.log1p(self.ts.labels.loc[mask, "uplift"].clip(lower=0).to_numpy())
         return _fit_booster(
-            spec.encode(self.ts.features[mask]), y, *valid, params, config, list(spec.categories)
+            spec.encode(self.ts.features[mask]), y, *valid, params, config, spec.model_categories
         )
 
 
@@ -352,7 +386,7 @@ def train_target(
     metrics["best_iteration"] = float(booster.best_iteration or booster.current_iteration())
     baselines = train_baselines(ts, target, slices, y)
     importance = pd.DataFrame(
-        {"feature": booster.feature_name(), "gain": booster.feature_importance("gain")}
+        {"feature": list(spec.columns), "gain": booster.feature_importance("gain")}
     ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
     result = TargetResult(
         target=target,

@@ -90,3 +90,31 @@ def test_isotonic_calibrator_is_monotone():
     grid = np.linspace(0, 1, 50)
     assert np.all(np.diff(cal(grid)) >= 0)
     assert Calibrator.from_dict(cal.to_dict())(grid).tolist() == cal(grid).tolist()
+
+
+def test_spreadsheet_headers_reach_the_booster_under_safe_names(tmp_path, capsys):
+    """'Revenue [EUR]' or 'Owner: "Key"' are ordinary headers; LightGBM refuses JSON characters in names."""
+    from tests.cli_helpers import run_cli
+    from tests.conftest import make_tables, write_tables
+
+    tables = make_tables()
+    rng = np.random.default_rng(1)
+    accounts = tables["accounts"]
+    accounts["Revenue [EUR]"] = rng.lognormal(10, 1, len(accounts)).round(2)
+    accounts['Owner: "Key"'] = rng.choice(["north, team", "south{x}"], len(accounts))
+    data = write_tables(tmp_path / "data", tables)
+    code, _, err = run_cli(["run", "--data", data, "--as-of", "2025-06-01", "--out", tmp_path / "ws"], capsys)
+    assert code == 0, err
+    explained = pd.read_parquet(tmp_path / "ws" / "exports" / "explanations.parquet")
+    assert {"Revenue [EUR]", 'Owner: "Key"'} <= set(explained["feature"])  # the user's names, not ours
+
+
+def test_model_names_replace_only_what_lightgbm_refuses_and_stay_unique():
+    from potential.models.training import model_names
+
+    assert model_names(["spend_90d", "Revenue [EUR]", "Revenue _EUR_", 'a:"b"']) == (
+        "spend_90d",
+        "Revenue _EUR_",
+        "Revenue _EUR___2",
+        "a__b_",
+    )
