@@ -77,7 +77,7 @@ def test_dask_engine_reads_conventions_like_the_pandas_engine(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
     rows = ["account_id,date,amount"] + [
-        f"A{i % 7},{1 + i % 28:02d}/{1 + i % 12:02d}/2025,\"{100 + i},{i % 100:02d}\"" for i in range(300)
+        f'A{i % 7},{1 + i % 28:02d}/{1 + i % 12:02d}/2025,"{100 + i},{i % 100:02d}"' for i in range(300)
     ]
     (data / "transactions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = {}

@@ -38,6 +38,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
 def _clean(value: object) -> str:
     """User text made safe for a terminal: control characters (escape sequences) shown, not obeyed."""
     text = str(value)
@@ -59,6 +61,7 @@ err = _Console(stderr=True, markup=False, highlight=False)
 
 def _note(text: str) -> None:
     out.print(Text.assemble(("note", "yellow"), ": ", _clean(text)))
+
 
 STATE = {"debug": False}
 
