@@ -6,8 +6,10 @@ the CLI prints. Files are written only after a stage's work succeeded, and alway
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from potential.app.requests import (
     TrainRequest,
     TrainSummary,
 )
+from potential.app.workspace import holding
 from potential.config import Config
 from potential.engines import Engine, InputData
 from potential.errors import InputError, InsufficientDataError, PotentialError
@@ -184,6 +187,20 @@ class Pipeline:
         self.config = config
         self.progress = progress
         self._loaded: dict[Path, InputData] = {}
+        self._locks = contextlib.ExitStack()
+        weakref.finalize(self, self._locks.close)
+
+    def claim(self, workspace: Path, command: str) -> None:
+        """Hold the workspace's lock from now until the pipeline is closed (one writer per workspace).
+
+        Called by every stage that writes to a workspace, before any work, so `run` holds it from training
+        to the last report page and a second writer is refused at once (`potential.app.workspace`).
+        """
+        self._locks.enter_context(holding(Path(workspace), command))
+
+    def close(self) -> None:
+        """Release the workspace locks this pipeline holds."""
+        self._locks.close()
 
     def say(self, message: str) -> None:
         """Tell the user what is happening; also the point where a requested stop takes effect."""
@@ -228,6 +245,7 @@ class Pipeline:
 
         config = self.config
         started = time.perf_counter()
+        self.claim(request.workspace, "train")
         data = self.load(request.data)
         as_of = request.as_of
         notes = list(data.notes) + check_as_of(data, as_of)
@@ -304,6 +322,7 @@ class Pipeline:
         config = self.config
         as_of = request.as_of
         workspace = Path(request.workspace)
+        self.claim(workspace, "rank")
         profile = load_profile(config.rating_profile_path())
         previous = read_previous(request.since) if request.since is not None else None
         data = self.load(request.data)
@@ -373,6 +392,7 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------- report
     def report(self, request: ReportRequest) -> list[Path]:
         """Write the portfolio page and the account pages from the files the last `rank` wrote."""
+        self.claim(request.workspace, "report")
         return report(self.config, request, self.progress)
 
     # ------------------------------------------------------------------------------------------- backtest
@@ -405,6 +425,7 @@ class Pipeline:
                     f"transaction is on {last.date()}); choose an as-of on or before {latest}, or a shorter "
                     "--horizon-days."
                 )
+        self.claim(request.workspace, "backtest")
         truth = read_truth_events(Path(request.data))
         notes = list(data.notes)
         rows: list[dict[str, Any]] = []
@@ -512,12 +533,26 @@ class Pipeline:
 
 def report(config: Config, request: ReportRequest, progress: Progress | None = None) -> list[Path]:
     """Write the portfolio page and the account pages from the files the last `rank` wrote (no engine needed)."""
-    from potential.reports import ReportInput, write_reports
 
     interrupt.check()
     workspace = Path(request.workspace)
     exports = workspace / "exports"
-    targets = read_targets(targets_path(exports, workspace))
+    targets_file = targets_path(exports, workspace)  # nothing to report: refused before the lock
+    with holding(workspace, "report"):
+        return _write_report(config, workspace, exports, targets_file, request.top_k, progress)
+
+
+def _write_report(
+    config: Config,
+    workspace: Path,
+    exports: Path,
+    targets_file: Path,
+    top_k: int | None,
+    progress: Progress | None,
+) -> list[Path]:
+    from potential.reports import ReportInput, write_reports
+
+    targets = read_targets(targets_file)
     card = json.loads((exports / "run.json").read_text(encoding="utf-8"))
     explanations = pd.read_parquet(exports / "explanations.parquet")
     drivers = pd.read_parquet(exports / "drivers.parquet")
@@ -543,7 +578,7 @@ def report(config: Config, request: ReportRequest, progress: Progress | None = N
                 progress(f"writing account pages: {done:,}/{total:,}")
 
     return write_reports(
-        report_input, workspace / "reports", top_k=request.top_k or config.report.top_k, progress=pages
+        report_input, workspace / "reports", top_k=top_k or config.report.top_k, progress=pages
     )
 
 
