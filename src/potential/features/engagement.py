@@ -16,6 +16,11 @@ KIND_WINDOWS = (90, 365)
 EXEC_WINDOWS = (90, 180, 365)
 MAX_KINDS = 8
 EXEC_PATTERN = re.compile(r"exec|c-level|cxo|ceo|cfo|cio|cto|vp|director|board", re.IGNORECASE)
+# roles that sign or shape a purchase: executives plus finance, procurement and budget owners
+DECISION_PATTERN = re.compile(
+    EXEC_PATTERN.pattern + r"|financ|procure|purchas|budget|owner|head|chief|partner", re.IGNORECASE
+)
+NEW_CONTACT_WINDOWS = (90, 180)
 
 
 def kind_slug(kind: str) -> str:
@@ -32,6 +37,11 @@ class ActivityArrays:
     kinds: tuple[str, ...]  # slugs of the most frequent kinds
     executive: np.ndarray  # bool: an executive-level contact
     contact: np.ndarray | None  # int contact code or None
+    # each (account, contact) pair's first activity: when it was, its account, and whether its role then
+    # was a decision role (None without contacts); a pair first seen before a cutoff is known at it
+    contact_first_t: np.ndarray | None = None
+    contact_first_account: np.ndarray | None = None
+    contact_first_decision: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -69,19 +79,45 @@ class ActivityArrays:
                 codes, values = pd.factorize(act[column].astype(str))
                 flags = np.array([bool(EXEC_PATTERN.search(v)) for v in values], dtype=bool)
                 executive = executive | (flags[codes] if len(codes) else np.zeros(0, bool))
+        decision = executive.copy()
+        for column in ("seniority", "contact_role"):
+            if column in act.columns:
+                codes, values = pd.factorize(act[column].astype(str))
+                flags = np.array([bool(DECISION_PATTERN.search(v)) for v in values], dtype=bool)
+                decision = decision | (flags[codes] if len(codes) else np.zeros(0, bool))
+        t = to_days(act["date"])
+        codes_kept = code[keep].astype(np.int64)
         contact = None
+        firsts: tuple[np.ndarray | None, ...] = (None, None, None)
         if "contact_id" in act.columns:
             values = act["contact_id"].astype(str).to_numpy()
             contact = np.where(values == "", -1, pd.factorize(values)[0])
+            firsts = _first_contacts(codes_kept, contact, t, decision)
         return cls(
             len(account_index),
-            code[keep].astype(np.int64),
-            to_days(act["date"]),
+            codes_kept,
+            t,
             kind,
             tuple(kinds),
             executive,
             contact,
+            *firsts,
         )
+
+
+def _first_contacts(
+    code: np.ndarray, contact: np.ndarray, t: np.ndarray, decision: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (account, contact) pair: the time of its first activity, the account, and its role's decision flag
+    at that first activity (a later promotion is not known before it happens)."""
+    known = contact >= 0
+    if not known.any():
+        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
+    pair = code[known] * (int(contact.max()) + 1) + contact[known]
+    order = np.lexsort((t[known], pair))  # by pair, earliest first
+    sorted_pair = pair[order]
+    first = order[np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]]
+    return t[known][first], code[known][first], decision[known][first]
 
 
 def kind_counts(activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -124,7 +160,20 @@ def engagement_features(arr: ActivityArrays, as_of: pd.Timestamp) -> dict[str, n
 
     out["days_since_last_activity"] = recency(past)
     out["days_since_exec_contact"] = recency(past & arr.executive)
+    exec_before = count(past & arr.executive & (age > 90) & (age <= 180))
+    out["exec_trend_90d"] = rel_change(out["exec_contacts_90d"], exec_before)
     if arr.contact is not None:
         mask = past & (age <= 365.25) & (arr.contact >= 0)
         out["distinct_contacts_365d"] = distinct_count(arr.code[mask], arr.contact[mask], n)
+    if arr.contact_first_t is not None and arr.contact_first_account is not None:
+        first_age = T - arr.contact_first_t
+        decision = arr.contact_first_decision
+        for w in NEW_CONTACT_WINDOWS:
+            new = (first_age > 0) & (first_age <= w)
+            out[f"new_contacts_{w}d"] = np.bincount(arr.contact_first_account[new], minlength=n).astype(float)
+            if decision is not None:
+                senior = new & decision
+                out[f"new_decision_makers_{w}d"] = np.bincount(
+                    arr.contact_first_account[senior], minlength=n
+                ).astype(float)
     return out

@@ -25,6 +25,10 @@ class TransactionArrays:
     product: np.ndarray | None  # int product code or None
     day_code: np.ndarray  # int code of the distinct (account, day) of a positive transaction, -1 otherwise
     day_account: np.ndarray  # account code of each day code
+    # each (account, product) pair's first purchase: its account and time (a pair first bought before a
+    # cutoff is known at it; one first bought later is not counted there)
+    product_first_account: np.ndarray | None = None
+    product_first_t: np.ndarray | None = None
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, account_index: pd.Index) -> TransactionArrays:
@@ -49,6 +53,7 @@ class TransactionArrays:
             )[0]
             day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
             day_account[day_code[positive]] = code[positive]
+        firsts = _first_purchase_of_products(code.astype(np.int64), product, t, positive)
         return cls(
             n_accounts=len(account_index),
             code=code.astype(np.int64),
@@ -57,6 +62,8 @@ class TransactionArrays:
             product=product,
             day_code=day_code,
             day_account=day_account,
+            product_first_account=firsts[0],
+            product_first_t=firsts[1],
         )
 
 
@@ -147,14 +154,39 @@ def history_features(
     orders_year = _sum(arr, year & positive)
     out["avg_deal_365d"] = safe_ratio(gross, orders_year)
 
+    out["month_of_year"] = np.full(n, float(pd.Timestamp(as_of).month))  # budget seasons are calendar-bound
     if arr.product is not None:
         has = arr.product >= 0
+        # products bought for the first time in the last 90 days (trials of something new); an account's very
+        # first purchases are all new, so only products first bought after its first 90 days count
+        if arr.product_first_account is not None and arr.product_first_t is not None:
+            pair_account, pair_first = arr.product_first_account, arr.product_first_t
+            since = T - pair_first
+            fresh = (since > 0) & (since <= 90) & (pair_first - first[pair_account] > 90)
+            out["new_products_90d"] = np.bincount(pair_account[fresh], minlength=n).astype(float)
         cur = year & positive & has
         prev = past & positive & has & (age > 365.25) & (age <= 730.5)
         products = distinct_count(arr.code[cur], arr.product[cur], n)
         out["products_365d"] = products
         out["products_trend_365d"] = products - distinct_count(arr.code[prev], arr.product[prev], n)
     return out
+
+
+def _first_purchase_of_products(
+    code: np.ndarray, product: np.ndarray | None, t: np.ndarray, positive: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per (account, product) pair with a purchase: its account code and the time of its first purchase."""
+    if product is None:
+        return None, None
+    bought = positive & (product >= 0)
+    if not bought.any():
+        return np.zeros(0, np.int64), np.zeros(0)
+    width = int(product.max()) + 1
+    pair = code[bought] * width + product[bought]
+    order = np.lexsort((t[bought], pair))  # by pair, earliest first
+    sorted_pair = pair[order]
+    first = order[np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]]
+    return code[bought][first], t[bought][first]
 
 
 def deal_sums(arr: TransactionArrays, as_of: pd.Timestamp) -> np.ndarray:

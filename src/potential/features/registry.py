@@ -1,65 +1,331 @@
-"""Feature registry: a one-line description per feature and the plain-English phrase reports and reasons use."""
+"""The phrase table: every sentence a manager reads about a feature comes from here.
+
+One row per computed feature (or family of features: `spend_90d`, `spend_365d`, ... share a row): a
+pattern on the feature's name, a one-line description (model card, report tooltips) and how a value is
+said for one account ("Spend fell 38% vs the previous 90 days"). Profile attributes — the user's own
+columns — are said with their own name ("Culture fit: good"). `tests/features/test_registry.py` checks that
+every feature the builders make has its own row and reads as a sentence.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
-Describer = Callable[[re.Match[str]], str]
+import numpy as np
 
-_PATTERNS: list[tuple[str, str]] = [
-    (r"spend_(\d+)d", "Net spend in the last {0} days"),
-    (r"orders_(\d+)d", "Number of orders in the last {0} days"),
-    (r"purchase_days_(\d+)d", "Distinct purchase days in the last {0} days"),
-    (r"spend_trend_(\d+)d", "Change of spend in the last {0} days vs the {0} days before"),
-    (r"activities_(\d+)d", "Activities (meetings, e-mails, calls, tickets) in the last {0} days"),
-    (r"exec_contacts_(\d+)d", "Executive-level contacts in the last {0} days"),
-    (r"distinct_contacts_(\d+)d", "Distinct people we were in contact with in the last {0} days"),
-    (r"(.+)_(\d+)d", "'{0}' activities in the last {1} days"),
-    (r"(.+)_age_days", "Days since '{0}'"),
-]
-_FIXED: dict[str, str] = {
-    "days_since_last_purchase": "Days since the last purchase",
-    "tenure_days": "Days since the first purchase",
-    "purchase_gap_mean_days": "Usual number of days between purchases",
-    "purchase_gap_ratio": "Days since last purchase relative to the usual gap (above 1 = overdue)",
-    "spend_lifetime": "Net spend over the whole history",
-    "purchase_days_lifetime": "Distinct purchase days over the whole history",
-    "btyd_p_alive": "Probability the customer is still active (BG/NBD on the purchase history)",
-    "btyd_expected_purchases_90d": "Purchase days expected in the next 90 days (BG/NBD)",
-    "btyd_p_no_purchase_90d": "Probability of no purchase in the next 90 days (BG/NBD)",
-    "spend_slope_12m": "Trend of monthly spend over 12 months (share of the average month per month)",
-    "spend_volatility_12m": "Volatility of monthly spend over 12 months (coefficient of variation)",
-    "active_months_12m": "Months with spend in the last 12",
-    "refund_share_365d": "Refunds as a share of gross spend in the last year",
-    "avg_deal_365d": "Average order value in the last year",
-    "products_365d": "Distinct products bought in the last year",
-    "products_trend_365d": "Change in distinct products bought vs the year before",
-    "activity_trend_90d": "Change of activity in the last 90 days vs the 90 days before",
-    "days_since_last_activity": "Days since the last recorded activity",
-    "days_since_exec_contact": "Days since the last executive-level contact",
-    "peer_spend_percentile": "Spend percentile among look-alike accounts (industry x size)",
-    "peer_p75_spend_365d": "Yearly spend of the 75th-percentile look-alike account",
-    "peer_gap_to_p75": "Money gap to the 75th-percentile look-alike (whitespace)",
-    "potential_spend_365d": "Yearly spend the account could reach (peer P75 or its own, whichever is higher)",
-    "potential_multiple": "Potential yearly spend as a multiple of the portfolio's average deal",
-    "is_prospect": "Never bought before the as-of date",
-    "account_age_days": "Days since the account was created",
-    "employees": "Number of employees",
-    "annual_revenue": "Annual revenue",
-}
+Say = Callable[[float, tuple[str, ...]], str]
 
 
-def describe(name: str) -> str:
-    """One-line description of a feature (profile attributes are described by their column name)."""
-    if name in _FIXED:
-        return _FIXED[name]
-    for pattern, template in _PATTERNS:
-        match = re.fullmatch(pattern, name)
-        if match:
-            return template.format(*(g.replace("_", " ") for g in match.groups()))
-    return f"Profile attribute '{name.replace('_', ' ')}'"
+def _pct(value: float) -> str:
+    return f"{abs(value) * 100:.0f}%"
+
+
+def _days(value: float) -> str:
+    return f"{value:,.0f} day" + ("" if round(value) == 1 else "s")
+
+
+def _count(value: float, one: str, many: str | None = None) -> str:
+    n = round(value)
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _change(what: str, days: str | None = None) -> Say:
+    """'<what> up 12% vs the previous N days': N from the name's group, or `days` when the name has none."""
+
+    def say(v: float, g: tuple[str, ...]) -> str:
+        n = days or g[0]
+        if abs(v) < 0.005:
+            return f"{what} flat vs the previous {n} days"
+        return f"{what} {'up' if v > 0 else 'fell'} {_pct(v)} vs the previous {n} days"
+
+    return say
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """How one feature (or a family, by `pattern`) is described and said."""
+
+    pattern: str  # full-match regex on the feature name; its groups fill `description` and `say`
+    description: str  # a template with {0}, {1}: the groups
+    say: Say  # a known numeric value -> the sentence for one account
+    missing: str | None = None  # the sentence when the value is missing (None: "<description>: unknown")
+
+    def matches(self, name: str) -> tuple[str, ...] | None:
+        match = re.fullmatch(self.pattern, name)
+        return None if match is None else tuple(g.replace("_", " ") for g in match.groups())
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # fmt: skip
+
+PHRASES: tuple[Phrase, ...] = (
+    # ---- money and orders
+    Phrase(
+        r"spend_(\d+)d",
+        "Net spend in the last {0} days",
+        lambda v, g: f"Spend in the last {g[0]} days: {_money(v)}",
+    ),
+    Phrase(
+        r"orders_(\d+)d",
+        "Number of orders in the last {0} days",
+        lambda v, g: f"{_count(v, 'order')} in the last {g[0]} days",
+    ),
+    Phrase(
+        r"purchase_days_(\d+)d",
+        "Distinct purchase days in the last {0} days",
+        lambda v, g: f"Bought on {_count(v, 'day')} in the last {g[0]} days",
+    ),
+    Phrase(
+        r"spend_trend_(\d+)d",
+        "Change of spend in the last {0} days vs the {0} days before",
+        _change("Spend"),
+        missing="No spend in the period before the last one to compare with",
+    ),
+    Phrase(
+        r"days_since_last_purchase",
+        "Days since the last purchase",
+        lambda v, g: f"Last purchase {_days(v)} ago",
+        missing="No purchase on record",
+    ),
+    Phrase(
+        r"tenure_days",
+        "Days since the first purchase",
+        lambda v, g: f"Customer for {_days(v)}",
+        missing="No purchase on record",
+    ),
+    Phrase(
+        r"purchase_gap_mean_days",
+        "Usual number of days between purchases",
+        lambda v, g: f"Usually buys every {_days(v)}",
+        missing="Too few purchases for a usual rhythm",
+    ),
+    Phrase(
+        r"purchase_gap_ratio",
+        "Days since last purchase relative to the usual gap (above 1 = overdue)",
+        lambda v, g: (
+            f"Next order overdue: {v:.1f}x the usual gap"
+            if v > 1
+            else f"Buying on rhythm ({v:.1f}x the usual gap)"
+        ),
+        missing="Too few purchases for a usual rhythm",
+    ),
+    Phrase(
+        r"spend_lifetime",
+        "Net spend over the whole history",
+        lambda v, g: f"Spend over the whole history: {_money(v)}",
+    ),
+    Phrase(
+        r"purchase_days_lifetime",
+        "Distinct purchase days over the whole history",
+        lambda v, g: f"Bought on {_count(v, 'day')} in all",
+    ),
+    Phrase(
+        r"spend_slope_12m",
+        "Trend of monthly spend over 12 months (share of the average month per month)",
+        lambda v, g: (
+            f"Monthly spend trending {'up' if v >= 0 else 'down'} over 12 months ({_pct(v)} of an average month a month)"
+        ),
+    ),
+    Phrase(
+        r"spend_volatility_12m",
+        "Volatility of monthly spend over 12 months (coefficient of variation)",
+        lambda v, g: (
+            f"Monthly spend {'very uneven' if v > 1.5 else 'uneven' if v > 0.6 else 'steady'} over 12 months"
+        ),
+    ),
+    Phrase(
+        r"active_months_12m",
+        "Months with spend in the last 12",
+        lambda v, g: f"Bought in {v:.0f} of the last 12 months",
+    ),
+    Phrase(
+        r"refund_share_365d",
+        "Refunds as a share of gross spend in the last year",
+        lambda v, g: f"Refunds {_pct(v)} of spend in the last year",
+    ),
+    Phrase(
+        r"avg_deal_365d",
+        "Average order value in the last year",
+        lambda v, g: f"Average order in the last year: {_money(v)}",
+    ),
+    Phrase(
+        r"month_of_year",
+        "Calendar month of the date scored (budget seasons)",
+        lambda v, g: f"Scored in {MONTHS[int(v) - 1]}",
+    ),
+    Phrase(
+        r"new_products_(\d+)d",
+        "Products bought for the first time in the last {0} days",
+        lambda v, g: (
+            f"Tried {_count(v, 'new product')} in the last {g[0]} days"
+            if v
+            else f"No new product tried in the last {g[0]} days"
+        ),
+    ),
+    Phrase(
+        r"products_365d",
+        "Distinct products bought in the last year",
+        lambda v, g: f"Bought {_count(v, 'product')} in the last year",
+    ),
+    Phrase(
+        r"products_trend_365d",
+        "Change in distinct products bought vs the year before",
+        lambda v, g: (
+            "Same number of products as the year before"
+            if v == 0
+            else f"{_count(abs(v), 'product')} {'more' if v > 0 else 'fewer'} than the year before"
+        ),
+    ),
+    # ---- engagement
+    Phrase(
+        r"activities_(\d+)d",
+        "Activities (meetings, e-mails, calls, tickets) in the last {0} days",
+        lambda v, g: f"{_count(v, 'activity', 'activities')} in the last {g[0]} days",
+    ),
+    Phrase(
+        r"activity_trend_90d",
+        "Change of activity in the last 90 days vs the 90 days before",
+        _change("Activity", "90"),
+        missing="No activity in the 90 days before the last 90 to compare with",
+    ),
+    Phrase(
+        r"exec_contacts_(\d+)d",
+        "Executive-level contacts in the last {0} days",
+        lambda v, g: (
+            f"No executive contact in {g[0]} days"
+            if v == 0
+            else f"{_count(v, 'executive contact')} in {g[0]} days"
+        ),
+    ),
+    Phrase(
+        r"exec_trend_90d",
+        "Change of executive contacts in the last 90 days vs the 90 days before",
+        lambda v, g: (
+            "Executive contact flat vs the previous 90 days"
+            if abs(v) < 0.005
+            else f"Executive contact {'up' if v > 0 else 'down'} {_pct(v)} vs the previous 90 days"
+        ),
+        missing="No executive contact in the 90 days before the last 90 to compare with",
+    ),
+    Phrase(
+        r"days_since_last_activity",
+        "Days since the last recorded activity",
+        lambda v, g: f"Last activity {_days(v)} ago",
+        missing="No activity on record",
+    ),
+    Phrase(
+        r"days_since_exec_contact",
+        "Days since the last executive-level contact",
+        lambda v, g: f"Last executive contact {_days(v)} ago",
+        missing="No executive contact on record",
+    ),
+    Phrase(
+        r"distinct_contacts_365d",
+        "Distinct people we were in contact with in the last year",
+        lambda v, g: (
+            "Single-threaded: one contact in the last year"
+            if v <= 1
+            else f"{_count(v, 'contact')} in the last year"
+        ),
+    ),
+    Phrase(
+        r"new_contacts_(\d+)d",
+        "People we met for the first time in the last {0} days",
+        lambda v, g: (
+            f"{_count(v, 'new contact')} in the last {g[0]} days"
+            if v
+            else f"No new contact in the last {g[0]} days"
+        ),
+    ),
+    Phrase(
+        r"new_decision_makers_(\d+)d",
+        "New executive, finance or procurement contacts in the last {0} days",
+        lambda v, g: (
+            f"{_count(v, 'new decision-maker')} (executive, finance, procurement) met in the last {g[0]} days"
+            if v
+            else f"No new decision-maker met in the last {g[0]} days"
+        ),
+    ),
+    # ---- profile-derived and peers
+    Phrase(
+        r"account_age_days",
+        "Days since the account was created",
+        lambda v, g: f"Account created {_days(v)} ago",
+    ),
+    Phrase(
+        r"is_prospect",
+        "Never bought before the date scored",
+        lambda v, g: "Prospect: no purchase yet" if v else "Customer",
+    ),
+    Phrase(
+        r"peer_spend_percentile",
+        "Spend percentile among look-alike accounts (industry x size)",
+        lambda v, g: f"Spends more than {v * 100:.0f}% of look-alike accounts",
+    ),
+    Phrase(
+        r"peer_p75_spend_365d",
+        "Yearly spend of the 75th-percentile look-alike account",
+        lambda v, g: f"Look-alike accounts at the 75th percentile spend {_money(v)} a year",
+    ),
+    Phrase(
+        r"peer_gap_to_p75",
+        "Money gap to the 75th-percentile look-alike (whitespace)",
+        lambda v, g: (
+            f"{_money(v)} below the peer 75th percentile" if v > 0 else "At or above the peer 75th percentile"
+        ),
+    ),
+    Phrase(
+        r"potential_spend_365d",
+        "Yearly spend the account could reach (peer P75 or its own, whichever is higher)",
+        lambda v, g: f"Could spend {_money(v)} a year",
+    ),
+    Phrase(
+        r"potential_multiple",
+        "Potential yearly spend as a multiple of the portfolio's average deal",
+        lambda v, g: f"Could spend {v:.1f}x the average deal",
+    ),
+    # ---- buy-till-you-die
+    Phrase(
+        r"btyd_p_alive",
+        "Probability the customer is still active (BG/NBD on the purchase history)",
+        lambda v, g: f"{v * 100:.0f}% likely still an active buyer (purchase rhythm)",
+    ),
+    Phrase(
+        r"btyd_expected_purchases_(\d+)d",
+        "Purchase days expected in the next {0} days (BG/NBD)",
+        lambda v, g: f"About {v:.1f} purchase days expected in the next {g[0]} days (purchase rhythm)",
+    ),
+    Phrase(
+        r"btyd_p_no_purchase_(\d+)d",
+        "Probability of no purchase in the next {0} days (BG/NBD)",
+        lambda v, g: f"{v * 100:.0f}% chance of no purchase in the next {g[0]} days (purchase rhythm)",
+    ),
+    # ---- common profile columns with a unit
+    Phrase(r"employees", "Number of employees", lambda v, g: f"{_count(v, 'employee')}"),
+    Phrase(r"annual_revenue", "Annual revenue", lambda v, g: f"Annual revenue: {_money(v)}"),
+    # ---- activity kinds last: `<kind>_<w>d` for the most frequent kinds in the data
+    Phrase(
+        r"([a-z0-9_]+)_(\d+)d",
+        "{0} activities in the last {1} days",
+        lambda v, g: f"{_count(v, g[0].capitalize())} in the last {g[1]} days",
+    ),
+)
+
+
+def lookup(name: str) -> tuple[Phrase, tuple[str, ...]] | None:
+    """The table row of a computed feature and its groups; None for a profile attribute."""
+    for row in PHRASES:
+        groups = row.matches(name)
+        if groups is not None:
+            return row, groups
+    return None
 
 
 def _humanize(name: str) -> str:
@@ -68,99 +334,33 @@ def _humanize(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _pct(value: float) -> str:
-    return f"{abs(value) * 100:.0f}%"
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.4g}"
 
 
-def _days(value: float) -> str:
-    return f"{value:.0f} days"
+def describe(name: str) -> str:
+    """One-line description of a feature; a profile attribute is named by its column."""
+    found = lookup(name)
+    if found is None:
+        return _humanize(name)
+    row, groups = found
+    text = row.description.format(*groups)
+    return text[:1].upper() + text[1:]
 
 
 def phrase(name: str, value: object) -> str:
     """Plain-English statement of a feature's value for one account ("Spend fell 38% vs the previous 90 days")."""
-    if isinstance(value, float) and math.isnan(value) or value is None:
-        missing = {
-            "days_since_exec_contact": "No executive contact on record",
-            "days_since_last_purchase": "No purchase on record",
-            "days_since_last_activity": "No activity on record",
-        }
-        if name in missing:
-            return missing[name]
-        match = re.fullmatch(r"spend_trend_(\d+)d", name)
-        if match:
-            return f"No spend in the {match.group(1)} days before the last {match.group(1)}"
-        return f"{describe(name)}: unknown"
+    found = lookup(name)
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    if found is None:  # a profile attribute: the user's column and value
+        if missing:
+            return f"{_humanize(name)}: unknown"
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            return f"{_humanize(name)}: {value}"
+        return f"{_humanize(name)}: {_number(float(value))}"
+    row, groups = found
+    if missing:
+        return row.missing or f"{describe(name)}: unknown"
     if isinstance(value, str):
         return f"{_humanize(name)}: {value}"
-    v = float(value)  # type: ignore[arg-type]
-    match = re.fullmatch(r"spend_trend_(\d+)d", name)
-    if match:
-        if abs(v) < 0.005:
-            return f"Spend flat vs the previous {match.group(1)} days"
-        return f"Spend {'up' if v > 0 else 'fell'} {_pct(v)} vs the previous {match.group(1)} days"
-    if name == "activity_trend_90d":
-        return f"Activity {'up' if v >= 0 else 'down'} {_pct(v)} vs the previous 90 days"
-    match = re.fullmatch(r"exec_contacts_(\d+)d", name)
-    if match:
-        return (
-            f"No executive contact in {match.group(1)} days"
-            if v == 0
-            else f"{v:.0f} executive contact(s) in {match.group(1)} days"
-        )
-    if name == "days_since_last_purchase":
-        return f"Last purchase {_days(v)} ago"
-    if name == "days_since_last_activity":
-        return f"Last activity {_days(v)} ago"
-    if name == "days_since_exec_contact":
-        return f"Last executive contact {_days(v)} ago"
-    if name == "purchase_gap_ratio":
-        return (
-            f"Next order overdue: {v:.1f}x the usual gap"
-            if v > 1
-            else f"Buying on rhythm ({v:.1f}x the usual gap)"
-        )
-    if name == "peer_spend_percentile":
-        return f"Spends more than {v * 100:.0f}% of look-alike accounts"
-    if name == "peer_gap_to_p75":
-        return f"{v:,.0f} below the peer 75th percentile" if v > 0 else "At or above the peer 75th percentile"
-    if name == "potential_multiple":
-        return f"Could spend {v:.1f}x the average deal"
-    if name == "distinct_contacts_365d":
-        return (
-            "Single-threaded: one contact in the last year"
-            if v <= 1
-            else f"{v:.0f} contacts in the last year"
-        )
-    if name == "refund_share_365d":
-        return f"Refunds {_pct(v)} of spend in the last year"
-    if name == "spend_slope_12m":
-        return f"Monthly spend trending {'up' if v >= 0 else 'down'} over 12 months"
-    if name == "active_months_12m":
-        return f"Bought in {v:.0f} of the last 12 months"
-    match = re.fullmatch(r"(spend|orders|purchase_days|activities)_(\d+)d", name)
-    if match:
-        amount = f"{v:,.0f}"
-        label = {
-            "spend": "Spend",
-            "orders": "Orders",
-            "purchase_days": "Days with a purchase",
-            "activities": "Activities",
-        }[match.group(1)]
-        return f"{label} in the last {match.group(2)} days: {amount}"
-    match = re.fullmatch(r"([a-z0-9_]+)_(\d+)d", name)
-    if match:  # activity kinds, e.g. support_ticket_90d
-        return f"{match.group(1).replace('_', ' ').capitalize()}s in the last {match.group(2)} days: {v:,.0f}"
-    if name in (
-        "annual_revenue",
-        "avg_deal_365d",
-        "spend_lifetime",
-        "peer_p75_spend_365d",
-        "potential_spend_365d",
-    ):
-        return f"{describe(name)}: {v:,.0f}"
-    if name == "employees":
-        return f"{v:,.0f} employees"
-    if name.endswith("_days"):
-        return f"{describe(name)}: {v:,.0f}"
-    label = describe(name) if name in _FIXED else _humanize(name)
-    return f"{label}: {v:,.4g}"
+    return row.say(float(value), groups)  # type: ignore[arg-type]
