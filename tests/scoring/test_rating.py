@@ -19,7 +19,7 @@ from potential.scoring.rating import (
     rate_accounts,
 )
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Attributes docs/design.md section 5 asks the profile to cover (seeds 000, 001, 003, 004).
 SEED_ATTRIBUTES = {
@@ -297,6 +297,17 @@ def test_boolean_rule_accepts_common_spellings(tmp_path, values, expected):
     c = single(tmp_path, "{type: boolean, true_score: 1.0, false_score: 0.0}", values)
     assert c["score"].tolist() == expected
     assert set(c["value"]) == {"yes", "no"}
+
+
+def test_boolean_labels_say_what_the_value_means(tmp_path, profile):
+    c = single(tmp_path, "{type: boolean, true_label: prospect, false_label: customer}", [True, "no", None])
+    assert c["value"].tolist() == ["prospect", "customer", ""]
+    # the packaged profile's "current customer" reads is_prospect: a customer shows "customer", never "no"
+    rated = rate_accounts(profile, frame_of({"c": {"is_prospect": 0.0}, "p": {"is_prospect": 1.0}}))
+    rows = rated.contributions.set_index(["account_id", "criterion"])
+    assert rows.loc[("c", "current_customer"), "value"] == "customer"
+    assert rows.loc[("p", "current_customer"), "value"] == "prospect"
+    assert rows.loc[("c", "current_customer"), "points"] > 0 > rows.loc[("p", "current_customer"), "points"]
 
 
 def test_boolean_rule_unknown_words(tmp_path):

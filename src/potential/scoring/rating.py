@@ -161,6 +161,10 @@ class BooleanRule(_Strict):
     type: Literal["boolean"]
     true_score: float = 1.0
     false_score: float = 0.0
+    # what the report's value column shows for true and false: a criterion named the other way round from
+    # its attribute ("current customer" reading is_prospect) says "customer", not "no"
+    true_label: str = Field("yes", min_length=1)
+    false_label: str = Field("no", min_length=1)
 
     @field_validator("true_score", "false_score", mode="before")
     @classmethod
@@ -437,7 +441,7 @@ class RatingResult:
 def _display(value: Any, rule: Rule) -> str:
     """How a known category is shown: booleans as yes/no, numbers without '.0', text stripped."""
     if isinstance(rule, BooleanRule):
-        return "yes" if _key(value) in TRUE_WORDS else "no"
+        return rule.true_label if _key(value) in TRUE_WORDS else rule.false_label
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     key = _key(value)
