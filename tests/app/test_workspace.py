@@ -50,6 +50,16 @@ def test_a_lock_file_left_without_a_holder_is_taken_over(tmp_path):
         assert record["command"] == "rank"
         with holding(ws, "report"):  # a stage of the same command: no second lock
             pass
+    assert not (ws / LOCK_NAME).exists()  # released: no trace left
+
+
+def test_a_refused_command_leaves_no_workspace_behind(tmp_path, capsys):
+    ws = tmp_path / "new-ws"
+    code, _, err = run_cli(
+        ["train", "--data", tmp_path / "missing", "--as-of", "2025-06-01", "--out", ws], capsys
+    )
+    assert code == 2 and "missing" in err
+    assert not ws.exists()
 
 
 def test_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, capsys):

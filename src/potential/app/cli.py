@@ -135,7 +135,11 @@ def _config(
 def _pipeline(config: Config, label: str) -> Iterator[Pipeline]:
     """The engine the config names, opened once for the command, and a spinner for its stages."""
     with open_engine(config) as engine, _step(label) as progress:
-        yield Pipeline(engine, config, progress)
+        pipeline = Pipeline(engine, config, progress)
+        try:
+            yield pipeline
+        finally:
+            pipeline.close()  # the workspace lock goes with the command, however it ends
 
 
 @contextmanager

@@ -43,21 +43,30 @@ class WorkspaceLock:
     """The held lock on one workspace; `release()` (or the end of the process) frees it."""
 
     def __init__(self, workspace: Path, command: str):
+        created = not Path(workspace).exists()
         self.path = usable_workspace(workspace) / LOCK_NAME
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _describe(fd)
-            os.close(fd)
-            raise PotentialError(
-                f"{workspace}: workspace busy ({holder}); wait for that command to finish, or use another --out."
-            ) from None
-        except OSError:  # a file system without flock: run unlocked rather than not at all
-            os.close(fd)
-            self._fd = None
-            self._finalizer = None
-            return
+        self._fd: int | None = None
+        self._finalizer: weakref.finalize | None = None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _describe(fd)
+                os.close(fd)
+                raise PotentialError(
+                    f"{workspace}: workspace busy ({holder}); wait for that command to finish, or use another --out."
+                ) from None
+            except OSError:  # a file system without flock: run unlocked rather than not at all
+                os.close(fd)
+                return
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the holder released and removed the file between our open and our lock: again
         record = {
             "pid": os.getpid(),
             "command": command,
@@ -67,19 +76,26 @@ class WorkspaceLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
         self._fd = fd
-        self._finalizer = weakref.finalize(self, _unlock, fd)
+        folder = self.path.parent if created else None
+        self._finalizer = weakref.finalize(self, _unlock, fd, self.path, folder)
 
     def release(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
 
 
-def _unlock(fd: int) -> None:
+def _unlock(fd: int, path: Path, created: Path | None) -> None:
+    """Remove the lock file (a command leaves no trace of its lock), then free it; a workspace folder the
+    command created and left empty (it was refused before writing anything) goes too."""
     try:
-        os.ftruncate(fd, 0)
+        with contextlib.suppress(OSError):
+            path.unlink()
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+    if created is not None:
+        with contextlib.suppress(OSError):
+            created.rmdir()  # only if empty
 
 
 def _describe(fd: int) -> str:
@@ -100,7 +116,7 @@ _HELD: dict[Path, WorkspaceLock] = {}
 def holding(workspace: Path, command: str) -> Iterator[None]:
     """Hold the workspace's lock for the block; a no-op when this process already holds it (a stage of a
     command that holds it for all its stages)."""
-    key = usable_workspace(workspace).resolve()
+    key = Path(workspace).resolve()
     if key in _HELD:
         yield
         return
