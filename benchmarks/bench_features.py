@@ -1,27 +1,41 @@
-"""Feature build vs equivalent hand-written DuckDB SQL, on the same in-memory frames, in the same process.
+"""`potential features` end to end (CSV files in, Parquet out) vs DuckDB reading the same CSV files, same run.
 
-The SQL computes the same history and engagement aggregates at one as-of date (windowed spend, orders and
-distinct purchase days, trends, recency, tenure, gaps, lifetime spend, refund share, average deal, products,
-12 monthly buckets for slope/volatility; activity counts by kind, executive contacts, distinct contacts).
-Also times the build at 1/10 of the accounts to check the cost is linear in events.
+What a user waits for: each side runs as its own process from the files to a Parquet file, timed by the
+wall clock, with its peak memory (the child's max RSS, `os.wait4`). Ours is the CLI command (reading,
+validating and cleaning every table, the point-in-time features, the write); the reference is a DuckDB
+script (`duckdb` imported in a fresh Python, 2 threads) that reads transactions.csv and activities.csv, computes
+the windowed spend/order/purchase-day, trend, recency, monthly-bucket and engagement aggregates below and
+writes them as Parquet. DuckDB checks no conventions (decimal commas, day/month order, duplicates) and
+computes no peer, BG/NBD or profile features, so the ratio flatters it. Sizes run 10k -> 100k accounts
+(`--accounts`), to check the cost grows linearly with the events; the plot goes to
+docs/benchmarks_features.png.
 
-    python benchmarks/bench_features.py [--accounts 100000]
+    python benchmarks/bench_features.py [--accounts 10000 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from potential.config import Config
-from potential.data.schema import Dataset
-from potential.features.build import build_features
-from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio
+from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
 
 WINDOWS = (30, 90, 180, 365, 730)
+HERE = Path(__file__).parent
+PLOT = HERE.parent / "docs" / "benchmarks_features.png"
+PYTHON = sys.executable
+NOTES = (
+    "![features end to end vs DuckDB](docs/benchmarks_features.png) — seconds and peak memory against the "
+    "events. Both sides share 2 cores with other work, so absolute seconds vary from run to run; the ratio "
+    "is measured in the same run."
+)
 
 
 def duckdb_sql(as_of: pd.Timestamp) -> str:
@@ -91,47 +105,122 @@ def duckdb_sql(as_of: pd.Timestamp) -> str:
     """
 
 
+DUCKDB_SCRIPT = """
+import sys, duckdb
+data, out, sql = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+for name in ("transactions", "activities", "accounts"):
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_csv('{data}/{name}.csv')")
+con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+"""
+
+
+def _run(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one child process run to the end; raises if it fails."""
+    started = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{args[:3]} failed: {child.stderr.read().decode()[-800:]}")
+    child.stderr.close()
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
 def time_both(accounts: int, seed: int = 1) -> dict[str, object]:
-    portfolio = generate_portfolio(accounts, 36, seed)
-    dataset = Dataset(portfolio.accounts, portfolio.transactions, portfolio.activities, None)
-    config = Config()
-    started = time.perf_counter()
-    ours = build_features(dataset, DEFAULT_END, config.features)
-    t_ours = time.perf_counter() - started
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
-    con.register("transactions", portfolio.transactions)
-    con.register("activities", portfolio.activities)
-    con.register("accounts", portfolio.accounts[["account_id"]])
-    started = time.perf_counter()
-    sql = con.execute(duckdb_sql(DEFAULT_END)).df()
-    t_sql = time.perf_counter() - started
-    check = sql.set_index("account_id")["spend_365d"].reindex(ours.index).fillna(0.0)
-    assert (check - ours["spend_365d"]).abs().max() < 1e-6, "the SQL and the builders disagree on spend_365d"
-    events = len(portfolio.transactions) + len(portfolio.activities)
+    as_of = DEFAULT_END.normalize()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        portfolio = generate_portfolio(accounts, 36, seed)
+        events = len(portfolio.transactions) + len(portfolio.activities)
+        write_portfolio(portfolio, data, fmt="csv")
+        del portfolio
+        for extra in ("truth.csv", "truth_events.csv"):  # the answers, not input
+            (data / extra).unlink(missing_ok=True)
+        size = sum(p.stat().st_size for p in data.glob("*.csv")) / 2**20
+        ours_out, ref_out = Path(tmp) / "features.parquet", Path(tmp) / "duckdb.parquet"
+        cli = [PYTHON, "-m", "potential.app.cli", "features", "--data", str(data)]
+        t_ours, mem_ours = _run([*cli, "--as-of", f"{as_of:%Y-%m-%d}", "--out", str(ours_out)])
+        sql = Path(tmp) / "features.sql"
+        sql.write_text(duckdb_sql(as_of), encoding="utf-8")
+        t_ref, mem_ref = _run([PYTHON, "-c", DUCKDB_SCRIPT, str(data), str(ref_out), str(sql)])
+        ours = pd.read_parquet(ours_out).set_index("account_id")
+        ref = pd.read_parquet(ref_out).set_index("account_id")
+    check = ref["spend_365d"].reindex(ours.index).fillna(0.0)
+    assert (check - ours["spend_365d"]).abs().max() < 1e-6, "DuckDB and potential disagree on spend_365d"
     return {
         "accounts": accounts,
         "events": events,
+        "input_mb": round(size),
         "features": ours.shape[1],
-        "potential_s": round(t_ours, 2),
-        "duckdb_s": round(t_sql, 2),
-        "ratio_vs_duckdb": round(t_ours / t_sql, 2),
+        "potential_s": round(t_ours, 1),
+        "duckdb_s": round(t_ref, 1),
+        "ratio_vs_duckdb": round(t_ours / t_ref, 2),
+        "potential_peak_mb": round(mem_ours),
+        "duckdb_peak_mb": round(mem_ref),
+        "peak_vs_input": round(mem_ours / size, 2),
     }
 
 
-def main(accounts: int = 100_000) -> list[dict[str, object]]:
-    rows = [time_both(max(accounts // 10, 100)), time_both(accounts)]
-    small, big = rows
-    scale = (big["potential_s"] / small["potential_s"]) / (big["events"] / small["events"])
+def plot(rows: list[dict[str, object]], path: Path = PLOT) -> Path:
+    """Seconds and peak memory against the events, both tools, log-log (a straight line of slope 1 is linear)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    frame = pd.DataFrame(rows)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    for column, label, marker in (
+        ("potential_s", "potential features", "o"),
+        ("duckdb_s", "DuckDB SQL", "s"),
+    ):
+        left.plot(frame["events"], frame[column], marker=marker, label=label)
+    for column, label, marker in (
+        ("potential_peak_mb", "potential features", "o"),
+        ("duckdb_peak_mb", "DuckDB SQL", "s"),
+    ):
+        right.plot(frame["events"], frame[column], marker=marker, label=label)
+    right.plot(frame["events"], frame["input_mb"] * 3, linestyle=":", color="grey", label="3 x input size")
+    for ax, title, unit in (
+        (left, "wall time, CSV files to Parquet", "seconds"),
+        (right, "peak memory (max RSS)", "MiB"),
+    ):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:g}M"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("events (transactions + activities)")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("`potential features` end to end vs DuckDB (2 cores)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def main(accounts: tuple[int, ...] = (10_000, 100_000)) -> list[dict[str, object]]:
+    rows = [time_both(n) for n in accounts]
     print(pd.DataFrame(rows).to_string(index=False))
+    small, big = rows[0], rows[-1]
+    growth = (big["potential_s"] / small["potential_s"]) / (big["events"] / small["events"])
     print(
-        f"time grows {big['potential_s'] / small['potential_s']:.1f}x for {big['events'] / small['events']:.1f}x the events "
-        f"(time/event ratio {scale:.2f}; <= 1.1 is linear)"
+        f"time grows {big['potential_s'] / small['potential_s']:.1f}x for {big['events'] / small['events']:.1f}x "
+        f"the events (time/event ratio {growth:.2f}; <= 1.1 is linear); plot: {plot(rows)}"
     )
     return rows
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=100_000)
-    main(parser.parse_args().accounts)
+    parser.add_argument("--accounts", type=int, nargs="+", default=[10_000, 100_000])
+    main(tuple(parser.parse_args().accounts))

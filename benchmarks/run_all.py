@@ -23,6 +23,7 @@ QUICK = {
     "bench_accuracy": {"accounts": 1500, "customers": 5000, "profiles": 3000},
     "bench_engines": {"accounts": (10_000,)},
     "bench_explain": {"accounts": 10_000},
+    "bench_features": {"accounts": (2_000, 10_000)},
     "bench_pipeline": {"accounts": 10_000, "pages": 100},
 }
 
@@ -85,7 +86,8 @@ def main() -> None:
             continue
         doc = (module.__doc__ or "").strip().splitlines()[0]
         table = markdown(pd.DataFrame(rows)) if rows else "(no rows)"
-        sections.append(f"## {name}\n\n{doc}\n\n{table}\n")
+        notes = getattr(module, "NOTES", "")  # e.g. a link to the section's plot
+        sections.append(f"## {name}\n\n{doc}\n\n{table}\n" + (f"\n{notes}\n" if notes else ""))
     (HERE.parent / "BENCHMARKS.md").write_text("\n".join(sections), encoding="utf-8")
     print(f"wrote {HERE.parent / 'BENCHMARKS.md'}")
 

@@ -323,3 +323,34 @@ def test_long_cells_are_echoed_bounded(tmp_path):
     with pytest.raises(InputError) as info:
         tx(tmp_path, ["10", "x" * 100_000])
     assert len(str(info.value)) < 400 and "…" in str(info.value)
+
+
+# ----------------------------------------------------------------------------------- columnar reader
+def test_arrow_reader_reads_cells_as_pandas_does(tmp_path):
+    """The Arrow CSV reader keeps cells as written: BOM, blank and twice-named headers, quotes, empty cells."""
+    from potential.data.schema import _read_pandas
+
+    text = '\ufeffaccount_id,date,amount,,amount\n" A1 ",2024-01-05,"1,234.5",x,\nA2,,7,,"say ""hi"""\n'
+    path = tmp_path / "transactions.csv"
+    path.write_text(text, encoding="utf-8")
+    arrow = read_raw(path)
+    reference = _read_pandas(path, "auto", "utf-8-sig", None)
+    assert list(arrow.columns) == ["account_id", "date", "amount", "Unnamed: 3", "amount"]
+    assert list(arrow.columns) == list(reference.columns)
+    assert arrow.to_numpy().tolist() == reference.to_numpy().tolist()
+
+
+def test_plain_numbers_and_dates_read_like_the_general_rules():
+    """The one-pass cast of plain values gives the numbers the pattern rules give; the rest still follow them."""
+    from potential.data.conventions import _parse_number_text, iso_days
+
+    values = pd.Series(["1.5", "-2", "007", "1,234.5", "+3", "12.345678901234567", "", "n/a"], dtype="str")
+    fast = parse_number_text(values, ".")
+    general = _parse_number_text(values.str.strip(), ".", values.index)
+    np.testing.assert_array_equal(fast.to_numpy(), general.to_numpy())
+    assert fast.tolist()[:5] == [1.5, -2.0, 7.0, 1234.5, 3.0]
+    days = iso_days(pd.Series(["2024-02-29", "2024-3-01", "05/01/2024", "0001-01-01"], dtype="str"))
+    assert str(days[0]) == "2024-02-29T00:00:00.000000000" and np.isnat(days[1:]).all()
+    # an impossible day leaves the whole column to the full parser, which names it
+    assert np.isnat(iso_days(pd.Series(["2024-01-05", "2023-02-30"], dtype="str"))).all()
+    assert np.isnat(iso_days(pd.Series(["2024-01-05", "2024-13-01"], dtype="str"))).all()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from potential.errors import InputError, echo, table_error
 
@@ -43,6 +45,10 @@ _COMMA_EVIDENCE = (
 _POINT_GROUPED = _SIGN + r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})(?:\.\d*)?"
 _COMMA_GROUPED = _SIGN + r"\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 _COMMA_PLAIN = _SIGN + r"\d*,\d+|" + _SIGN + r"\d+,"
+# the values most columns hold only: read in one columnar pass, the patterns above run on the rest
+_PLAIN_INTEGER = r"(?:[+-]?\d+)"  # says nothing about the separator
+_PLAIN_DECIMAL = r"(?:[+-]?\d*\.\d+)"  # decimal point evidence (unless ambiguous, like '1.234')
+_CASTABLE = {".": r"(?:-?\d+(?:\.\d+)?)", ",": r"(?:-?\d+)"}  # same number for Arrow's cast as for pandas
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -71,8 +77,25 @@ def _ungroup_spaces(text: pd.Series) -> pd.Series:
 
 
 def separator_evidence(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per value: (says decimal point, says decimal comma, could be either) — e.g. '1,234.5', '5764,76', '1,234'."""
-    text = _ungroup_spaces(_text(series))
+    """Per value: (says decimal point, says decimal comma, could be either) — e.g. '1,234.5', '5764,76', '1,234'.
+
+    Plain integers ('1234') and plain decimals ('12.5') are classified by two columnar matches; the full set
+    of patterns runs only on the other values (grouped, comma or spaced numbers, text).
+    """
+    text = _text(series)
+    point, comma, ambiguous = (np.zeros(len(text), dtype=bool) for _ in range(3))
+    decimal = _full(text, _PLAIN_DECIMAL)
+    if decimal.any():
+        amb = _full(text[decimal], _AMBIGUOUS)
+        point[decimal], ambiguous[decimal] = ~amb, amb
+    rest = ~decimal & ~_full(text, _PLAIN_INTEGER) & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        point[rest], comma[rest], ambiguous[rest] = _separator_evidence(text[rest])
+    return point, comma, ambiguous
+
+
+def _separator_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    text = _ungroup_spaces(text)
     point, comma, ambiguous = (np.zeros(len(text), dtype=bool) for _ in range(3))
     where = np.flatnonzero(_has(text, r"[.,]"))
     if not len(where):
@@ -191,8 +214,24 @@ def parse_number_text(series: pd.Series, decimal: str) -> pd.Series:
 
     Thousands separators are accepted only in valid groups ('1,234,567.5', '1.234.567,5', '1 234,5');
     anything else with a separator in the wrong place ('12,34.5') is not a number, never a guess.
+    Plain values ('-12.5', '1234') are cast in one columnar pass; the rules above apply to the others.
     """
-    text = _ungroup_spaces(_text(series))
+    text = _text(series)
+    plain = _full(text, _CASTABLE[decimal])
+    if not plain.any():
+        return _parse_number_text(text, decimal, series.index)
+    values = np.full(len(text), np.nan)
+    values[plain] = pc.cast(pa.array(text[plain], type=pa.string()), pa.float64()).to_numpy(
+        zero_copy_only=False
+    )
+    rest = ~plain & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        values[rest] = _parse_number_text(text[rest], decimal, text.index[rest]).to_numpy()
+    return pd.Series(values, index=series.index)
+
+
+def _parse_number_text(text: pd.Series, decimal: str, index: pd.Index) -> pd.Series:
+    text = _ungroup_spaces(text)
     out = text.copy()
     if decimal == ".":
         with_comma = _has(text, ",", regex=False)
@@ -212,8 +251,35 @@ def parse_number_text(series: pd.Series, decimal: str) -> pd.Series:
             out[plain] = text[plain].str.replace(",", ".", regex=False)
         stray = with_sep & ~grouped & ~plain
     out[stray] = pd.NA
-    values = pd.to_numeric(out, errors="coerce")
-    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=series.index)
+    return pd.Series(to_numbers(out).to_numpy(), index=index)
+
+
+def to_numbers(text: pd.Series) -> pd.Series:
+    """`pd.to_numeric(text, errors='coerce')` as floats, run only on values that can be numbers: those with a
+    digit, or an infinity ('inf', '-Infinity'); every other value (words, codes without digits) is NaN."""
+    values = np.full(len(text), np.nan)
+    maybe = _has(text, r"\d") | _has(text, r"(?i)inf")
+    if maybe.any():
+        parsed = pd.to_numeric(text[maybe], errors="coerce")
+        values[maybe] = parsed.to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(values, index=text.index)
+
+
+def iso_days(text: pd.Series) -> np.ndarray:
+    """datetime64[ns] of the values written YYYY-MM-DD with a year 1900-2199, NaT for every other value.
+
+    One columnar cast for the common case; a column with an impossible day ('2023-02-30') gets NaT
+    everywhere, so the caller's full parser (and its error) sees every value.
+    """
+    out = np.full(len(text), np.datetime64("NaT", "ns"))
+    day = _full(text, r"(?:19|20|21)\d{2}-\d{2}-\d{2}")
+    if day.any():
+        try:
+            parsed = pc.cast(pa.array(text[day], type=pa.string()), pa.timestamp("s"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return out
+        out[day] = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- dates

@@ -12,24 +12,22 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.labels.training_set import TrainingSet
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from sklearn.pipeline import Pipeline
+
+# LightGBM, scikit-learn and scipy.stats are imported where they are used: together they take seconds to
+# import, and commands that train nothing (features, validate) should not wait for them.
 
 TARGETS = ("churn", "expansion")
 UPLIFT = "uplift"
@@ -121,6 +119,9 @@ class Calibrator:
     def fit(cls, method: str, raw: np.ndarray, y: np.ndarray) -> Calibrator:
         if len(np.unique(y)) < 2:
             return cls("identity")
+        from sklearn.isotonic import IsotonicRegression
+        from sklearn.linear_model import LogisticRegression
+
         if method == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
             return cls("isotonic", tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
@@ -186,6 +187,8 @@ class TrainedModel:
 
     @classmethod
     def from_parts(cls, model_text: str, metadata: dict[str, Any]) -> TrainedModel:
+        import lightgbm as lgb
+
         booster = lgb.Booster(model_str=model_text)
         calibrator = metadata.get("calibrator")
         return cls(
@@ -247,6 +250,8 @@ def _fit_booster(
     categorical: list[str],
     weight: np.ndarray | None = None,
 ) -> lgb.Booster:
+    import lightgbm as lgb
+
     train = lgb.Dataset(X, y, weight=weight, categorical_feature=categorical or "auto", free_raw_data=False)
     valid = lgb.Dataset(X_val, y_val, reference=train, categorical_feature=categorical or "auto")
     return lgb.train(
@@ -446,6 +451,12 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
 
 
 def logistic_baseline(features: pd.DataFrame) -> Pipeline:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     numeric = [c for c in features.columns if not isinstance(features[c].dtype, pd.CategoricalDtype)]
     categorical = [c for c in features.columns if c not in numeric]
     num_pipe = make_pipeline(
@@ -522,6 +533,8 @@ def lift_at(y: np.ndarray, scores: np.ndarray, share: float) -> tuple[float, flo
 
 
 def classification_metrics(y: np.ndarray, scores: np.ndarray, probabilities: bool = True) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
     y = np.asarray(y, dtype=float)
     scores = np.asarray(scores, dtype=float)
     out = {
@@ -544,6 +557,8 @@ def classification_metrics(y: np.ndarray, scores: np.ndarray, probabilities: boo
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     if len(actual) < 3:
         return {}
+    from scipy.stats import spearmanr
+
     rho = spearmanr(actual, predicted).statistic
     return {
         "mae": float(np.mean(np.abs(actual - predicted))),

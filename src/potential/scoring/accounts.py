@@ -29,15 +29,24 @@ def score(
     frame = pd.DataFrame(index=feats.index)
     notes: list[str] = []
     explanations = []
+    # prospects get no probability and no explanation (below): TreeSHAP, the costly step, skips them
+    customers = (
+        (feats["is_prospect"] != 1).to_numpy()
+        if "is_prospect" in feats.columns
+        else np.ones(len(feats), dtype=bool)
+    )
+    scored = feats.loc[customers]
     for target in TARGETS:
         champ = champions.get(target)
         if champ is None:
             frame[f"{target}_probability"] = np.nan
             notes.append(f"{target}: no champion model, so not scored.")
             continue
-        points, prob, base = contributions(champ.model, feats)
-        frame[f"{target}_probability"] = prob
-        explanations.append(long_explanations(target, points, feats, base))
+        points, prob, base = contributions(champ.model, scored, config.training.lightgbm.n_jobs)
+        probability = np.full(len(feats), np.nan)
+        probability[customers] = prob
+        frame[f"{target}_probability"] = probability
+        explanations.append(long_explanations(target, points, scored, base))
     history = dataset.has_history
     h = config.time.horizon_days
     if history and dataset.transactions is not None:

@@ -17,11 +17,18 @@ from potential.features.registry import phrase
 from potential.models.training import TrainedModel
 
 
-def contributions(model: TrainedModel, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, float]:
-    """(contributions in probability points per feature [accounts x features], probabilities, base)."""
-    X = model.spec.encode(features)
+def contributions(
+    model: TrainedModel, features: pd.DataFrame, n_jobs: int | None = None
+) -> tuple[pd.DataFrame, np.ndarray, float]:
+    """(contributions in probability points per feature [accounts x features], probabilities, base).
+
+    One TreeSHAP pass gives both: the probability is the calibrated sigmoid of the contributions' sum, so
+    the booster is never asked for a separate prediction. `n_jobs` threads (default: LightGBM's, all cores).
+    """
+    X = model.spec.encode(features).to_numpy(dtype=np.float64)
     booster = model.booster
-    phi = booster.predict(X, pred_contrib=True, num_iteration=booster.best_iteration or None)
+    threads = {} if n_jobs is None else {"num_threads": n_jobs}
+    phi = booster.predict(X, pred_contrib=True, num_iteration=booster.best_iteration or None, **threads)
     phi = np.asarray(phi, dtype=float)
     bias = float(phi[0, -1]) if len(phi) else 0.0
     phi_features = phi[:, :-1]
