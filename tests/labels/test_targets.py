@@ -231,3 +231,13 @@ def test_nothing_against_a_zero_baseline_is_not_expansion():
     row = labels(tx, lenient).loc["a"]
     assert row["baseline_spend"] == 0.0 and row["horizon_spend"] == 0.0
     assert row["churn"] == 1.0 and row["expansion"] == 0.0
+
+
+def test_buying_more_often_is_expansion_and_a_fading_burst_is_not():
+    # 1,000 a month, then twice a month from January: same order size, twice the rate
+    often = STEADY + [(d, 1000.0) for m in ("2025-01", "2025-02", "2025-03") for d in (f"{m}-01", f"{m}-15")]
+    assert labels(frame(a=often)).loc["a", "expansion"] == 1.0
+    # 1,000 a month, then 2,500 on Jan 15 and Feb 15 and back to 1,000 in March: the growth did not hold
+    burst = STEADY + [("2025-01-15", 2500), ("2025-02-15", 2500), ("2025-03-15", 1000)]
+    row = labels(frame(a=burst)).loc["a"]
+    assert row["horizon_spend"] == 6000.0 and row["expansion"] == 0.0  # 1,000 / 28 days x 90 < 3,600

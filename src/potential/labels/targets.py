@@ -21,28 +21,30 @@ Baseline — what the account would spend over the next `h` days if nothing chan
 - never negative (refunds can make a year's net spend negative).
 
 Growth bar — what the horizon has to beat: the larger of the baseline and the recent run rate (spend in the
-2h days before C, scaled to one horizon; two horizons rather than one so that an account ordering every
-other month is not judged by whether one or two of its orders fell in the last quarter). The baseline keeps a quiet quarter from lowering the bar (a dip and a return is not growth); the recent
-quarter keeps an account that already stepped up from counting the same step again in every horizon of
-the following year (its trailing-year run rate lags behind its new level for months). An expansion is a
-new step in this horizon, which is what a seller can still act on.
+2h days before C, scaled to one horizon; two horizons so that an account ordering every other month is not
+judged by whether one or two of its orders fell in the last quarter). The baseline keeps a quiet quarter
+from lowering the bar (a dip and a return is not growth); the recent run rate keeps an account that already
+stepped up from counting the same step again in the following months (its trailing-year run rate lags
+behind its new level). An expansion is a new step in this horizon, which is what a seller can still act on.
 
-Expansion — sustained growth, all four must hold:
+Expansion — sustained growth, all five must hold:
 
 1. sustained spend >= (1 + time.expansion_growth) x growth bar, where sustained spend is the horizon spend
    with its largest order-day counted at most as much as the larger of the horizon's second-largest
-   order-day and the account's second-largest order-day in the trailing year. One big order alone does
-   not make an expansion: growth has to show in more than one order, or be bought at a size the account
-   already orders at (a catch-up order after a quiet month, or a one-off project order, is one big
-   order). The past year's single largest order is set aside as well, so one exceptional past order
-   does not license an exceptional new one.
-2. sustained spend - growth bar >= time.expansion_min_extra_orders x the account's average order-day in the
+   order-day and the account's median order-day of the trailing year. One big order alone does not make
+   an expansion: growth has to show in more than one order (a catch-up order after a quiet month, or a
+   one-off project order, is one big order).
+2. it holds to the end of the horizon: the buying rate of the horizon's last order-day (its spend over the
+   days since the order-day before it, at least a week), scaled to a horizon, is at least
+   (1 + time.expansion_growth) x growth bar. A burst early in the horizon that fades, or a catch-up
+   followed by ordinary orders, is not growth; bigger orders and more frequent orders both are.
+3. sustained spend - growth bar >= time.expansion_min_extra_orders x the account's average order-day in the
    trailing year (positive spend / days with an order). The minimum is relative to the account, never a
    currency amount: the same history in a currency 1000x smaller gets the same labels. It is per account
    (not a portfolio statistic) so a label depends only on its account's own events and is the same
    whether the portfolio is scored whole or in partitions.
-3. sustained spend > growth bar (an account that spent nothing and spends nothing is not expanding).
-4. the account is established: its first order is at least one horizon before C. Younger accounts have no
+4. sustained spend > growth bar (an account that spent nothing and spends nothing is not expanding).
+5. the account is established: its first order is at least one horizon before C. Younger accounts have no
    baseline to grow against yet (a monthly buyer that started three weeks ago would look like it tripled),
    so their expansion label is 0: a brand-new account is not expanding on its second order.
 
@@ -66,13 +68,14 @@ is [2024-01-02, 2025-01-01) and last year's window is [2024-01-02, 2024-04-01). 
     horizon orders           1,300 (Jan 15), 1,300 (Feb 15), 1,400 (Mar 15); horizon spend = 4,000
     sustained spend          1,400 capped at max(1,300, 1,000) = 1,300 -> 1,300 + 1,300 + 1,300 = 3,900
     growth test              3,900 >= 1.2 x 3,000 = 3,600                               yes
+    holds test               1,400 on Mar 15, 28 days after Feb 15: 50 a day x 90 = 4,500 >= 3,600  yes
     extra test               3,900 - 3,000 = 900 >= 0.5 x 1,000 (average order-day) = 500  yes
     -> expansion = 1, churn = 0, uplift = 4,000 - 3,000 = 1,000
 
 The same account ordering nothing in October, November and December and catching up with 3,000 on
 January 15 (then 1,000 in February and March; horizon spend 5,000) is not expanding: its trailing year is
-9,000 (run rate 2,219.18), the baseline stays 3,000 (last year's window), and the catch-up order counts as
-max(1,000, 1,000) = 1,000, so the sustained spend is 3,000 < 3,600. The previous rule (horizon spend
+9,000 (run rate 2,219.18), the growth bar stays 3,000 (last year's window; the recent levels are lower),
+and the catch-up order counts as max(1,000, 1,000) = 1,000, so the sustained spend is 3,000 < 3,600. The previous rule (horizon spend
 >= 1.2 x the spend of the 90 days before C, which is 0 here) called it an expansion worth 5,000.
 """
 
@@ -167,6 +170,21 @@ def _largest_two(accounts: np.ndarray, values: np.ndarray, n: int) -> tuple[np.n
     return first, second
 
 
+def _median_per_account(accounts: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median value per account code (0 where there is none)."""
+    out = np.zeros(n)
+    if len(accounts) == 0:
+        return out
+    order = np.lexsort((values, accounts))
+    acc, val = accounts[order], values[order]
+    starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
+    counts = np.diff(np.r_[starts, len(acc)])
+    lo = starts + (counts - 1) // 2
+    hi = starts + counts // 2
+    out[acc[starts]] = (val[lo] + val[hi]) / 2
+    return out
+
+
 def history_days(events: EventArrays, at: float) -> np.ndarray:
     """Days from each account's first order (positive transaction) to `at`; -inf without one before `at`."""
     first = np.full(events.n_accounts, np.inf)
@@ -230,7 +248,7 @@ def churn_label(events: EventArrays, at: float, horizon_days: int) -> np.ndarray
 def sustained_spend(events: EventArrays, at: float, horizon_days: int) -> np.ndarray:
     """Horizon spend with its largest order-day capped (rule 1 of the module docstring).
 
-    The cap is the larger of the horizon's second-largest order-day and the account's second-largest
+    The cap is the larger of the horizon's second-largest order-day and the account's median
     order-day in the trailing year [at - 365d, at).
     """
     n = events.n_accounts
@@ -238,9 +256,33 @@ def sustained_spend(events: EventArrays, at: float, horizon_days: int) -> np.nda
     spend = _sum(events, horizon)
     top, second = _largest_two(*_order_days(events, horizon), n)
     past_acc, past_val = _order_days(events, (events.t < at) & (events.t >= at - YEAR_DAYS))
-    _, past_second = _largest_two(past_acc, past_val, n)
-    cap = np.maximum(second, past_second)
+    cap = np.maximum(second, _median_per_account(past_acc, past_val, n))  # a usual order-day at most
     return spend - np.maximum(top - cap, 0.0)
+
+
+MIN_GAP_DAYS = 7.0  # an order split over two days is not a doubled buying rate
+
+
+def last_order_rate(events: EventArrays, at: float, horizon_days: int) -> np.ndarray:
+    """The buying rate at the end of the horizon: the last order-day's spend over the days since the order-day
+    before it (at least a week), per day; 0 without an order in the horizon. Growth in order size and
+    growth in order frequency both raise it; a catch-up order followed by ordinary ones does not."""
+    n = events.n_accounts
+    end = at + horizon_days
+    keep = (events.t < end) & (events.amount > 0)
+    rate = np.zeros(n)
+    if not keep.any():
+        return rate
+    code, day, amount = events.code[keep], np.floor(events.t[keep]), events.amount[keep]
+    last_day = np.full(n, -np.inf)
+    np.maximum.at(last_day, code, day)
+    on_last = day == last_day[code]
+    last_spend = np.bincount(code[on_last], weights=amount[on_last], minlength=n)
+    before = np.full(n, -np.inf)
+    np.maximum.at(before, code[~on_last], day[~on_last])
+    gap = np.where(np.isfinite(before), last_day - before, np.inf)
+    in_horizon = last_day >= at
+    return np.where(in_horizon, last_spend / np.maximum(gap, MIN_GAP_DAYS), 0.0)
 
 
 def average_order_day(events: EventArrays, at: float) -> np.ndarray:
@@ -253,16 +295,18 @@ def average_order_day(events: EventArrays, at: float) -> np.ndarray:
 
 def expansion_label(
     sustained: np.ndarray,
+    end_rate: np.ndarray,
     baseline: np.ndarray,
     typical_order: np.ndarray,
     established: np.ndarray,
     growth: float,
     min_extra_orders: float,
 ) -> np.ndarray:
-    """1.0 where an established account's sustained spend beat its baseline by `growth` and by at least
-    `min_extra_orders` of its average order-day (rules 1-4 of the module docstring), else 0.0."""
+    """1.0 where an established account's sustained spend beat its growth bar (`baseline`) by `growth` and by
+    at least `min_extra_orders` of its average order-day, and it still buys at that rate at the end of the
+    horizon (`end_rate`: the last order's rate scaled to a horizon; rules 1-5 of the module docstring)."""
     extra = sustained - baseline
-    grew = sustained >= (1.0 + growth) * baseline
+    grew = (sustained >= (1.0 + growth) * baseline) & (end_rate >= (1.0 + growth) * baseline)
     material = extra >= min_extra_orders * typical_order
     return (established & grew & material & (extra > 0)).astype(float)
 
@@ -280,6 +324,7 @@ def targets_at(events: EventArrays, at: float, time: TimeConfig) -> dict[str, np
     bar = np.maximum(baseline, recent_run_rate(events, at, h))
     expansion = expansion_label(
         sustained_spend(events, at, h),
+        last_order_rate(events, at, h) * h,
         bar,
         average_order_day(events, at),
         history_days(events, at) >= h,
