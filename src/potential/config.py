@@ -56,6 +56,19 @@ class DataConfig(StrictModel):
         "is not valid UTF-8 is refused, never guessed), or a codec used for the whole file, e.g. 'cp1252' "
         "or 'latin-1'.",
     )
+    cancellation_prefix: str | None = Field(
+        None,
+        description="Line-item exports: order ids starting with this text (e.g. 'C') cancel an order; their "
+        "lines are returns (negative amounts) whatever the sign of their quantity. Needs an order_id column "
+        "in transactions; null = no cancelling ids (negative quantities or amounts are returns either way).",
+    )
+
+    @field_validator("cancellation_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty; use null when order ids carry no cancellation mark, or e.g. 'C'")
+        return value
 
     @field_validator("date_format")
     @classmethod
@@ -170,19 +183,38 @@ class FeatureConfig(StrictModel):
 
 
 class LightGBMParams(StrictModel):
-    n_estimators: int = Field(600, gt=0)
-    learning_rate: float = Field(0.03, gt=0, le=1)
-    num_leaves: int = Field(31, ge=2)
-    min_child_samples: int = Field(40, ge=1)
-    subsample: float = Field(0.8, gt=0, le=1)
-    subsample_freq: int = Field(1, ge=0)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    reg_lambda: float = Field(1.0, ge=0)
-    n_jobs: int = Field(2, ge=1)
+    n_estimators: int = Field(
+        600,
+        gt=0,
+        description="Most boosting rounds; early stopping on the calibration slice usually ends sooner.",
+    )
+    learning_rate: float = Field(0.03, gt=0, le=1, description="Shrinkage applied to each tree.")
+    num_leaves: int = Field(
+        31, ge=2, description="Most leaves per tree (capped at 8 below training.small_data_rows rows)."
+    )
+    min_child_samples: int = Field(
+        40,
+        ge=1,
+        description="Fewest training rows in a leaf (raised to 50 below training.small_data_rows rows).",
+    )
+    subsample: float = Field(
+        0.8, gt=0, le=1, description="Share of training rows drawn for each bagging round (bagging_fraction)."
+    )
+    subsample_freq: int = Field(
+        1, ge=0, description="Redraw the bagged rows every this many trees; 0 = no bagging."
+    )
+    colsample_bytree: float = Field(
+        0.8, gt=0, le=1, description="Share of feature columns drawn for each tree (feature_fraction)."
+    )
+    reg_lambda: float = Field(1.0, ge=0, description="L2 regularisation of the leaf values (lambda_l2).")
+    n_jobs: int = Field(2, ge=1, description="LightGBM threads.")
 
 
 class PromotionConfig(StrictModel):
-    metric: Literal["roc_auc", "pr_auc", "lift_at_20"] = "roc_auc"
+    metric: Literal["roc_auc", "pr_auc", "lift_at_20"] = Field(
+        "roc_auc",
+        description="Test-slice metric the gate compares: a new model is re-scored against the champion on it.",
+    )
     min_delta: float = Field(
         0.0,
         description="A new model becomes champion only if it beats the champion's metric by more than this.",
@@ -191,9 +223,19 @@ class PromotionConfig(StrictModel):
 
 class TrainingConfig(StrictModel):
     validation_cutoffs: int = Field(2, ge=1, description="Latest cutoffs held out for time validation.")
-    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration: Literal["auto", "isotonic", "sigmoid"] = Field(
+        "auto",
+        description="How booster scores become probabilities, fitted on the calibration slice: isotonic "
+        "(monotone steps), sigmoid (Platt scaling), or auto: isotonic when the slice has at least 300 "
+        "positive rows, sigmoid below (isotonic on few positives gives a handful of steps, so many accounts "
+        "tie on the same probability).",
+    )
     min_positives: int = Field(30, ge=1, description="Refuse to train a target with fewer positive rows.")
-    early_stopping_rounds: int = Field(50, ge=1)
+    early_stopping_rounds: int = Field(
+        50,
+        ge=1,
+        description="Stop boosting after this many rounds without improvement on the calibration slice.",
+    )
     class_weight: Literal["balanced", "none"] = Field(
         "none", description="'balanced' reweights classes; calibration corrects the probabilities either way."
     )
@@ -204,19 +246,38 @@ class TrainingConfig(StrictModel):
         "min_child_samples >= 50, feature_fraction <= 0.7, lambda_l2 >= 5): deep trees overfit small tables. "
         "0 turns it off.",
     )
-    lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
-    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    lightgbm: LightGBMParams = Field(
+        default_factory=LightGBMParams,
+        description="LightGBM parameters of the classifiers and the uplift regressor.",
+    )
+    promotion: PromotionConfig = Field(
+        default_factory=PromotionConfig, description="The gate: when a newly trained model becomes champion."
+    )
 
 
 class TrackingConfig(StrictModel):
     uri: str | None = Field(None, description="MLflow tracking URI; null = sqlite under <workspace>/models.")
-    experiment: str = "potential"
+    experiment: str = Field(
+        "potential", description="MLflow experiment that holds the training and rank runs."
+    )
 
 
 class ActionRules(StrictModel):
-    save_min_churn_probability: float = Field(0.35, ge=0, le=1)
-    grow_min_expansion_probability: float = Field(0.3, ge=0, le=1)
-    nurture_min_rating_score: float = Field(60.0, ge=0, le=100)
+    save_min_churn_probability: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="Save: churn probability at least this (and saving worth more than growing).",
+    )
+    grow_min_expansion_probability: float = Field(
+        0.3, ge=0, le=1, description="Grow: expansion probability at least this."
+    )
+    nurture_min_rating_score: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="Nurture: a rating score at least this with high-value potential (or a prospect).",
+    )
 
 
 class RankingConfig(StrictModel):
@@ -233,7 +294,10 @@ class RankingConfig(StrictModel):
         description="Share of accounts per tier, best first (80/20: A is the top 20%).",
     )
     high_value_multiple: float = Field(10.0, gt=0, description="high_value: potential >= N x average deal.")
-    actions: ActionRules = Field(default_factory=ActionRules)
+    actions: ActionRules = Field(
+        default_factory=ActionRules,
+        description="Thresholds of the action rules, first that applies: Save, Grow, Nurture, else Maintain.",
+    )
 
     @field_validator("tier_shares")
     @classmethod
@@ -283,14 +347,30 @@ class Config(StrictModel):
     engine: EngineConfig = Field(
         default_factory=EngineConfig, description="Execution engine (pandas or dask)."
     )
-    data: DataConfig = Field(default_factory=DataConfig)
-    time: TimeConfig = Field(default_factory=TimeConfig)
-    features: FeatureConfig = Field(default_factory=FeatureConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
-    ranking: RankingConfig = Field(default_factory=RankingConfig)
-    rating: RatingConfig = Field(default_factory=RatingConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
+    data: DataConfig = Field(
+        default_factory=DataConfig, description="How to read your files: column and file names, formats."
+    )
+    time: TimeConfig = Field(
+        default_factory=TimeConfig,
+        description="Horizon, training cutoffs and the churn/expansion definitions.",
+    )
+    features: FeatureConfig = Field(
+        default_factory=FeatureConfig, description="Point-in-time feature windows."
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig,
+        description="Validation, calibration, LightGBM and the promotion gate.",
+    )
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, description="Where MLflow keeps runs and the model registry."
+    )
+    ranking: RankingConfig = Field(
+        default_factory=RankingConfig, description="Priority weights, tiers, high value and the action rules."
+    )
+    rating: RatingConfig = Field(
+        default_factory=RatingConfig, description="The rule-based rating profile (docs/design.md section 5)."
+    )
+    report: ReportConfig = Field(default_factory=ReportConfig, description="The HTML report.")
     source: str | None = Field(None, description="Set by the loader: the file this config came from.")
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:

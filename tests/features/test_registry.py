@@ -65,3 +65,26 @@ def test_profile_attributes_speak_with_the_users_column_name():
     assert phrase("Revenue [EUR]", 1200.0) == "Revenue [EUR]: 1,200"
     assert phrase("tenure", np.nan) == "Tenure: unknown"
     assert describe("Revenue [EUR]") == "Revenue [EUR]"
+
+
+def test_order_timing_is_a_reason_for_churn_only_and_the_calendar_never():
+    from potential.features.registry import speaks_to
+    from potential.scoring.explain import top_drivers
+
+    assert speaks_to("purchase_gap_ratio", "churn") and not speaks_to("purchase_gap_ratio", "expansion")
+    assert not speaks_to("month_of_year", "churn") and not speaks_to("month_of_year", "expansion")
+    assert speaks_to("culture_fit", "expansion")  # the user's own columns always may
+    long = pd.DataFrame(
+        {
+            "account_id": ["a"] * 3,
+            "target": ["expansion"] * 3,
+            "feature": ["purchase_gap_ratio", "month_of_year", "new_products_90d"],
+            "value": [1.8, 11.0, 1.0],
+            "value_text": ["", "", ""],
+            "contribution": [0.12, 0.10, 0.05],
+            "base": [0.1] * 3,
+        }
+    )
+    drivers = top_drivers(long)
+    assert drivers["feature"].tolist() == ["new_products_90d"]
+    assert drivers["phrase"].tolist() == ["Tried 1 new product in the last 90 days"]

@@ -137,3 +137,12 @@ def test_profile_only_priority_uses_probabilities():
     ranked = rank_accounts(frame, RankingConfig())
     assert np.allclose(ranked["priority_score"], ranked["churn_probability"].round(6), atol=1e-6)
     assert ranked["churn_probability"].is_monotonic_decreasing
+
+
+def test_a_lapsed_account_is_a_win_back_not_a_save():
+    frame = known_portfolio().assign(status="active")
+    frame.loc[frame["account_id"] == "a01", "status"] = "lapsed"  # churn 0.60: would be the top Save
+    ranked = rank_accounts(frame, RankingConfig()).set_index("account_id")
+    assert ranked.loc["a01", "action"] == "Nurture"
+    assert ranked.loc["a01", "action_rule"].startswith("Nurture: lapsed")
+    assert ranked.loc["a06", "action"] == "Save"  # an active account with the same kind of risk still is

@@ -272,11 +272,11 @@ def _print_training(summary) -> None:
                 "",
             )
     out.print(table)
-    for key in sorted(k for k in summary.oracle if k.startswith("oracle_ratio_")):
-        target = key.removeprefix("oracle_ratio_")
+    for key in sorted(k for k in summary.oracle if k.startswith("true_roc_auc_")):
+        target = key.removeprefix("true_roc_auc_")
         out.print(
-            f"oracle check {target}: model ROC-AUC {summary.oracle[f'model_roc_auc_{target}']:.3f} vs true propensities "
-            f"{summary.oracle[f'oracle_roc_auc_{target}']:.3f} (ratio {summary.oracle[key]:.3f})"
+            f"against the generator's true {target} events: ROC-AUC {summary.oracle[key]:.3f} "
+            f"({summary.oracle[f'label_roc_auc_{target}']:.3f} on its own label)"
         )
     for target, decision in summary.decisions.items():
         mark = "champion" if decision["promoted"] else "challenger"
@@ -533,7 +533,7 @@ def demo(
         data = out_dir / "data"
         write_portfolio(portfolio, data, "csv")
         as_of = DEFAULT_END
-        summary = pipeline.train(TrainRequest(data, as_of, out_dir, truth=portfolio.truth))
+        summary = pipeline.train(TrainRequest(data, as_of, out_dir, truth=portfolio.events))
         ranked = pipeline.rank(RankRequest(data, as_of, out_dir))
         pages = pipeline.report(ReportRequest(out_dir))
     _print_training(summary)

@@ -101,32 +101,36 @@ def shap_summaries(results: dict[str, TargetResult], ts, max_rows: int = 2000) -
     return out
 
 
-def oracle_metrics(results: dict[str, TargetResult], ts, truth: pd.DataFrame) -> dict[str, float]:
-    """ROC-AUC of the generator's latent propensities on the same test rows, beside the model's.
+def truth_metrics(
+    results: dict[str, TargetResult], ts, truth: pd.DataFrame, horizon_days: int
+) -> dict[str, float]:
+    """The test slice scored against what the generator actually did, beside the model's own label.
 
-    The oracle knows each account's latent state at the cutoff: an account that already made its one
-    expansion step before the cutoff has no expansion propensity left.
+    `truth` is the synthetic portfolio's events (account_id, date, kind) or its per-account truth table
+    (churn_date, expansion_date). For each test row (account, cutoff) the outcome is whether the generator's
+    event of that kind happened in [cutoff, cutoff + horizon). A label can look good on itself while missing
+    what happens; this is the check that it does not.
     """
+    from potential.data.truth import events_from_truth
+
+    events = events_from_truth(truth)
     out: dict[str, float] = {}
-    truth = truth.set_index("account_id")
     for target, result in results.items():
-        column = f"{target}_propensity"
-        if column not in truth.columns:
+        mine = events[events["kind"] == target]
+        accounts = result.test_index.get_level_values("account_id").astype(str)
+        cutoffs = result.test_index.get_level_values("cutoff")
+        rows = pd.DataFrame({"account_id": accounts, "cutoff": cutoffs, "row": np.arange(len(accounts))})
+        joined = rows.merge(mine[["account_id", "date"]], on="account_id", how="inner")
+        inside = (joined["date"] >= joined["cutoff"]) & (
+            joined["date"] < joined["cutoff"] + pd.Timedelta(days=horizon_days)
+        )
+        y = np.zeros(len(accounts))
+        y[joined.loc[inside, "row"].unique()] = 1.0
+        if len(np.unique(y)) < 2:
             continue
-        accounts = result.test_index.get_level_values("account_id")
-        oracle = truth[column].reindex(accounts).to_numpy(dtype=float)
-        if target == "expansion" and "expansion_date" in truth.columns:
-            happened = pd.to_datetime(truth["expansion_date"]).reindex(accounts).to_numpy()
-            cutoffs = result.test_index.get_level_values("cutoff").to_numpy()
-            oracle = np.where(~pd.isna(happened) & (happened < cutoffs), 0.0, oracle)
-        y = ts.labels.loc[result.test_index, target].to_numpy()
-        ok = np.isfinite(oracle)
-        if ok.sum() < 10 or len(np.unique(y[ok])) < 2:
-            continue
-        auc_oracle = classification_metrics(y[ok], oracle[ok], probabilities=False)["roc_auc"]
-        out[f"oracle_roc_auc_{target}"] = auc_oracle
-        out[f"model_roc_auc_{target}"] = result.metrics["roc_auc"]
-        out[f"oracle_ratio_{target}"] = result.metrics["roc_auc"] / auc_oracle
+        scores = np.asarray(result.test_scores, dtype=float)
+        out[f"true_roc_auc_{target}"] = classification_metrics(y, scores, probabilities=False)["roc_auc"]
+        out[f"label_roc_auc_{target}"] = result.metrics["roc_auc"]
     return out
 
 
@@ -255,6 +259,7 @@ class Pipeline:
             self.say(f"point-in-time training set, cutoffs done: {done}/{total}")
 
         ts, boosters = self.engine.training_set(data, as_of, progress=cutoffs)
+        notes += ts.cutoffs.notes  # how the cutoffs were adapted to a short history, if they were
         results: dict[str, TargetResult] = {}
         refusals: list[str] = []
         for target in TARGETS:
@@ -269,7 +274,11 @@ class Pipeline:
                 notes.append(f"{target}: not modelled — {exc}")
         if not results:
             raise InsufficientDataError(" / ".join(refusals) or "no target could be trained")
-        oracle = oracle_metrics(results, ts, request.truth) if request.truth is not None else {}
+        oracle = (
+            truth_metrics(results, ts, request.truth, config.time.horizon_days)
+            if request.truth is not None
+            else {}
+        )
         tracker = Tracker(request.workspace, config)
         tracker.set_input_example(ts.features)
 

@@ -24,7 +24,8 @@ class FeaturesRequest:
 class TrainRequest:
     """`potential train`: models for `as_of` from the data in `data`, logged in `workspace`'s registry.
 
-    `truth` (the synthetic portfolio's latent propensities) adds an oracle check to the training summary.
+    `truth` (a synthetic portfolio's events, or its truth table) adds a check of the test slice against the
+    generator's true events to the training summary.
     """
 
     data: Path

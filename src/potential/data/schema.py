@@ -56,10 +56,10 @@ TABLES: dict[str, TableSpec] = {
     ),
     "transactions": TableSpec(
         "transactions",
-        required=(ID, "date", "amount"),
+        required=(ID, "date", "amount"),  # amount: or quantity and unit_price (line-item exports)
         dates=("date",),
-        numbers=("amount", "quantity"),
-        optional=("product", "quantity", "kind"),
+        numbers=("amount", "quantity", "unit_price"),
+        optional=("product", "quantity", "unit_price", "order_id", "kind"),
     ),
     "activities": TableSpec(
         "activities",
@@ -75,6 +75,8 @@ LABEL_COLUMNS = ("churned", "expanded")
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f"}
 MAX_CATEGORY_LEVELS = 200
+# a line-item export has no amount: each line's amount is quantity x unit price (docs/data-conventions.md)
+LINE_ITEM_COLUMNS = ("quantity", "unit_price")
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 
 
@@ -281,13 +283,35 @@ def _map_columns(
             f"map each of our columns to a different column of the file in data.columns.{spec.name}."
         )
     for column in spec.required:
-        if column not in renamed.columns:
+        if column == "amount" and spec.name == "transactions" and column not in renamed.columns:
+            _amount_or_line_items(renamed, path)
+        elif column not in renamed.columns:
             raise InputError(
                 f"{path.name}: required column '{column}' is missing{_hint(column, renamed.columns)}; "
                 f"columns found: {_list(renamed.columns)}; rename it in the file or map it with "
                 f"data.columns.{spec.name}.{column} in the config."
             )
     return renamed
+
+
+def _amount_or_line_items(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a transactions table with neither an amount nor both line-item columns to compute it from."""
+    present = [c for c in LINE_ITEM_COLUMNS if c in frame.columns]
+    if len(present) == len(LINE_ITEM_COLUMNS):
+        return
+    if present:
+        missing = next(c for c in LINE_ITEM_COLUMNS if c not in frame.columns)
+        raise InputError(
+            f"{path.name}: no 'amount' column, and '{present[0]}' alone cannot give one (amount = quantity x "
+            f"unit_price): column '{missing}' is missing{_hint(missing, frame.columns)}; columns found: "
+            f"{_list(frame.columns)}; map it with data.columns.transactions.{missing}, or map the line amount "
+            "with data.columns.transactions.amount."
+        )
+    raise InputError(
+        f"{path.name}: required column 'amount' is missing{_hint('amount', frame.columns)}; columns found: "
+        f"{_list(frame.columns)}; rename it in the file or map it with data.columns.transactions.amount in the "
+        "config (a line-item export without amounts: map data.columns.transactions.quantity and .unit_price)."
+    )
 
 
 def _duplicate_headers(
@@ -430,12 +454,15 @@ def parse_numbers(
     required: bool,
     decimal: str | None = None,
     notes: list[str] | None = None,
+    source: str | None = None,
 ) -> pd.Series:
     """Floats; text is read with the `decimal` separator ('.' or ','), decided from the column when None.
 
     Refused: values that are not numbers, blanks in a required column, and values that are not finite or
-    beyond +-MAX_ABS_NUMBER (1e15) — a broken export, and a sum that would overflow later.
+    beyond +-MAX_ABS_NUMBER (1e15) — a broken export, and a sum that would overflow later. `source` is the
+    file's name for the column when data.columns maps it (messages name both).
     """
+    shown = _shown(column, source)
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype(float)
         blank = values.isna().to_numpy()
@@ -453,7 +480,7 @@ def parse_numbers(
         rows = np.flatnonzero(bad)
         raise table_error(
             path,
-            f"column '{column}' has {len(rows)} non-numeric value(s)",
+            f"column {shown} has {len(rows)} non-numeric value(s)",
             f"fix the file or map another column with data.columns.{table}.{column} in the config.",
             rows,
             series.to_numpy()[rows],
@@ -465,7 +492,7 @@ def parse_numbers(
         rows = np.flatnonzero(absurd)
         raise table_error(
             path,
-            f"column '{column}' has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
+            f"column {shown} has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
             "no real amount is that large: fix the export (a unit or overflow error?) or drop those rows.",
             rows,
             series.to_numpy()[rows],
@@ -473,12 +500,21 @@ def parse_numbers(
     if required and blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
-            path, f"column '{column}' has {len(rows)} empty value(s)", "every row needs a number here.", rows
+            path,
+            f"column {shown} has {len(rows)} empty value(s)",
+            "every row needs a number here"
+            + (" (amount = quantity x unit_price)." if column in LINE_ITEM_COLUMNS else "."),
+            rows,
         )
     return pd.Series(numbers, index=series.index)
 
 
-def _clean_ids(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _shown(column: str, source: str | None) -> str:
+    """How a message names a column: ours, and the file's name for it when data.columns maps it."""
+    return f"'{column}'" if source in (None, column) else f"'{echo(source)}' (read as '{column}')"
+
+
+def _clean_ids(frame: pd.DataFrame, path: Path, table: str, source: str | None = None) -> pd.DataFrame:
     ids = frame[ID]
     if pd.api.types.is_float_dtype(ids):
         ids = ids.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
@@ -487,7 +523,11 @@ def _clean_ids(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
-            path, f"column '{ID}' has {len(rows)} empty id(s)", "every row needs an account id.", rows
+            path,
+            f"column {_shown(ID, source)} has {len(rows)} empty id(s)",
+            "every row needs an account id; drop the rows without one from the export (sales to unnamed "
+            f"customers cannot be ranked), or map the column holding the ids with data.columns.{table}.{ID}.",
+            rows,
         )
     frame = frame.copy(deep=False)
     frame[ID] = ids.astype(str)
@@ -669,7 +709,83 @@ def _plan(frame: pd.DataFrame, spec: TableSpec, path: Path, config: DataConfig, 
             dayfirst[column] = decide_date_order(rest, path, column)
             if dayfirst[column] is not None:
                 notes.append(date_order_note(rest, path, column, dayfirst[column]))
+    if spec.name == "transactions":
+        _plan_line_items(frame, path, config, notes)
     return ReadPlan(decimal, dayfirst)
+
+
+def _plan_line_items(frame: pd.DataFrame, path: Path, config: DataConfig, notes: list[str]) -> None:
+    """State how a line-item export is read: where the amount comes from, and which orders cancel."""
+    if "amount" not in frame.columns:
+        notes.append(
+            f"{path.name}: no amount column; each line's amount is quantity x unit_price, and lines with a "
+            "negative quantity are returns."
+        )
+    elif "unit_price" in frame.columns:
+        notes.append(
+            f"{path.name}: has both 'amount' and 'unit_price'; 'amount' is each line's value (quantity x "
+            "unit_price is not computed; map only quantity and unit_price to compute it)."
+        )
+    prefix = config.cancellation_prefix
+    if prefix is not None and "order_id" not in frame.columns:
+        raise InputError(
+            f"{path.name}: data.cancellation_prefix is '{echo(prefix)}', but the table has no order_id column "
+            f"(columns found: {_list(frame.columns)}); map the order or invoice number with "
+            "data.columns.transactions.order_id, or remove data.cancellation_prefix."
+        )
+
+
+def _line_amounts(frame: pd.DataFrame, path: Path, config: DataConfig, notes: list[str]) -> pd.DataFrame:
+    """The amount of every line: given, or quantity x unit_price; returns and cancellations made negative.
+
+    A line is a return when its quantity or amount is negative, or its order id starts with
+    data.cancellation_prefix (a cancelling order: its lines are returns whatever sign the export wrote).
+    A return's amount is -|amount|, so sums net out and it never counts as a purchase or an order.
+    """
+    derive = "amount" not in frame.columns
+    prefix = config.cancellation_prefix
+    if not derive and "quantity" not in frame.columns and prefix is None:
+        return frame  # amounts as given: the sign says it all
+    returns = np.zeros(len(frame), dtype=bool)
+    if derive:
+        with np.errstate(invalid="ignore", over="ignore"):
+            amount = frame["quantity"].to_numpy(dtype=float) * frame["unit_price"].to_numpy(dtype=float)
+            absurd = ~(np.abs(amount) <= MAX_ABS_NUMBER)
+        if absurd.any():
+            rows = np.flatnonzero(absurd)
+            raise table_error(
+                path,
+                f"quantity x unit_price is larger than {MAX_ABS_NUMBER:.0e} in {len(rows)} row(s)",
+                "fix the export, or check data.columns.transactions.quantity and .unit_price read the right columns.",
+                rows,
+            )
+    else:
+        amount = frame["amount"].to_numpy(dtype=float, copy=True)
+    if "quantity" in frame.columns:
+        returns |= np.nan_to_num(frame["quantity"].to_numpy(dtype=float)) < 0
+    if prefix is not None and "order_id" in frame.columns:
+        cancels = frame["order_id"].str.startswith(prefix).to_numpy(dtype=bool)
+        if cancels.any():
+            notes.append(
+                f"{path.name}: {int(cancels.sum())} line(s) on {frame['order_id'][cancels].nunique()} cancelling "
+                f"order(s) (order ids starting with '{echo(prefix)}', data.cancellation_prefix) are returns."
+            )
+        else:
+            notes.append(
+                f"{path.name}: no order id starts with '{echo(prefix)}' (data.cancellation_prefix); no line is "
+                "read as a cancellation."
+            )
+        returns |= cancels
+    flipped = returns & (amount > 0)
+    if flipped.any():
+        why = "a negative quantity or a cancelling order id" if prefix is not None else "a negative quantity"
+        notes.append(
+            f"{path.name}: {int(flipped.sum())} line(s) with {why} but a positive "
+            f"{'quantity x unit_price' if derive else 'amount'} count as returns (negative amounts)."
+        )
+    out = frame.copy(deep=False)
+    out["amount"] = np.where(flipped, -amount, amount)
+    return out
 
 
 def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> pd.DataFrame:
@@ -691,8 +807,10 @@ def clean_table(
     from `raw` itself — right for a whole file, and for a partition only if it is representative.
     """
     spec = TABLES[table]
-    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path, notes)
-    frame = _clean_ids(frame, path)
+    mapping = dict(config.columns.get(table, {}))
+    frame = _map_columns(raw, spec, mapping, path, notes)
+    frame = _clean_ids(frame, path, table, mapping.get(ID))
+    line_items = table == "transactions" and "amount" not in frame.columns  # amount = quantity x unit_price
     if plan is None:
         plan = _plan(frame, spec, path, config, notes)
     for column in spec.dates:
@@ -714,9 +832,10 @@ def clean_table(
                 path,
                 column,
                 table,
-                required=column in spec.required,
+                required=column in spec.required or (line_items and column in LINE_ITEM_COLUMNS),
                 decimal=plan.decimal.get(column, "." if config.decimal == "auto" else config.decimal),
                 notes=notes,
+                source=mapping.get(column),
             )
     if table == "accounts":
         dup = frame[ID].duplicated(keep=False)
@@ -744,6 +863,8 @@ def clean_table(
         for column in spec.optional:
             if column in frame.columns and column not in spec.numbers and column not in spec.dates:
                 frame[column] = frame[column].astype("string").str.strip().fillna("").astype(str)
+        if table == "transactions":
+            frame = _line_amounts(frame, path, config, notes)
         frame = _sorted_events(frame, path, config.duplicate_rows, notes)
     return frame
 

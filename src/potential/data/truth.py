@@ -43,6 +43,25 @@ def read_truth_events(folder: Path) -> pd.DataFrame | None:
     return frame.sort_values(["date", "account_id"], kind="mergesort", ignore_index=True)
 
 
+def events_from_truth(truth: pd.DataFrame) -> pd.DataFrame:
+    """The generator's events (account_id, date, kind) from either truth frame: the events themselves, or
+    the per-account table with churn_date and expansion_date (first expansion only)."""
+    if {"kind", "date"} <= set(truth.columns):
+        frame = truth[["account_id", "date", "kind"]].copy()
+    else:
+        frame = pd.concat(
+            [
+                pd.DataFrame({"account_id": truth["account_id"], "date": truth[f"{k}_date"], "kind": k})
+                for k in TRUTH_KINDS
+                if f"{k}_date" in truth.columns
+            ],
+            ignore_index=True,
+        )
+    frame["account_id"] = frame["account_id"].astype(str)
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
+    return frame[frame["kind"].isin(TRUTH_KINDS) & frame["date"].notna()].reset_index(drop=True)
+
+
 def true_outcomes(events: pd.DataFrame, start: pd.Timestamp, days: int) -> pd.DataFrame:
     """Per account: 1 if the generator's event of each kind happened in [start, start + days), else 0."""
     end = start + pd.Timedelta(days=days)

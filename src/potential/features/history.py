@@ -29,6 +29,10 @@ class TransactionArrays:
     # cutoff is known at it; one first bought later is not counted there)
     product_first_account: np.ndarray | None = None
     product_first_t: np.ndarray | None = None
+    # line-item exports (an order_id column): int code of the distinct (account, order) of a positive line,
+    # -1 otherwise; orders are counted as distinct codes, not lines. None: every positive row is one order
+    order_code: np.ndarray | None = None
+    order_account: np.ndarray | None = None  # account code of each order code
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, account_index: pd.Index) -> TransactionArrays:
@@ -54,6 +58,11 @@ class TransactionArrays:
             day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
             day_account[day_code[positive]] = code[positive]
         firsts = _first_purchase_of_products(code.astype(np.int64), product, t, positive)
+        order_code = order_account = None
+        if "order_id" in tx.columns:
+            order_code = _order_codes(code.astype(np.int64), tx["order_id"].astype(str).to_numpy(), positive)
+            order_account = np.zeros(int(order_code.max(initial=-1)) + 1, dtype=np.int64)
+            order_account[order_code[positive]] = code[positive]
         return cls(
             n_accounts=len(account_index),
             code=code.astype(np.int64),
@@ -64,7 +73,36 @@ class TransactionArrays:
             day_account=day_account,
             product_first_account=firsts[0],
             product_first_t=firsts[1],
+            order_code=order_code,
+            order_account=order_account,
         )
+
+
+def _order_codes(code: np.ndarray, order_id: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Code of the distinct (account, order id) of each positive line, -1 for other lines.
+
+    A positive line with a blank order id is an order of its own.
+    """
+    out = np.full(len(code), -1, dtype=np.int64)
+    if not positive.any():
+        return out
+    ids, _ = pd.factorize(order_id[positive])
+    blank = order_id[positive] == ""
+    width = int(ids.max()) + 2
+    keys = code[positive] * width + ids
+    keys[blank] = -1 - np.flatnonzero(blank)  # unique per line
+    out[positive] = pd.factorize(keys)[0]
+    return out
+
+
+def _orders(arr: TransactionArrays, mask: np.ndarray) -> np.ndarray:
+    """Orders per account among the masked positive lines: rows, or distinct order ids when the export has them."""
+    if arr.order_code is None or arr.order_account is None:
+        return _sum(arr, mask)
+    codes = arr.order_code[mask]
+    seen = np.zeros(len(arr.order_account), dtype=bool)
+    seen[codes[codes >= 0]] = True
+    return np.bincount(arr.order_account[seen], minlength=arr.n_accounts).astype(float)
 
 
 def _sum(arr: TransactionArrays, mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -111,7 +149,7 @@ def history_features(
     for w in windows:
         in_w = past & (age <= w)
         out[f"spend_{w}d"] = _sum(arr, in_w, arr.amount)
-        out[f"orders_{w}d"] = _sum(arr, in_w & positive)
+        out[f"orders_{w}d"] = _orders(arr, in_w & positive)
         out[f"purchase_days_{w}d"] = _purchase_days(arr, in_w & positive)
     for w in TREND_WINDOWS:
         current = _sum(arr, past & (age <= w), arr.amount)
@@ -151,7 +189,7 @@ def history_features(
     gross = _sum(arr, year & positive, arr.amount)
     refunds = np.abs(_sum(arr, year & ~positive, arr.amount))
     out["refund_share_365d"] = safe_ratio(refunds, gross)
-    orders_year = _sum(arr, year & positive)
+    orders_year = _orders(arr, year & positive)
     out["avg_deal_365d"] = safe_ratio(gross, orders_year)
 
     out["month_of_year"] = np.full(n, float(pd.Timestamp(as_of).month))  # budget seasons are calendar-bound
@@ -190,14 +228,15 @@ def _first_purchase_of_products(
 
 
 def deal_sums(arr: TransactionArrays, as_of: pd.Timestamp) -> np.ndarray:
-    """[sum, count] of positive amounts in the year before as_of, then of all before it.
+    """[sum, orders] of positive amounts in the year before as_of, then of all before it.
 
     Additive, so partitions' sums add up to the portfolio's; `average_deal` turns them into the average.
     """
     T = day_of(as_of)
     before = (arr.t < T) & (arr.amount > 0)
     year = before & (arr.t >= T - 365.25)
-    return np.array([arr.amount[year].sum(), year.sum(), arr.amount[before].sum(), before.sum()], dtype=float)
+    year_n, all_n = (float(_orders(arr, mask).sum()) for mask in (year, before))
+    return np.array([arr.amount[year].sum(), year_n, arr.amount[before].sum(), all_n], dtype=float)
 
 
 def average_deal(sums: np.ndarray) -> float:

@@ -56,6 +56,10 @@ class Phrase:
     description: str  # a template with {0}, {1}: the groups
     say: Say  # a known numeric value -> the sentence for one account
     missing: str | None = None  # the sentence when the value is missing (None: "<description>: unknown")
+    # the targets for which the feature may be named as a reason: order timing explains a churn risk, but
+    # "next order overdue" as a reason to grow an account reads as nonsense to a seller (the model still
+    # uses it, and the account page's full explanation still shows it); the calendar month is never a reason
+    reasons: tuple[str, ...] = ("churn", "expansion")
 
     def matches(self, name: str) -> tuple[str, ...] | None:
         match = re.fullmatch(self.pattern, name)
@@ -93,6 +97,7 @@ PHRASES: tuple[Phrase, ...] = (
         "Days since the last purchase",
         lambda v, g: f"Last purchase {_days(v)} ago",
         missing="No purchase on record",
+        reasons=("churn",),
     ),
     Phrase(
         r"tenure_days",
@@ -105,6 +110,7 @@ PHRASES: tuple[Phrase, ...] = (
         "Usual number of days between purchases",
         lambda v, g: f"Usually buys every {_days(v)}",
         missing="Too few purchases for a usual rhythm",
+        reasons=("churn",),
     ),
     Phrase(
         r"purchase_gap_ratio",
@@ -115,6 +121,7 @@ PHRASES: tuple[Phrase, ...] = (
             else f"Buying on rhythm ({v:.1f}x the usual gap)"
         ),
         missing="Too few purchases for a usual rhythm",
+        reasons=("churn",),
     ),
     Phrase(
         r"spend_lifetime",
@@ -158,7 +165,8 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase(
         r"month_of_year",
         "Calendar month of the date scored (budget seasons)",
-        lambda v, g: f"Scored in {MONTHS[int(v) - 1]}",
+        lambda v, g: f"Time of year: {MONTHS[int(v) - 1]}",
+        reasons=(),
     ),
     Phrase(
         r"new_products_(\d+)d",
@@ -326,6 +334,12 @@ def lookup(name: str) -> tuple[Phrase, tuple[str, ...]] | None:
         if groups is not None:
             return row, groups
     return None
+
+
+def speaks_to(name: str, target: str) -> bool:
+    """May the feature be named as a reason for `target` (a profile attribute always may)?"""
+    found = lookup(name)
+    return found is None or target in found[0].reasons
 
 
 def _humanize(name: str) -> str:

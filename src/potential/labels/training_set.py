@@ -4,10 +4,12 @@ Each training row is an (account, cutoff) pair: features from events strictly be
 the window [cutoff, cutoff + horizon). Only cutoffs whose label window ends on or before the as-of date are used.
 The latest cutoffs form the test slice; the slice before it calibrates; training cutoffs end their label
 windows before the calibration slice starts (a purged split: no label window of one slice overlaps another's).
+A history too short for the configured cutoffs gets fewer validation cutoffs and a shorter step (`plan_cutoffs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +22,38 @@ from potential.features.build import Prepared, features_at, prepare
 from potential.features.timebase import day_of
 from potential.labels.targets import MONEY_COLUMNS, targets_at
 
-MIN_HISTORY_DAYS = 90
+MIN_HISTORY_DAYS = 90  # history before the earliest cutoff, so its features describe the account
 SLICES = ("train", "calibration", "test")
+# A short history adapts the configured cutoffs (plan_cutoffs): the step may shrink to this many days ...
+MIN_STEP_DAYS = 14
+# ... and the validation slices to one cutoff each, so that the train slice gets this many cutoffs
+MIN_TRAIN_CUTOFFS = 3
+MIN_HORIZON_DAYS = 7  # the shortest horizon a refusal suggests
+
+
+Cutoffs = tuple[pd.Timestamp, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class CutoffPlan(Mapping[str, Cutoffs]):
+    """Cutoffs per slice, latest first, read like a dict (`plan["train"]`); `notes` say how the configured
+    cutoffs were adapted to a short history (empty when they were used as configured)."""
+
+    train: Cutoffs
+    calibration: Cutoffs
+    test: Cutoffs
+    notes: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> Cutoffs:
+        if name not in SLICES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SLICES)
+
+    def __len__(self) -> int:
+        return len(SLICES)
 
 
 @dataclass(frozen=True)
@@ -29,31 +61,97 @@ class TrainingSet:
     features: pd.DataFrame  # index (account_id, cutoff); feature columns
     labels: pd.DataFrame  # same index; churn, expansion (0/1 or NaN), horizon_spend, previous_spend, ...
     slice: pd.Series  # same index; train | calibration | test
-    cutoffs: dict[str, tuple[pd.Timestamp, ...]]
+    cutoffs: CutoffPlan
     mode: str  # history | profile
 
 
-def plan_cutoffs(
-    first: pd.Timestamp, as_of: pd.Timestamp, config: Config
-) -> dict[str, tuple[pd.Timestamp, ...]]:
-    """Cutoffs per slice, latest first; raises InsufficientDataError when the history is too short."""
-    t = config.time
-    h = pd.Timedelta(days=t.horizon_days)
-    step = pd.Timedelta(days=t.cutoff_step_days)
-    n_val = config.training.validation_cutoffs
-    earliest = (first + pd.Timedelta(days=max(MIN_HISTORY_DAYS, t.horizon_days))).normalize()
-    test = tuple(as_of - h - k * step for k in range(n_val))
-    calibration = tuple(min(test) - h - k * step for k in range(n_val))
+def _layout(
+    as_of: pd.Timestamp, earliest: pd.Timestamp, horizon: int, step: int, n_val: int, max_cutoffs: int
+) -> CutoffPlan:
+    """The purged layout: `n_val` test cutoffs, `n_val` calibration cutoffs, then up to `max_cutoffs` train
+    cutoffs no earlier than `earliest`, each slice's label windows ending before the next slice starts."""
+    h, s = pd.Timedelta(days=horizon), pd.Timedelta(days=step)
+    test = tuple(as_of - h - k * s for k in range(n_val))
+    calibration = tuple(min(test) - h - k * s for k in range(n_val))
     first_train = min(calibration) - h
-    train = tuple(first_train - k * step for k in range(t.max_cutoffs) if first_train - k * step >= earliest)
-    if not train:
-        need = (as_of - earliest).days
-        raise InsufficientDataError(
-            f"the history from {first.date()} to {as_of.date()} is too short for a {t.horizon_days}-day horizon "
-            f"with time validation (needs about {3 * t.horizon_days + (n_val - 1) * 2 * t.cutoff_step_days + max(MIN_HISTORY_DAYS, t.horizon_days)} "
-            f"days, has {need}); use a later --as-of, a shorter --horizon-days, or fewer training.validation_cutoffs."
-        )
-    return {"train": train, "calibration": calibration, "test": test}
+    train = tuple(first_train - k * s for k in range(max_cutoffs) if first_train - k * s >= earliest)
+    return CutoffPlan(train, calibration, test)
+
+
+def _earliest(first: pd.Timestamp, horizon: int) -> pd.Timestamp:
+    return (first + pd.Timedelta(days=max(MIN_HISTORY_DAYS, horizon))).normalize()
+
+
+def plan_cutoffs(first: pd.Timestamp, as_of: pd.Timestamp, config: Config) -> CutoffPlan:
+    """Cutoffs per slice, latest first, from the configured horizon, step and validation cutoffs.
+
+    When the history leaves the configured plan fewer than MIN_TRAIN_CUTOFFS training cutoffs (or
+    time.max_cutoffs, if fewer), the plan adapts, saying so in `notes`: the step shrinks (down to
+    MIN_STEP_DAYS), then the validation slices lose cutoffs (down to one each), until the train slice has
+    that many; if no choice reaches it, the one with the most training cutoffs is used. Raises
+    InsufficientDataError only when not even one train, one calibration and one test cutoff fit, with
+    non-overlapping label windows and MIN_HISTORY_DAYS of history before the earliest.
+    """
+    t = config.time
+    n_val = config.training.validation_cutoffs
+    earliest = _earliest(first, t.horizon_days)
+    configured = _layout(as_of, earliest, t.horizon_days, t.cutoff_step_days, n_val, t.max_cutoffs)
+    wanted = min(t.max_cutoffs, MIN_TRAIN_CUTOFFS)
+    if len(configured.train) >= wanted:
+        return configured
+    if not _layout(as_of, earliest, t.horizon_days, t.cutoff_step_days, 1, 1).train:
+        raise InsufficientDataError(_too_short(first, as_of, t.horizon_days))
+    shortest = min(MIN_STEP_DAYS, t.cutoff_step_days)
+    choices = [
+        (n, step, _layout(as_of, earliest, t.horizon_days, step, n, t.max_cutoffs))
+        for n in range(n_val, 0, -1)
+        for step in range(t.cutoff_step_days, shortest - 1, -1)
+    ]  # in order of preference: most validation cutoffs, then the longest step
+    n, step, plan = next(
+        (c for c in choices if len(c[2].train) >= wanted),
+        max(choices, key=lambda c: (len(c[2].train), c[0], c[1])),
+    )
+    if (n, step) == (n_val, t.cutoff_step_days):
+        return configured  # nothing the history allows gives the train slice more cutoffs
+    changes = []
+    if step != t.cutoff_step_days:
+        changes.append(f"cutoffs every {step} days instead of {t.cutoff_step_days} (time.cutoff_step_days)")
+    if n != n_val:
+        changes.append(f"{n} cutoff(s) per validation slice instead of {n_val} (training.validation_cutoffs)")
+    span = (as_of - first.normalize()).days
+    note = (
+        f"time validation adapted to a short history ({first.date()} to {as_of.date()}, {span} days, "
+        f"{t.horizon_days}-day horizon): {' and '.join(changes)}, so the train slice has {len(plan.train)} "
+        f"cutoff(s) instead of {len(configured.train)}; "
+        "set these keys, or a shorter --horizon-days, to choose yourself."
+    )
+    return CutoffPlan(plan.train, plan.calibration, plan.test, (note,))
+
+
+def _too_short(first: pd.Timestamp, as_of: pd.Timestamp, horizon: int) -> str:
+    """The refusal: the days one train, one calibration and one test cutoff need, the days there are, the fix."""
+    span = (as_of - first.normalize()).days
+    need = 3 * horizon + max(MIN_HISTORY_DAYS, horizon)
+    fits = next(
+        (
+            h
+            for h in range(horizon - 1, MIN_HORIZON_DAYS - 1, -1)
+            if _layout(as_of, _earliest(first, h), h, h, 1, 1).train
+        ),
+        None,
+    )
+    head = (
+        f"the history from {first.date()} to {as_of.date()} is too short for a {horizon}-day horizon with time "
+        f"validation: one train, one calibration and one test cutoff, each with its own {horizon}-day label window, "
+        f"after {max(MIN_HISTORY_DAYS, horizon)} days of history need about {need} days, and it has {span}"
+    )
+    if fits is not None:
+        return f"{head}; set --horizon-days {fits} or less (time.horizon_days), or use a later --as-of."
+    least = 3 * MIN_HORIZON_DAYS + MIN_HISTORY_DAYS
+    return (
+        f"{head}; no --horizon-days of {MIN_HORIZON_DAYS} or more fits, so use a later --as-of once the history "
+        f"spans at least {least} days."
+    )
 
 
 def labels_at(prepared: Prepared, cutoff: pd.Timestamp, config: Config) -> pd.DataFrame:
@@ -146,6 +244,4 @@ def profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config) 
     feats.index = labels.index = slice_.index = key
     for column in MONEY_COLUMNS:
         labels[column] = np.nan
-    return TrainingSet(
-        feats, labels, slice_, {"train": (as_of,), "calibration": (as_of,), "test": (as_of,)}, "profile"
-    )
+    return TrainingSet(feats, labels, slice_, CutoffPlan((as_of,), (as_of,), (as_of,)), "profile")

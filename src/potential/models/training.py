@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # import, and commands that train nothing (features, validate) should not wait for them.
 
 TARGETS = ("churn", "expansion")
+ISOTONIC_MIN_POSITIVES = 300
 UPLIFT = "uplift"
 
 
@@ -117,8 +118,12 @@ class Calibrator:
 
     @classmethod
     def fit(cls, method: str, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+        """Map raw scores to probabilities on the calibration slice; `auto` is isotonic with at least
+        `ISOTONIC_MIN_POSITIVES` positive rows and sigmoid below (few positives: few isotonic steps, ties)."""
         if len(np.unique(y)) < 2:
             return cls("identity")
+        if method == "auto":
+            method = "isotonic" if np.sum(y == 1) >= ISOTONIC_MIN_POSITIVES else "sigmoid"
         from sklearn.isotonic import IsotonicRegression
         from sklearn.linear_model import LogisticRegression
 
@@ -277,10 +282,35 @@ def _check_positives(target: str, y: np.ndarray, config: Config, slice_name: str
     if positives < need or negatives < need:
         few = "positive" if positives < need else "negative"
         have = positives if few == "positive" else negatives
+        t = config.time
+        # the settings that change the count, most likely first
+        if target == "expansion":
+            way = "lower" if few == "positive" else "raise"
+            settings = [
+                f"{way} time.expansion_growth (now {t.expansion_growth:g}) or time.expansion_min_extra_orders "
+                f"(now {t.expansion_min_extra_orders:g})",
+                f"another time.horizon_days (now {t.horizon_days})",
+            ]
+        else:  # churn: a shorter window leaves more accounts without a purchase in it
+            way = "shorter" if few == "positive" else "longer"
+            settings = [f"a {way} --horizon-days (time.horizon_days, now {t.horizon_days})"]
+        if slice_name == "train":
+            settings.append(
+                f"more training cutoffs with time.max_cutoffs (now {t.max_cutoffs}), or a shorter "
+                f"time.cutoff_step_days (now {t.cutoff_step_days}) when the history is short"
+            )
+        else:
+            settings.append(
+                f"more cutoffs per validation slice with training.validation_cutoffs "
+                f"(now {config.training.validation_cutoffs})"
+            )
+        settings.append(
+            f"a lower training.min_positives (now {config.training.min_positives}) if you accept a weaker model"
+        )
         raise InsufficientDataError(
             f"cannot train '{target}': the {slice_name} slice has {have} {few} row(s), at least {need} are needed; "
-            "use a longer history or more accounts, a longer --horizon-days, more training cutoffs "
-            "(time.max_cutoffs), or lower training.min_positives if you accept a weaker model."
+            f"settings that change the count, most likely first: {'; '.join(settings)} — or a longer history "
+            "or more accounts."
         )
 
 

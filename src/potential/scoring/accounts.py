@@ -85,6 +85,12 @@ def score(
             feats.get("days_since_last_purchase", pd.Series(0, index=feats.index))
             > config.time.active_lookback_days
         )
+        # a lapsed account has no purchase in the lookback: its business is already lost, not at risk, and
+        # like a prospect it is worth what winning it back could bring
+        frame.loc[lapsed, "revenue_at_risk"] = 0.0
+        frame.loc[lapsed, "prospect_value"] = (
+            frame.loc[lapsed].get("potential_spend_365d", 0) * h / 365.25 * PROSPECT_CONVERSION
+        )
         frame["status"] = np.where(prospect, "prospect", np.where(lapsed, "lapsed", "active"))
     else:
         frame["status"] = "active"

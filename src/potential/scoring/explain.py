@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from potential.features.registry import phrase
+from potential.features.registry import phrase, speaks_to
 from potential.models.training import TrainedModel
 
 
@@ -95,10 +95,14 @@ def long_explanations(
 
 
 def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
-    """The k largest |contribution| rows per account and target, with their phrase."""
+    """The k largest |contribution| rows per account and target, with their phrase, among the features that
+    may be named as a reason for that target (`features.registry.speaks_to`)."""
     if long.empty:
         return long.assign(phrase=pd.Series(dtype=str))
-    ranked = long.assign(abs_c=long["contribution"].abs())
+    pairs = long[["feature", "target"]].drop_duplicates()
+    allowed = {(f, t) for f, t in zip(pairs["feature"], pairs["target"], strict=True) if speaks_to(f, t)}
+    keep = [(f, t) in allowed for f, t in zip(long["feature"], long["target"], strict=True)]
+    ranked = long[keep].assign(abs_c=long.loc[keep, "contribution"].abs())
     ranked = ranked.sort_values(
         ["account_id", "target", "abs_c", "feature"], ascending=[True, True, False, True], kind="mergesort"
     )

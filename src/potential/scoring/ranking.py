@@ -10,7 +10,9 @@ A rating of 50 leaves the priority unchanged; rating_weight = 0 ranks on the mod
 Without any money in the data (profile-only tables), the money terms are 1 per account, so the priority is
 in probability units: P(expand) + P(churn), adjusted by the rating.
 Prospects (no purchase history) have no model scores: their value is the rating-weighted share of the peer
-potential they could bring over the horizon (`prospect_value`), and their action is Nurture.
+potential they could bring over the horizon (`prospect_value`), and their action is Nurture. Lapsed accounts
+(no purchase in time.active_lookback_days) have nothing left at risk: they are valued like prospects (what
+winning them back could bring) and their action is Nurture, a win-back.
 """
 
 from __future__ import annotations
@@ -71,9 +73,14 @@ def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Serie
         frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool).to_numpy()
     )
     high_value = frame["high_value"].astype(bool).to_numpy()
+    status = frame["status"] if "status" in frame.columns else pd.Series("", index=frame.index)
+    lapsed = (status == "lapsed").to_numpy()
     actions, why = [], []
     for i in range(len(frame)):
-        if (
+        if lapsed[i]:
+            actions.append("Nurture")
+            why.append("Nurture: lapsed (no purchase in the lookback window), a win-back, not a save")
+        elif (
             not prospect[i]
             and p_churn[i] >= rules.save_min_churn_probability
             and save[i] >= grow[i]
@@ -115,7 +122,7 @@ def action_rule_texts(config: RankingConfig) -> list[str]:
     return [
         f"Save: churn probability >= {r.save_min_churn_probability:.2f} and P(churn) x revenue at risk >= P(expand) x expected uplift",
         f"Grow: expansion probability >= {r.grow_min_expansion_probability:.2f} (and Save does not apply)",
-        f"Nurture: a prospect, or rating >= {r.nurture_min_rating_score:.0f} with high-value potential",
+        f"Nurture: a prospect or a lapsed account (win-back), or rating >= {r.nurture_min_rating_score:.0f} with high-value potential",
         "Maintain: everything else",
     ]
 
