@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -25,10 +29,14 @@ from potential.app.requests import (
     RankRequest,
     ReportRequest,
     TrainRequest,
+    TrainSummary,
 )
 from potential.config import Config, load_config
 from potential.engines import open_engine
 from potential.errors import PotentialError
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(
     name="potential",
@@ -49,9 +57,12 @@ def _clean(value: object) -> str:
 
 
 class _Console(Console):
-    """A console that prints text as it is: never as markup, control characters made visible."""
+    """A console that prints text as it is: never as markup, control characters made visible; lines are not
+    wrapped when the output is a file or a pipe (a log keeps one line per message)."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
+        if not self.is_terminal:
+            kwargs.setdefault("soft_wrap", True)
         super().print(*(_clean(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
@@ -61,6 +72,56 @@ err = _Console(stderr=True, markup=False, highlight=False)
 
 def _note(text: str) -> None:
     out.print(Text.assemble(("note", "yellow"), ": ", _clean(text)))
+
+
+def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A table that never truncates a cell.
+
+    A file or a pipe gets plain aligned columns (full width, one line per row, easy to grep and cut). A
+    terminal gets a table when it is wide enough, else one block of `column: value` lines per row.
+    """
+    cells = [[_clean(c) for c in row] for row in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    if not out.is_terminal:
+        lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+        out.print("\n".join(lines), soft_wrap=True)
+        return
+    if sum(widths) + 2 * len(widths) + 2 <= out.width:
+        table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
+        for column in columns:
+            table.add_column(column, no_wrap=True)
+        for row in cells:
+            table.add_row(*row)
+        out.print(table)
+        return
+    out.print(Text(title, style="bold"))
+    label = max(len(c) for c in columns)
+    for row in cells:
+        out.print("")
+        for column, value in zip(columns, row, strict=True):
+            if value:
+                out.print(Text.assemble((column.rjust(label), "dim"), "  ", value))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: NaN and infinities as null, numpy scalars as Python numbers, paths and dates as text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _print_json(payload: Any) -> None:
+    """One JSON document on stdout (what scripts read); progress and errors stay on stderr."""
+    sys.stdout.write(json.dumps(_plain(payload), indent=2, ensure_ascii=False) + "\n")
 
 
 STATE = {"debug": False}
@@ -75,6 +136,22 @@ class Format(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     parquet = "parquet"
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Listing(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+OutputOpt = Annotated[
+    Output, typer.Option("--format", help="table (for people) or json (one document on stdout, for scripts).")
+]
 
 
 ConfigOpt = Annotated[
@@ -191,7 +268,11 @@ def generate(
 
 @app.command()
 def validate(
-    data: DataOpt, config: ConfigOpt = None, engine: EngineOpt = None, scheduler: SchedulerOpt = None
+    data: DataOpt,
+    config: ConfigOpt = None,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
+    fmt: OutputOpt = Output.table,
 ) -> None:
     """Check a data folder against the table contract; print what was found and any warnings."""
     from potential.scoring.rating import load_profile, profile_warnings
@@ -206,16 +287,30 @@ def validate(
             import pandas as pd
 
             columns |= set(pipeline.engine.features(dataset, last + pd.Timedelta(days=1)).columns)
-    table = Table(title=f"{data}", show_lines=False)
-    for column in ("table", "file", "rows", "columns"):
-        table.add_column(column)
-    for summary in tables:
-        table.add_row(summary.table, _clean(summary.file), f"{summary.rows:,}", f"{summary.columns}")
-    out.print(table)
+    profile = load_profile(cfg.rating_profile_path())
+    notes = list(dataset.notes) + profile_warnings(profile, columns)
+    if fmt is Output.json:
+        _print_json(
+            {
+                "data": str(data),
+                "valid": True,
+                "tables": [vars(summary) for summary in tables],
+                "history": None
+                if first is None or last is None
+                else {"first": first.date().isoformat(), "last": last.date().isoformat()},
+                "digests": dict(dataset.digests),
+                "notes": notes,
+            }
+        )
+        return
+    _print_table(
+        f"{data}",
+        ("table", "file", "rows", "columns"),
+        [(t.table, t.file, f"{t.rows:,}", f"{t.columns}") for t in tables],
+    )
     if first is not None and last is not None:
         out.print(f"history: {first.date()} to {last.date()}")
-    profile = load_profile(cfg.rating_profile_path())
-    for note in list(dataset.notes) + profile_warnings(profile, columns):
+    for note in notes:
         _note(note)
     out.print(Text("valid", style="green"))
 
@@ -245,33 +340,55 @@ def features(
         out.print(line, highlight=False)
 
 
-def _print_training(summary) -> None:
-    table = Table(title="time validation (test slice = latest cutoffs)")
-    for column in ("target", "model", "ROC-AUC", "PR-AUC", "lift@20%", "Brier"):
-        table.add_column(column)
+def _training_json(summary: TrainSummary) -> dict[str, Any]:
+    models = []
     for target, result in summary.results.items():
-        rows = [("lightgbm", result.metrics)] + list(result.baselines.items())
-        for name, m in rows:
+        models.append({"target": target, "model": "lightgbm", "metrics": result.metrics})
+        models += [{"target": target, "model": name, "metrics": m} for name, m in result.baselines.items()]
+        if result.uplift_metrics:
+            models.append({"target": "uplift", "model": "lightgbm", "metrics": result.uplift_metrics})
+    return {
+        "rows": summary.rows,
+        "seconds": round(summary.seconds, 1),
+        "models": models,
+        "decisions": summary.decisions,
+        "oracle": summary.oracle,
+        "notes": summary.notes,
+    }
+
+
+def _print_training(summary: TrainSummary) -> None:
+    rows: list[tuple[str, ...]] = []
+    for target, result in summary.results.items():
+        for name, m in [("lightgbm", result.metrics), *result.baselines.items()]:
             brier = m.get("brier")
-            table.add_row(
-                target,
-                name,
-                f"{m['roc_auc']:.3f}",
-                f"{m['pr_auc']:.3f}",
-                f"{m['lift_at_20']:.2f}",
-                "—" if brier is None else f"{brier:.3f}",
+            rows.append(
+                (
+                    target,
+                    name,
+                    f"{m['roc_auc']:.3f}",
+                    f"{m['pr_auc']:.3f}",
+                    f"{m['lift_at_20']:.2f}",
+                    "—" if brier is None else f"{brier:.3f}",
+                )
             )
         if result.uplift_metrics:
             u = result.uplift_metrics
-            table.add_row(
-                target,
-                "uplift regressor",
-                f"MAE {u.get('mae', float('nan')):,.0f}",
-                f"ρ {u.get('spearman', float('nan')):.2f}",
-                "",
-                "",
+            rows.append(
+                (
+                    target,
+                    "uplift regressor",
+                    f"MAE {u.get('mae', float('nan')):,.0f}",
+                    f"ρ {u.get('spearman', float('nan')):.2f}",
+                    "",
+                    "",
+                )
             )
-    out.print(table)
+    _print_table(
+        "time validation (test slice = latest cutoffs)",
+        ("target", "model", "ROC-AUC", "PR-AUC", "lift@20%", "Brier"),
+        rows,
+    )
     for key in sorted(k for k in summary.oracle if k.startswith("true_roc_auc_")):
         target = key.removeprefix("true_roc_auc_")
         out.print(
@@ -296,13 +413,49 @@ def train(
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     scheduler: SchedulerOpt = None,
+    fmt: OutputOpt = Output.table,
 ) -> None:
     """Train churn and expansion models (LightGBM + baselines), log to MLflow, gate the champion."""
     cfg = _config(config, engine, scheduler, **{"time.horizon_days": horizon_days})
     as_of_ts = parse_as_of(as_of)
     with _pipeline(cfg, "training") as pipeline:
         summary = pipeline.train(TrainRequest(data, as_of_ts, out_dir))
+    if fmt is Output.json:
+        _print_json({"as_of": as_of_ts.date().isoformat(), **_training_json(summary)})
+        return
     _print_training(summary)
+
+
+def _tracker(out_dir: Path, cfg: Config):
+    """The workspace's tracking store, refusing a workspace that has none (rather than creating one)."""
+    from potential.tracking.store import Tracker
+
+    if not (out_dir / "models" / "mlflow.db").exists() and not cfg.tracking.uri:
+        raise PotentialError(
+            f"{out_dir / 'models' / 'mlflow.db'}: no tracking store; train first with "
+            f"`potential train --data ... --as-of ... --out {out_dir}`."
+        )
+    return Tracker(out_dir, cfg)
+
+
+def _number(value: Any, spec: str = ".3f") -> str:
+    """A metric as text; missing (None, NaN, empty) as a dash."""
+    if isinstance(value, str):
+        return value or "—"
+    if value is None or pd.isna(value):
+        return "—"
+    return format(value, spec)
+
+
+def _write_listing(frame, fmt: Listing) -> bool:
+    """csv or json of a listing on stdout; False when the caller prints the table."""
+    if fmt is Listing.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return True
+    if fmt is Listing.json:
+        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+        return True
+    return False
 
 
 @app.command()
@@ -312,67 +465,144 @@ def compare(
     sort: Annotated[
         str, typer.Option("--sort", help="Metric to sort by: roc_auc, pr_auc, lift_at_20, brier, started.")
     ] = "started",
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: Annotated[Listing, typer.Option("--format", help="table, csv or json.")] = Listing.table,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table.")] = 40,
 ) -> None:
-    """Leaderboard of model runs in the workspace's MLflow store (LightGBM vs baselines, champion marked)."""
-    from potential.tracking.store import Tracker
-
+    """Leaderboard of model runs in the workspace's MLflow store (LightGBM vs baselines, registered versions)."""
     cfg = _config(config)
-    if not (out_dir / "models" / "mlflow.db").exists() and not cfg.tracking.uri:
-        raise PotentialError(
-            f"{out_dir / 'models' / 'mlflow.db'}: no tracking store; train first with --out {out_dir}."
-        )
-    board = Tracker(out_dir, cfg).leaderboard()
+    board = _tracker(out_dir, cfg).leaderboard()
     valid = {"roc_auc", "pr_auc", "lift_at_20", "brier", "started"}
     if sort not in valid:
         raise PotentialError(f"--sort '{sort}' is not a metric here; use one of {', '.join(sorted(valid))}.")
     if len(board):
         board = board.sort_values(sort, ascending=sort in ("brier",), na_position="last", kind="mergesort")
-    if fmt == "csv":
-        sys.stdout.write(board.to_csv(index=False))
+    if _write_listing(board, fmt):
         return
-    if fmt == "json":
-        sys.stdout.write(board.to_json(orient="records", indent=2) + "\n")
-        return
-    if fmt != "table":
-        raise PotentialError(f"--format '{fmt}' is not supported; use table, csv or json.")
-    table = Table(title=f"model runs in {out_dir} (sorted by {sort})")
-    for column in ("started", "as_of", "target", "model", "ROC-AUC", "PR-AUC", "lift@20%", "Brier", ""):
-        table.add_column(column)
-
-    def f(v, spec=".3f"):
-        return "—" if v is None or v != v else format(v, spec)
-
-    for row in board.head(limit).itertuples():
-        table.add_row(
+    rows = [
+        (
             str(row.started),
             str(row.as_of),
             str(row.target),
             str(row.model),
-            f(row.roc_auc),
-            f(row.pr_auc),
-            f(row.lift_at_20, ".2f"),
-            f(row.brier),
+            str(row.version) or "—",
+            _number(row.roc_auc),
+            _number(row.pr_auc),
+            _number(row.lift_at_20, ".2f"),
+            _number(row.brier),
             "★ champion" if row.champion else "",
         )
-    out.print(table)
+        for row in board.head(limit).itertuples()
+    ]
+    _print_table(
+        f"model runs in {out_dir} (sorted by {sort}; `potential models` lists the versions)",
+        ("started", "as_of", "target", "model", "version", "ROC-AUC", "PR-AUC", "lift@20%", "Brier", ""),
+        rows,
+    )
+
+
+@app.command()
+def models(
+    out_dir: OutOpt = Path("."),
+    config: ConfigOpt = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Only this target: churn, expansion or uplift.")
+    ] = None,
+    fmt: Annotated[Listing, typer.Option("--format", help="table, csv or json.")] = Listing.table,
+) -> None:
+    """Registered model versions: aliases (champion, challenger), as-of, test-slice metrics, format."""
+    from potential.tracking.store import REGISTERED
+
+    if target is not None and target not in REGISTERED:
+        raise PotentialError(f"--target '{target}' is not known; use one of {', '.join(REGISTERED)}.")
+    frame = _tracker(out_dir, _config(config)).models()
+    if target is not None:
+        frame = frame[frame["target"] == target].reset_index(drop=True)
+    if _write_listing(frame, fmt):
+        return
+    rows = []
+    for row in frame.itertuples():
+        if row.target == "uplift":
+            scores = (f"MAE {_number(row.mae, ',.0f')}", f"ρ {_number(row.spearman, '.2f')}", "", "")
+        else:
+            scores = (
+                _number(row.roc_auc),
+                _number(row.pr_auc),
+                _number(row.lift_at_20, ".2f"),
+                _number(row.brier),
+            )
+        rows.append(
+            (row.target, f"v{row.version}", row.aliases or "—", row.trained, row.as_of, *scores, row.format)
+        )
+    _print_table(
+        f"registered models in {out_dir}",
+        (
+            "target",
+            "version",
+            "aliases",
+            "trained",
+            "as_of",
+            "ROC-AUC",
+            "PR-AUC",
+            "lift@20%",
+            "Brier",
+            "format",
+        ),
+        rows,
+    )
+    if not rows:
+        out.print("no registered versions yet; run `potential train`.")
 
 
 @app.command()
 def promote(
     target: Annotated[str, typer.Argument(help="churn, expansion or uplift.")],
-    version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
+    version: Annotated[
+        str | None,
+        typer.Argument(
+            help="Registered version to make champion (default: the challenger; see `potential models`)."
+        ),
+    ] = None,
     out_dir: OutOpt = Path("."),
     config: ConfigOpt = None,
 ) -> None:
-    """Make a registered model version the champion explicitly (bypasses the metric gate)."""
-    from potential.tracking.store import REGISTERED, Tracker
+    """Make a registered model version (default: the challenger) the champion; bypasses the metric gate."""
+    from potential.tracking.store import REGISTERED
 
     if target not in REGISTERED:
         raise PotentialError(f"unknown target '{target}'; use one of {', '.join(REGISTERED)}.")
-    Tracker(out_dir, _config(config)).promote(target, version)
-    out.print(f"{REGISTERED[target]} v{version} is now champion")
+    if version is not None:
+        version = version.strip().removeprefix("v")
+    for which, promoted in _tracker(out_dir, _config(config)).promote(target, version):
+        out.print(f"{REGISTERED[which]} v{promoted} is now champion")
+
+
+@app.command("config")
+def config_command(
+    config: ConfigOpt = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the effective config as YAML (the default).")
+    ] = False,
+    schema: Annotated[
+        bool,
+        typer.Option(
+            "--schema", help="Print the config's JSON schema: every key, its type, default and meaning."
+        ),
+    ] = False,
+) -> None:
+    """Print the effective config (the file or built-in defaults) as YAML, or the JSON schema of every key."""
+    if show and schema:
+        raise PotentialError("--show and --schema print different things; pass one of them.")
+    if schema:
+        _print_json(Config.model_json_schema())
+        return
+    import yaml
+
+    cfg = _config(config)
+    header = f"# effective config ({cfg.source or 'built-in defaults'}); `potential config --schema` describes every key\n"
+    body = yaml.safe_dump(
+        cfg.model_dump(mode="json", exclude={"source"}), sort_keys=False, allow_unicode=True
+    )
+    sys.stdout.write(header + body)
 
 
 @app.command()
@@ -392,6 +622,13 @@ def rank(
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     scheduler: SchedulerOpt = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the summary as one JSON document on stdout (--format is the list's file format).",
+        ),
+    ] = False,
 ) -> None:
     """Score accounts with the champion models, rate them, rank them and export the target list."""
     cfg = _config(config, engine, scheduler)
@@ -400,6 +637,21 @@ def rank(
     )
     with _pipeline(cfg, "ranking") as pipeline:
         summary = pipeline.rank(request)
+    if as_json:
+        t = summary.targets
+        _print_json(
+            {
+                "as_of": request.as_of.date().isoformat(),
+                "rows": len(t),
+                "model_versions": summary.model_versions,
+                "tiers": {str(k): int(v) for k, v in t["tier"].value_counts().sort_index().items()},
+                "actions": {str(k): int(v) for k, v in t["action"].value_counts().items()},
+                "files": [str(p) for p in summary.paths],
+                "target_list": str(summary.paths[0]),
+                "notes": summary.notes,
+            }
+        )
+        return
     _print_rank(summary, out_dir)
 
 
@@ -487,19 +739,21 @@ def backtest(
     dates = tuple(parse_as_of(value) for value in as_of)
     with _pipeline(cfg, "backtest") as pipeline:
         summary = pipeline.backtest(BacktestRequest(data, dates, out_dir, top))
-    table = Table(title=f"backtest: ROC-AUC against the next {cfg.time.horizon_days} days")
-    for column in ("as of", "outcome", "potential", "best baseline", "its ROC-AUC", "difference"):
-        table.add_column(column)
-    for row in summary.comparison.itertuples():
-        table.add_row(
-            str(row.as_of),
-            str(row.outcome),
-            f"{row.roc_auc:.3f}",
-            str(row.best_baseline) or "—",
-            "—" if row.baseline_roc_auc != row.baseline_roc_auc else f"{row.baseline_roc_auc:.3f}",
-            "—" if row.difference != row.difference else f"{row.difference:+.3f}",
-        )
-    out.print(table)
+    _print_table(
+        f"backtest: ROC-AUC against the next {cfg.time.horizon_days} days",
+        ("as of", "outcome", "potential", "best baseline", "its ROC-AUC", "difference"),
+        [
+            (
+                str(row.as_of),
+                str(row.outcome),
+                _number(row.roc_auc),
+                str(row.best_baseline) or "—",
+                _number(row.baseline_roc_auc),
+                _number(row.difference, "+.3f"),
+            )
+            for row in summary.comparison.itertuples()
+        ],
+    )
     ours = summary.table[summary.table["method"] == "potential"]
     for row in ours.itertuples():
         out.print(

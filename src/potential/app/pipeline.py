@@ -318,6 +318,8 @@ class Pipeline:
             parent_metrics=oracle,
             checkpoint=lambda: self.say("moving registry aliases"),
         )
+        self.say("logging the test-slice evaluation to MLflow")
+        tracker.log_evaluation(results, ts, decisions, Path(request.data), dict(data.digests))
         return TrainSummary(
             results, decisions, notes, oracle, len(ts.features), time.perf_counter() - started
         )
@@ -396,6 +398,7 @@ class Pipeline:
             },
         }
         paths.append(write_manifest(exports / "manifest.json", manifest))
+        notes += tracker.log_inference(as_of, champions, ranked, manifest, Path(request.data))
         return RankSummary(exported, paths, notes, versions)
 
     # ------------------------------------------------------------------------------------------- report
@@ -511,7 +514,7 @@ class Pipeline:
             bgnbd = None
             notes.append(f"backtest {day}: BG/NBD baseline skipped — {exc}")
         money = {
-            "churn": outcomes.get("baseline_spend", outcomes.get("previous_spend")),
+            "churn": outcomes["baseline_spend"],
             "expansion": outcomes["uplift"],
         }
         rows: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import subprocess
@@ -18,7 +19,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,14 +29,17 @@ from potential.config import Config
 from potential.errors import PotentialError
 from potential.models.training import TargetResult, TrainedModel
 
+if TYPE_CHECKING:
+    from potential.labels.training_set import TrainingSet
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 import mlflow  # noqa: E402
+from mlflow.entities import Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 for _name in ("mlflow", "alembic", "mlflow.store", "mlflow.models", "mlflow.utils"):
@@ -47,6 +51,8 @@ REGISTERED = {
     "uplift": "potential-expansion-uplift",
 }
 CHAMPION, CHALLENGER = "champion", "challenger"
+PYFUNC_FORMAT = "pyfunc-1"  # metadata.potential.format of models registered as a pyfunc (raw features in)
+METRICS = ("roc_auc", "pr_auc", "lift_at_20", "brier", "mae", "spearman")  # what `models` and `compare` show
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,12 @@ class Tracker:
                 mlflow.log_metrics(_finite(parent_metrics or {}))
                 for name, data in (artifacts or {}).items():
                     _log_bytes(name, data)
+                self._log_config()
                 registered: dict[str, tuple[str, str]] = {}
                 for target, result in results.items():
-                    registered.update(self._log_target(exp, parent.info.run_id, target, result, tags))
+                    registered.update(
+                        self._log_target(exp, parent.info.run_id, target, result, tags, context)
+                    )
                 metric = self.config.training.promotion.metric
                 for target, result in results.items():
                     decisions[target] = self._gate(target, result, registered, metric, challenger_metric)
@@ -150,8 +159,21 @@ class Tracker:
                     self.client.set_registered_model_alias(REGISTERED[name], alias, version)
         return decisions
 
+    def _log_config(self) -> None:
+        """The effective config (YAML) and the rating profile file, beside the digests in the tags."""
+        mlflow.log_dict(self.config.model_dump(mode="json"), "config/config.yaml")
+        profile = self.config.rating_profile_path()
+        if profile.is_file():
+            mlflow.log_artifact(str(profile), "config")
+
     def _log_target(
-        self, exp: str, parent_id: str, target: str, result: TargetResult, tags: dict[str, str]
+        self,
+        exp: str,
+        parent_id: str,
+        target: str,
+        result: TargetResult,
+        tags: dict[str, str],
+        context: dict[str, Any],
     ) -> dict[str, tuple[str, str]]:
         from potential.tracking import plots
 
@@ -185,7 +207,7 @@ class Tracker:
                 "calibration.png",
                 plots.calibration_png(result.calibration_table, f"{target}: calibration (test slice)"),
             )
-            version = self._log_model(result.model, target)
+            version = self._log_model(result.model, target, describe_model(target, result, context))
             registered[target] = (run.info.run_id, version)
         if result.uplift is not None:
             with mlflow.start_run(
@@ -195,7 +217,11 @@ class Tracker:
                 tags={**child_tags, "potential.model": "lightgbm", "potential.target": "uplift"},
             ) as run:
                 mlflow.log_metrics(_finite(result.uplift_metrics))
-                registered["uplift"] = (run.info.run_id, self._log_model(result.uplift, "uplift"))
+                description = describe_model("uplift", result, context)
+                registered["uplift"] = (
+                    run.info.run_id,
+                    self._log_model(result.uplift, "uplift", description),
+                )
         for baseline, metrics in result.baselines.items():
             with mlflow.start_run(
                 experiment_id=exp,
@@ -206,24 +232,38 @@ class Tracker:
                 mlflow.log_metrics(_finite(metrics))
         return registered
 
-    def _log_model(self, model: TrainedModel, name: str) -> str:
-        example = model.spec.encode(pd.DataFrame(columns=list(model.spec.columns))).head(0)
-        sample = self._example
-        if sample is not None:
-            example = model.spec.encode(sample)
-        signature = infer_signature(example, model.raw(sample) if sample is not None else None)
-        with contextlib.redirect_stderr(io.StringIO()):  # registry chatter ("Successfully registered ...")
-            info = mlflow.lightgbm.log_model(
-                model.booster,
-                name="model",
-                signature=signature,
-                input_example=example.head(3) if len(example) else None,
-                metadata={"potential": model.metadata()},
-                registered_model_name=REGISTERED[name],
-                await_registration_for=0,
-                pip_requirements=_requirements(),
-            )
-        return str(info.registered_model_version)
+    def _log_model(self, model: TrainedModel, name: str, description: str) -> str:
+        """Register `model` as a pyfunc (raw feature table in, score out) with its booster and spec as artifacts.
+
+        The booster text and the spec/calibrator JSON are also kept as plain artifacts of the run (`booster/`).
+        """
+        from potential.tracking import pyfunc
+
+        with tempfile.TemporaryDirectory() as tmp:
+            booster = Path(tmp) / "model.txt"
+            booster.write_text(model.booster.model_to_string(), encoding="utf-8")
+            meta = Path(tmp) / "potential.json"
+            meta.write_text(json.dumps(model.metadata(), indent=1), encoding="utf-8")
+            mlflow.log_artifact(str(booster), "booster")
+            mlflow.log_artifact(str(meta), "booster")
+            example = None if self._example is None else pyfunc.input_example(self._example, model)
+            with contextlib.redirect_stderr(
+                io.StringIO()
+            ):  # registry chatter ("Successfully registered ...")
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=pyfunc.PotentialModel(model.target),
+                    artifacts={pyfunc.BOOSTER: str(booster), pyfunc.METADATA: str(meta)},
+                    signature=pyfunc.signature(model),
+                    input_example=example,
+                    metadata={"potential": {"target": model.target, "format": PYFUNC_FORMAT}},
+                    registered_model_name=REGISTERED[name],
+                    await_registration_for=0,
+                    pip_requirements=_requirements(),
+                )
+        version = str(info.registered_model_version)
+        self.client.update_model_version(REGISTERED[name], version, description)
+        return version
 
     _example: pd.DataFrame | None = None
 
@@ -271,25 +311,48 @@ class Tracker:
 
     # ------------------------------------------------------------------ registry
     def champion(self, target: str) -> Champion | None:
+        """The champion of `target` (None if no version has the alias), loaded as `potential` scores with it."""
         name = REGISTERED[target]
         try:
             mv = self.client.get_model_version_by_alias(name, CHAMPION)
         except MlflowException:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            uri = f"models:/{name}@{CHAMPION}"
-            booster = mlflow.lightgbm.load_model(uri)
-            info = mlflow.models.get_model_info(uri)
-        meta = (info.metadata or {}).get("potential")
-        if meta is None:
-            raise PotentialError(
-                f"registered model {name} v{mv.version} was not written by potential; promote another version."
-            )
+        model = self.load_version(target, str(mv.version))
         run = self.client.get_run(mv.run_id) if mv.run_id else None
         metrics = dict(run.data.metrics) if run else {}
-        model = TrainedModel(meta["target"], booster, _spec_from(meta), _calibrator_from(meta))
         return Champion(target, model, str(mv.version), mv.run_id or "", metrics)
+
+    def load_version(self, target: str, version: str) -> TrainedModel:
+        """One registered version as a `TrainedModel`: from the pyfunc's artifacts, or (workspaces trained
+        before the pyfunc) from the LightGBM flavour and the metadata beside it."""
+        name = REGISTERED[target]
+        uri = f"models:/{name}/{version}"
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            info = mlflow.models.get_model_info(uri)
+            meta = (info.metadata or {}).get("potential")
+            if meta is None:
+                raise PotentialError(
+                    f"registered model {name} v{version} was not written by potential; promote another version "
+                    f"(`potential models` lists them) or run `potential train` to register a new one."
+                )
+            if meta.get("format") == PYFUNC_FORMAT:
+                from potential.tracking.pyfunc import PotentialModel
+
+                wrapper = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+                if not isinstance(wrapper, PotentialModel) or wrapper.model is None:
+                    raise PotentialError(
+                        f"registered model {name} v{version} could not be loaded; run `potential train` to "
+                        "register a new version."
+                    )
+                return wrapper.model
+            if "lightgbm" in (info.flavors or {}) and "spec" in meta:  # registered before the pyfunc
+                booster = mlflow.lightgbm.load_model(uri)
+                return TrainedModel(meta["target"], booster, _spec_from(meta), _calibrator_from(meta))
+        raise PotentialError(
+            f"registered model {name} v{version} has a format this version of potential cannot read; run "
+            "`potential train` to register a new version."
+        )
 
     def champions(self) -> dict[str, Champion]:
         out = {}
@@ -299,15 +362,57 @@ class Tracker:
                 out[target] = champ
         return out
 
-    def promote(self, target: str, version: str) -> None:
+    def promote(self, target: str, version: str | None = None) -> list[tuple[str, str]]:
+        """Make `version` (default: the challenger) the champion of `target`; returns (target, version) of every
+        model promoted. Promoting an expansion model brings the uplift regressor trained with it along."""
         name = REGISTERED[target]
+        if version is None:
+            try:
+                version = str(self.client.get_model_version_by_alias(name, CHALLENGER).version)
+            except MlflowException:
+                raise PotentialError(
+                    f"{name} has no challenger to promote ({self._listing(target)}); pass a version, e.g. "
+                    f"`potential promote {target} <version>` (`potential models` lists them)."
+                ) from None
         try:
-            self.client.get_model_version(name, str(version))
+            mv = self.client.get_model_version(name, str(version))
         except MlflowException as exc:
             raise PotentialError(
-                f"{name} has no version {version}; see `potential compare` for versions."
+                f"{name} has no version {version} ({self._listing(target)}); see `potential models`."
             ) from exc
-        self.client.set_registered_model_alias(name, CHAMPION, str(version))
+        promoted = [(target, str(version))]
+        if target == "expansion":
+            uplift = self._sibling(mv.run_id, "uplift")
+            if uplift is not None:
+                promoted.append(("uplift", uplift))
+        with _signals_deferred():
+            for which, v in promoted:
+                self.client.set_registered_model_alias(REGISTERED[which], CHAMPION, v)
+                with contextlib.suppress(MlflowException):
+                    challenger = self.client.get_model_version_by_alias(REGISTERED[which], CHALLENGER)
+                    if str(challenger.version) == v:
+                        self.client.delete_registered_model_alias(REGISTERED[which], CHALLENGER)
+        return promoted
+
+    def _listing(self, target: str) -> str:
+        versions = self.versions()
+        mine = versions[versions["target"] == target].sort_values("version")
+        if mine.empty:
+            return "no versions registered yet; run `potential train`"
+        shown = [f"v{r.version}" + (f" ({r.aliases})" if r.aliases else "") for r in mine.itertuples()]
+        return "versions: " + ", ".join(shown)
+
+    def _sibling(self, run_id: str | None, target: str) -> str | None:
+        """The version of `target` registered by the same training run as the model run `run_id`."""
+        if not run_id:
+            return None
+        parent = self.client.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        if not parent:
+            return None
+        for mv in self.client.search_model_versions(f"name = '{REGISTERED[target]}'"):
+            if mv.run_id and self.client.get_run(mv.run_id).data.tags.get("mlflow.parentRunId") == parent:
+                return str(mv.version)
+        return None
 
     def versions(self) -> pd.DataFrame:
         rows = []
@@ -352,6 +457,7 @@ class Tracker:
             "engine",
             "status",
             "champion",
+            "version",
         ]
         if exp is None:
             return pd.DataFrame(columns=columns)
@@ -387,7 +493,163 @@ class Tracker:
             column = f"metrics.{metric}"
             out[metric] = runs[column] if column in runs.columns else np.nan
         out["champion"] = out["run_id"].isin(champion_runs)
-        return out
+        by_run = (
+            {r: f"v{v}" for r, v in zip(versions["run_id"], versions["version"], strict=True)}
+            if len(versions)
+            else {}
+        )
+        out["version"] = out["run_id"].map(by_run).fillna("")
+        return out[columns + [c for c in out.columns if c not in columns]]
+
+    def models(self) -> pd.DataFrame:
+        """Every registered version: target, version, aliases, when and as of which date it was trained, how it
+        scored on its test slice, and whether it is a pyfunc (raw features in) or a model of an older release."""
+        versions = self.versions()
+        rows = []
+        for v in versions.itertuples():
+            row: dict[str, Any] = {
+                "target": v.target,
+                "name": v.name,
+                "version": int(v.version),
+                "aliases": v.aliases,
+                "run_id": v.run_id,
+            }
+            try:
+                run = self.client.get_run(v.run_id) if v.run_id else None
+                mv = self.client.get_model_version(v.name, str(v.version))
+            except MlflowException:
+                run, mv = None, None
+            tags = run.data.tags if run else {}
+            row["trained"] = (
+                pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M") if run else ""
+            )
+            row["as_of"] = tags.get("potential.as_of", "")
+            for metric in METRICS:
+                row[metric] = run.data.metrics.get(metric, np.nan) if run else np.nan
+            row["format"] = "pyfunc" if mv is not None and _is_pyfunc(mv) else "lightgbm (retrain for pyfunc)"
+            row["description"] = (mv.description or "") if mv is not None else ""
+            rows.append(row)
+        columns = ["target", "name", "version", "aliases", "trained", "as_of", *METRICS, "format", "run_id"]
+        frame = pd.DataFrame(rows, columns=[*columns, "description"])
+        return frame.sort_values(["target", "version"], ascending=[True, False], ignore_index=True)
+
+    # ------------------------------------------------------------------ evaluation (after training)
+    def log_evaluation(
+        self,
+        results: dict[str, TargetResult],
+        ts: TrainingSet,
+        decisions: dict[str, dict[str, Any]],
+        data: Path | None = None,
+        digests: dict[str, str] | None = None,
+    ) -> None:
+        """Write the test-slice evaluation of each model into its run (`evaluation/`) and the input tables as
+        MLflow datasets of the training run. Called once `log_training` has registered the models."""
+        from potential.tracking.evaluation import evaluate_classifier, evaluate_uplift
+
+        actions = self.config.ranking.actions
+        thresholds = {
+            "churn": (actions.save_min_churn_probability, "Save"),
+            "expansion": (actions.grow_min_expansion_probability, "Grow"),
+        }
+        parent: str | None = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for target, result in results.items():
+                run_id = self.client.get_model_version(
+                    REGISTERED[target], decisions[target]["version"]
+                ).run_id
+                if not run_id:
+                    continue
+                parent = self.client.get_run(run_id).data.tags.get("mlflow.parentRunId", parent)
+                threshold, rule = thresholds[target]
+                self._write_evaluation(
+                    run_id, evaluate_classifier(result, ts, threshold, rule, self.config.seed)
+                )
+                if result.uplift is not None and parent:
+                    uplift = self._child(parent, "uplift")
+                    if uplift is not None:
+                        self._write_evaluation(uplift, evaluate_uplift(result, ts))
+            if parent and digests:
+                self.client.log_inputs(parent, datasets=_datasets(data, digests, "training"))
+
+    def _child(self, parent: str, target: str) -> str | None:
+        runs = self.client.search_runs(
+            [self.experiment_id(create=False) or "0"],
+            f"tags.`mlflow.parentRunId` = '{parent}' and tags.`potential.target` = '{target}' "
+            "and tags.`potential.model` = 'lightgbm'",
+        )
+        return runs[0].info.run_id if runs else None
+
+    def _write_evaluation(self, run_id: str, evaluation: Any) -> None:
+        metrics = _finite(evaluation.metrics)
+        if metrics:
+            now = int(pd.Timestamp.now().timestamp() * 1000)
+            self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+        if evaluation.files:
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, data in evaluation.files.items():
+                    (Path(tmp) / name).write_bytes(data)
+                self.client.log_artifacts(run_id, tmp, "evaluation")
+
+    # ------------------------------------------------------------------ inference (every rank)
+    def log_inference(
+        self,
+        as_of: pd.Timestamp,
+        champions: dict[str, Champion],
+        ranked: pd.DataFrame,
+        manifest: dict[str, Any],
+        data: Path | None = None,
+    ) -> list[str]:
+        """One run per `rank`: as-of, input digests, champion versions, row counts, score distribution, tier and
+        action counts, the manifest. Returns notes: a tracking store that refuses the run does not undo the
+        files `rank` wrote, it is reported."""
+        day = as_of.date().isoformat()
+        metrics: dict[str, float] = {
+            "accounts_ranked": float(len(ranked)),
+            "rows_exported": float(manifest.get("rows", len(ranked))),
+        }
+        for column in ("tier", "action"):
+            if column in ranked.columns:
+                for value, count in ranked[column].value_counts().items():
+                    metrics[f"{column}_{value}"] = float(count)
+        if "status" in ranked.columns:
+            for value, count in ranked["status"].value_counts().items():
+                metrics[f"status_{value}"] = float(count)
+        distribution = score_distribution(ranked)
+        for column, stats in distribution.items():
+            for stat, value in stats.items():
+                metrics[f"{column}_{stat}"] = value
+        params: dict[str, Any] = {
+            "as_of": day,
+            "horizon_days": manifest.get("horizon_days"),
+            "format": manifest.get("format"),
+        }
+        params.update({f"{t}_version": c.version for t, c in champions.items()})
+        params["filters"] = json.dumps(manifest.get("filters") or {}, sort_keys=True)
+        tags = {
+            "potential.kind": "inference",
+            "potential.as_of": day,
+            "potential.code_version": code_version(),
+            "potential.config_digest": str(manifest.get("config_digest", self.config.digest())),
+            **{f"potential.{t}_run_id": c.run_id for t, c in champions.items() if c.run_id},
+        }
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exp = self.experiment_id()
+                with mlflow.start_run(experiment_id=exp, run_name=f"rank {day}", tags=tags) as run:
+                    mlflow.log_params(params)
+                    mlflow.log_metrics(_finite(metrics))
+                    mlflow.log_dict(manifest, "manifest.json")
+                    mlflow.log_dict(distribution, "score_distribution.json")
+                    digests = manifest.get("data_digests") or {}
+                    if digests:
+                        self.client.log_inputs(
+                            run.info.run_id, datasets=_datasets(data, digests, "inference")
+                        )
+        except (MlflowException, OSError) as exc:
+            return [f"MLflow: this rank was not logged in {self.uri} ({exc}); the target list is written."]
+        return []
 
 
 @contextlib.contextmanager
@@ -407,6 +669,94 @@ def _signals_deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def describe_model(target: str, result: TargetResult, context: dict[str, Any]) -> str:
+    """The model version's description: what it was trained on and how it scored on its test slice."""
+    p = result.params
+    rows = f"{p.get('n_train', 0):,} training, {p.get('n_calibration', 0):,} calibration, {p.get('n_test', 0):,} test rows"
+    trained = (
+        f"trained as of {context.get('as_of')} (horizon {context.get('horizon_days')} days) on {rows} "
+        f"of (account, cutoff) snapshots, {len(result.model.spec.columns)} features; data digest "
+        f"{context.get('data_digest')}, config digest {context.get('config_digest')}, engine {context.get('engine')}."
+    )
+    use = (
+        "Input: the table `potential features --as-of ...` writes (categories as text; account_id ignored). "
+    )
+    if target == "uplift":
+        m = result.uplift_metrics
+        return (
+            "Expected extra spend if the account expands (LightGBM regressor on log1p money, expanding rows only), "
+            f"{trained} Test slice: MAE {m.get('mae', float('nan')):,.0f}, Spearman {m.get('spearman', float('nan')):.3f} "
+            f"on {int(m.get('n', 0)):,} expanding rows. {use}Output: expected_uplift in the data's currency."
+        )
+    m = result.metrics
+    return (
+        f"P({target}) over the horizon: LightGBM, {p.get('calibration')} calibration, {trained} Test slice: "
+        f"ROC-AUC {m.get('roc_auc', float('nan')):.3f}, PR-AUC {m.get('pr_auc', float('nan')):.3f}, "
+        f"lift@20% {m.get('lift_at_20', float('nan')):.2f}, Brier {m.get('brier', float('nan')):.4f}, "
+        f"positive rate {m.get('positive_rate', float('nan')):.3f}. {use}Output: {target}_probability (calibrated)."
+    )
+
+
+def score_distribution(ranked: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Mean, quantiles and count of each score column of a ranked list (missing values left out)."""
+    out: dict[str, dict[str, float]] = {}
+    for column in (
+        "priority_score",
+        "churn_probability",
+        "expansion_probability",
+        "expected_uplift",
+        "revenue_at_risk",
+        "rating_score",
+    ):
+        if column not in ranked.columns:
+            continue
+        values = pd.to_numeric(ranked[column], errors="coerce").dropna()
+        if values.empty:
+            continue
+        q = values.quantile([0.1, 0.5, 0.9]).to_numpy()
+        out[column] = {
+            "n": float(len(values)),
+            "mean": float(values.mean()),
+            "p10": float(q[0]),
+            "p50": float(q[1]),
+            "p90": float(q[2]),
+            "max": float(values.max()),
+        }
+    return out
+
+
+def _is_pyfunc(mv: Any) -> bool:
+    """Whether a model version was registered as a pyfunc by this release (its tags or its MLmodel say so)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = mlflow.models.get_model_info(f"models:/{mv.name}/{mv.version}")
+    except (MlflowException, OSError):
+        return False
+    return ((info.metadata or {}).get("potential") or {}).get("format") == PYFUNC_FORMAT
+
+
+MAX_DIGEST = 36
+
+
+def _datasets(data: Path | None, digests: dict[str, str], context: str) -> list[Any]:
+    """The input tables as MLflow datasets (source: the data folder's file, digest: ours), by reference."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    out = []
+    for table, digest in sorted(digests.items()):
+        where = str(Path(data).resolve() / table) if data is not None else table
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = resolve_dataset_source(where)
+        dataset = MetaDataset(source, name=table, digest=digest[:MAX_DIGEST])  # MLflow keeps 36 characters
+        tags = [InputTag("mlflow.data.context", context), InputTag("potential.digest", digest)]
+        out.append(DatasetInput(dataset._to_mlflow_entity(), tags=tags))
+    return out
+
+
 def _spec_from(meta: dict[str, Any]):
     from potential.models.training import FeatureSpec
 
@@ -423,7 +773,8 @@ def _requirements() -> list[str]:
     """Pinned serving requirements, stated instead of inferred (inference spawns a slow subprocess)."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("lightgbm", "numpy", "pandas", "scikit-learn")]
+    names = ("lightgbm", "numpy", "pandas", "scikit-learn", "scipy", "pydantic", "pyyaml", "pyarrow")
+    return [f"{name}=={version(name)}" for name in names]
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float]:
