@@ -10,11 +10,10 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from potential.config import DataConfig
-from potential.data.schema import ID, TABLES, Dataset, check_purchases, clean_table
+from potential.data.schema import TABLES, Dataset, assemble_dataset, clean_table
 from potential.errors import InputError, echo
 
 
@@ -52,38 +51,4 @@ def dataset_from_frames(frames: Mapping[str, pd.DataFrame], config: DataConfig |
             f"no transactions table (got: {', '.join(sorted(tables)) or 'nothing'}); pass "
             "{'transactions': df} (account_id, date, amount), or accounts + labels."
         )
-    transactions = tables.get("transactions")
-    if transactions is not None:
-        check_purchases(transactions, Path("transactions"))
-    accounts = tables.get("accounts")
-    if accounts is None:
-        source = transactions if transactions is not None else tables["labels"]
-        accounts = pd.DataFrame({ID: np.sort(pd.unique(source[ID]).astype(str))})
-    else:
-        known = set(accounts[ID])
-        extra: set[str] = set()
-        for table in ("transactions", "activities", "labels"):
-            if table in tables:
-                missing = set(tables[table][ID]) - known
-                if missing:
-                    notes.append(
-                        f"{table}: {len(missing)} account id(s) not in accounts "
-                        f"(e.g. {', '.join(echo(m, 40) for m in sorted(missing)[:3])}); kept with an empty profile."
-                    )
-                    extra |= missing
-        if extra:
-            accounts = pd.concat([accounts, pd.DataFrame({ID: sorted(extra)})], ignore_index=True)
-    accounts = accounts.sort_values(ID, kind="mergesort").reset_index(drop=True)
-    if transactions is not None:
-        no_tx = len(set(accounts[ID]) - set(transactions[ID]))
-        if no_tx:
-            notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
-    return Dataset(
-        accounts=accounts,
-        transactions=transactions,
-        activities=tables.get("activities"),
-        labels=tables.get("labels"),
-        sources={},
-        digests=digests,
-        notes=tuple(notes),
-    )
+    return assemble_dataset(tables, {t: t for t in tables}, notes, digests=digests)

@@ -919,9 +919,21 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
             f"{folder}: no transactions table (found: {found}); provide transactions.csv "
             "(account_id, date, amount), or accounts.csv + labels.csv, or map file names with data.tables."
         )
+    return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
+
+
+def assemble_dataset(
+    frames: dict[str, pd.DataFrame],
+    names: dict[str, str],
+    notes: list[str],
+    sources: dict[str, Path] | None = None,
+    digests: dict[str, str] | None = None,
+) -> Dataset:
+    """The dataset from validated tables: the accounts table completed with every id the other tables name
+    (noted), sorted by id, prospects counted. `names` says how to call each table in notes (its file)."""
     transactions = frames.get("transactions")
     if transactions is not None:
-        check_purchases(transactions, sources["transactions"])
+        check_purchases(transactions, Path(names["transactions"]))
     accounts = frames.get("accounts")
     # distinct ids per table, compared as sorted arrays (never a Python loop over millions of rows)
     distinct = {table: _distinct_ids(frame[ID]) for table, frame in frames.items()}
@@ -936,7 +948,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
                 missing = np.setdiff1d(distinct[table], known, assume_unique=True)
                 if len(missing):
                     notes.append(
-                        f"{sources[table].name}: {len(missing)} account id(s) not in accounts "
+                        f"{names[table]}: {len(missing)} account id(s) not in accounts "
                         f"(e.g. {', '.join(echo(m, 40) for m in missing[:3])}); kept with an empty profile."
                     )
                     extra_ids = np.union1d(extra_ids, missing)
@@ -954,7 +966,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
         transactions=transactions,
         activities=frames.get("activities"),
         labels=frames.get("labels"),
-        sources=sources,
-        digests=digests,
+        sources=sources or {},
+        digests=digests or {},
         notes=tuple(notes),
     )

@@ -280,7 +280,9 @@ def last_order_rate(events: EventArrays, at: float, horizon_days: int) -> np.nda
     last_spend = np.bincount(code[on_last], weights=amount[on_last], minlength=n)
     before = np.full(n, -np.inf)
     np.maximum.at(before, code[~on_last], day[~on_last])
-    gap = np.where(np.isfinite(before), last_day - before, np.inf)
+    gap = np.full(n, np.inf)
+    known = np.isfinite(before) & np.isfinite(last_day)
+    gap[known] = last_day[known] - before[known]
     in_horizon = last_day >= at
     return np.where(in_horizon, last_spend / np.maximum(gap, MIN_GAP_DAYS), 0.0)
 
