@@ -250,7 +250,7 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (same seed, same files).")] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
-    """Write a synthetic B2B portfolio with known ground truth (truth.csv)."""
+    """Write a synthetic B2B portfolio with known ground truth (truth.csv, truth_events.csv)."""
     from potential.synthetic.portfolio import generate_portfolio, write_portfolio
 
     if fmt not in ("csv", "parquet"):
