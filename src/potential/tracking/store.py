@@ -453,7 +453,6 @@ class Tracker:
             "pr_auc",
             "lift_at_20",
             "brier",
-            "oracle_roc_auc",
             "engine",
             "status",
             "champion",
@@ -489,7 +488,7 @@ class Tracker:
                 "parent_run_id": runs.get("tags.mlflow.parentRunId"),
             }
         )
-        for metric in ("roc_auc", "pr_auc", "lift_at_20", "brier", "oracle_roc_auc", "mae", "spearman"):
+        for metric in ("roc_auc", "pr_auc", "lift_at_20", "brier", "mae", "spearman"):
             column = f"metrics.{metric}"
             out[metric] = runs[column] if column in runs.columns else np.nan
         out["champion"] = out["run_id"].isin(champion_runs)
