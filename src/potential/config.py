@@ -293,6 +293,12 @@ class RankingConfig(StrictModel):
         default_factory=lambda: {"A": 0.2, "B": 0.3, "C": 0.5},
         description="Share of accounts per tier, best first (80/20: A is the top 20%).",
     )
+    change_threshold: float = Field(
+        0.25,
+        gt=0,
+        description="changes.csv lists an account whose tier or action changed since the previous list, or "
+        "whose priority moved by more than this share of its previous priority (0.25 = 25%).",
+    )
     high_value_multiple: float = Field(10.0, gt=0, description="high_value: potential >= N x average deal.")
     actions: ActionRules = Field(
         default_factory=ActionRules,

@@ -33,16 +33,19 @@ from potential.app.workspace import holding
 from potential.config import Config
 from potential.engines import Engine, InputData
 from potential.errors import InputError, InsufficientDataError, PotentialError
+from potential.export.history import previous_as_of, read_history, write_history
 from potential.export.targets import (
     filter_targets,
     order_columns,
     read_targets,
     write_manifest,
     write_targets,
+    write_targets_like,
 )
 from potential.features.registry import describe
 from potential.labels.audit import audit_lines
 from potential.models.training import TARGETS, TargetResult, classification_metrics, train_target
+from potential.scoring.changes import CHANGE_COLUMNS, list_changes
 from potential.scoring.explain import contributions, long_explanations
 from potential.scoring.ranking import action_rule_texts, compare_with_previous, rank_accounts
 
@@ -382,6 +385,8 @@ class Pipeline:
         # report inputs: everything the pages show, so `report` needs no data folder
         keep = set(exported["account_id"])
         paths += self.engine.write_report_inputs(scored, data, as_of, keep, exports)
+        paths.append(self._write_changes(ranked, workspace, exports, notes))
+        write_history(ranked, workspace)  # after the changes were read against the earlier lists
         card = model_card(tracker, champions, as_of, config, data, notes)
         paths.append(write_manifest(exports / "run.json", card))
         manifest = {
@@ -400,6 +405,20 @@ class Pipeline:
         paths.append(write_manifest(exports / "manifest.json", manifest))
         notes += tracker.log_inference(as_of, champions, ranked, manifest, Path(request.data))
         return RankSummary(exported, paths, notes, versions)
+
+    def _write_changes(self, ranked: pd.DataFrame, workspace: Path, exports: Path, notes: list[str]) -> Path:
+        """exports/changes.csv: the accounts whose tier, action or priority changed since the previous list
+        in the workspace's history (header only, with a note, when there is none)."""
+        as_of = str(ranked["as_of"].iloc[0]) if len(ranked) else ""
+        before = previous_as_of(workspace, as_of)
+        if before is None:
+            changes = pd.DataFrame(columns=list(CHANGE_COLUMNS))
+            notes.append("changes.csv: no earlier list in this workspace's history to compare with.")
+        else:
+            changes = list_changes(
+                ranked, read_history(workspace, before), self.config.ranking.change_threshold
+            )
+        return write_targets_like(changes, exports / "changes.csv")
 
     # ------------------------------------------------------------------------------------------- report
     def report(self, request: ReportRequest) -> list[Path]:

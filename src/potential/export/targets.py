@@ -83,6 +83,11 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return _safe_text(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def write_targets_like(frame: pd.DataFrame, path: Path) -> Path:
+    """Another CSV export (e.g. changes.csv) with the target list's safety: formula-like text neutralised."""
+    return write_bytes(path, to_csv_bytes(frame))
+
+
 def write_targets(frame: pd.DataFrame, path: Path, fmt: str, lineage: dict[str, object]) -> Path:
     frame = order_columns(frame)
     if fmt == "csv":
