@@ -446,6 +446,21 @@ def _parse_date_text(
     return parsed.dt.tz_localize(None)
 
 
+def _refuse_absurd(numbers: np.ndarray, series: pd.Series, path: Path, shown: str, fix: str) -> None:
+    """Refuse infinite values and magnitudes beyond MAX_ABS_NUMBER, naming the rows (`shown`: the column)."""
+    with np.errstate(invalid="ignore"):
+        absurd = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS_NUMBER)
+    if absurd.any():
+        rows = np.flatnonzero(absurd)
+        raise table_error(
+            path,
+            f"column {shown} has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
+            fix,
+            rows,
+            series.to_numpy()[rows],
+        )
+
+
 def parse_numbers(
     series: pd.Series,
     path: Path,
@@ -486,17 +501,13 @@ def parse_numbers(
             series.to_numpy()[rows],
         )
     numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        absurd = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS_NUMBER)
-    if absurd.any():
-        rows = np.flatnonzero(absurd)
-        raise table_error(
-            path,
-            f"column {shown} has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
-            "no real amount is that large: fix the export (a unit or overflow error?) or drop those rows.",
-            rows,
-            series.to_numpy()[rows],
-        )
+    _refuse_absurd(
+        numbers,
+        series,
+        path,
+        shown,
+        "no real amount is that large: fix the export (a unit or overflow error?) or drop those rows.",
+    )
     if required and blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
@@ -556,18 +567,13 @@ def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.Da
         numbers = _profile_numbers(text.where(~blank), path, column, notes)
         numeric_share = (numbers.notna() & ~blank).sum() / max((~blank).sum(), 1)
         if numeric_share == 1.0:
-            finite = numbers.to_numpy(dtype=float, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                absurd = ~np.isnan(finite) & ~(np.abs(finite) <= MAX_ABS_NUMBER)
-            if absurd.any():
-                rows = np.flatnonzero(absurd)
-                raise table_error(
-                    path,
-                    f"column '{column}' has {len(rows)} value(s) that are infinite or larger than {MAX_ABS_NUMBER:.0e} in size",
-                    "fix the export or drop the column.",
-                    rows,
-                    series.to_numpy()[rows],
-                )
+            _refuse_absurd(
+                numbers.to_numpy(dtype=float, na_value=np.nan),
+                series,
+                path,
+                f"'{column}'",
+                "fix the export or drop the column.",
+            )
             out[column] = numbers.astype(float)
             if blank.any():
                 notes.append(

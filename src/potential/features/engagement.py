@@ -74,17 +74,15 @@ class ActivityArrays:
             if len(raw_codes)
             else np.zeros(0, bool)
         )
-        for column in ("seniority", "contact_role"):
-            if column in act.columns:
-                codes, values = pd.factorize(act[column].astype(str))
-                flags = np.array([bool(EXEC_PATTERN.search(v)) for v in values], dtype=bool)
-                executive = executive | (flags[codes] if len(codes) else np.zeros(0, bool))
+        # one pass per role column: executive roles, and decision roles (executives, finance, procurement)
         decision = executive.copy()
         for column in ("seniority", "contact_role"):
             if column in act.columns:
                 codes, values = pd.factorize(act[column].astype(str))
-                flags = np.array([bool(DECISION_PATTERN.search(v)) for v in values], dtype=bool)
-                decision = decision | (flags[codes] if len(codes) else np.zeros(0, bool))
+                if not len(codes):
+                    continue
+                executive = executive | np.array([bool(EXEC_PATTERN.search(v)) for v in values])[codes]
+                decision = decision | np.array([bool(DECISION_PATTERN.search(v)) for v in values])[codes]
         t = to_days(act["date"])
         codes_kept = code[keep].astype(np.int64)
         contact = None

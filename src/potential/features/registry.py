@@ -9,6 +9,7 @@ every feature the builders make has its own row and reads as a sentence.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -327,8 +328,12 @@ PHRASES: tuple[Phrase, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def lookup(name: str) -> tuple[Phrase, tuple[str, ...]] | None:
-    """The table row of a computed feature and its groups; None for a profile attribute."""
+    """The table row of a computed feature and its groups; None for a profile attribute.
+
+    Cached: reasons phrase a few features for every account, so each name is matched against the table once.
+    """
     for row in PHRASES:
         groups = row.matches(name)
         if groups is not None:
