@@ -354,3 +354,17 @@ def test_plain_numbers_and_dates_read_like_the_general_rules():
     # an impossible day leaves the whole column to the full parser, which names it
     assert np.isnat(iso_days(pd.Series(["2024-01-05", "2023-02-30"], dtype="str"))).all()
     assert np.isnat(iso_days(pd.Series(["2024-01-05", "2024-13-01"], dtype="str"))).all()
+
+
+def test_a_day_first_date_in_year_one_is_refused_by_row_not_overflowed(tmp_path, capsys):
+    """Found by the property test: '20/1/0001' parsed in its own unit, then overflowed nanoseconds (exit 1)."""
+    from tests.cli_helpers import run_cli
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "transactions.csv").write_text(
+        "account_id,date,amount\nA1,20/1/0001,10\nA2,21/3/2002,5\n", encoding="utf-8"
+    )
+    code, _, err = run_cli(["validate", "--data", data], capsys)
+    assert code == 2, err
+    assert "'date'" in err and "20/1/0001" in err and "between 1900 and 2200" in err

@@ -352,9 +352,8 @@ def parse_numeric_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
     """Timestamps for d/m/y (or m/d/y) values in the decided order, as UTC; NaT where a value is not one."""
     parts = _numeric_dates(text)
     matched = parts["a"].notna().to_numpy()
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if not matched.any():
-        return out
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     p = parts[matched]
     day, month = (p["a"], p["b"]) if dayfirst else (p["b"], p["a"])
     year = p["year"].astype("string")
@@ -370,6 +369,9 @@ def parse_numeric_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
     if retry.any():  # times ISO cannot read, like '2:30 PM': the date part is already in order
         parsed = parsed.copy()
         parsed[retry] = pd.to_datetime(iso[retry], format="mixed", errors="coerce", utc=True)
+    # in the parsed values' own unit: a year such as 0001 is outside nanoseconds, and the caller refuses
+    # it by row (outside 1900-2200) instead of overflowing here
+    out = pd.Series(pd.NaT, index=text.index, dtype=parsed.dtype)
     out[matched] = parsed.to_numpy()
     return out
 
