@@ -147,15 +147,16 @@ class TimeConfig(StrictModel):
         description="An account is 'active' at a cutoff if it bought within this many days before it.",
     )
     expansion_growth: float = Field(
-        0.2,
+        0.5,
         ge=0,
-        description="Expansion: horizon spend (its largest order capped) >= (1 + growth) x the account's "
-        "baseline (trailing-year run rate scaled to the horizon, or last year's same window if higher) ...",
+        description="Expansion: the account's buying level steps up inside the horizon to >= (1 + growth) x "
+        "its level before (the year before, the recent months, last year's same window: the highest) "
+        "and holds ...",
     )
     expansion_min_extra_orders: float = Field(
         0.5,
         ge=0,
-        description="... and the extra spend over the baseline is worth at least this many of the account's "
+        description="... and the extra spend over a horizon is worth at least this many of the account's "
         "average order-day of the trailing year (relative to the account, never a currency amount).",
     )
 

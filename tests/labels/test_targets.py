@@ -11,7 +11,14 @@ from potential.data.schema import Dataset
 from potential.errors import ConfigError
 from potential.features.build import prepare
 from potential.features.timebase import day_of
-from potential.labels.targets import Events, baseline_at, baseline_spend, targets_at
+from potential.labels.targets import (
+    BuyingCurve,
+    Events,
+    baseline_at,
+    baseline_spend,
+    step_ratio,
+    targets_at,
+)
 from potential.labels.training_set import labels_at
 
 CUTOFF = pd.Timestamp(
@@ -38,96 +45,107 @@ def labels(tx: pd.DataFrame, config: Config | None = None, cutoff: pd.Timestamp 
     return labels_at(prepare(ds, AS_OF, config.features), cutoff, config)
 
 
-# the account of the module docstring: 1,000 a month since 2023-06-15
+# the account of the module docstring: 1,000 on the 15th of every month since 2023-06-15
 STEADY = monthly("2023-06-01", "2024-12-01", 1000.0)
+JAN = (pd.Timestamp("2025-01-15"), 1000.0)
+
+
+def after(amount: float, start: str = "2025-02-01") -> list[tuple[pd.Timestamp, float]]:
+    """`amount` on the 15th of every month from `start` to May 2025 (the data ends at AS_OF, June 1)."""
+    return monthly(start, "2025-05-01", amount)
+
+
+def step_at(tx: pd.DataFrame, point: str) -> tuple[float, float, float, float]:
+    """(ratio, level before, level after, late ratio) of account 'a' at a step point, data up to AS_OF."""
+    events = Events.from_frame(tx, pd.Index(["a"]))
+    step = step_ratio(BuyingCurve.build(events, day_of(AS_OF)), day_of(pd.Timestamp(point)), 90)
+    return float(step.ratio[0]), float(step.before[0]), float(step.after[0]), float(step.late_ratio[0])
 
 
 def test_worked_example_sustained_step_up_is_expansion():
-    tx = frame(a=STEADY + [("2025-01-15", 1300), ("2025-02-15", 1300), ("2025-03-15", 1400)])
+    tx = frame(a=STEADY + [JAN] + after(1600.0))
     row = labels(tx).loc["a"]
-    assert row["baseline_spend"] == pytest.approx(
-        3000.0
-    )  # max(12,000 x 90/365 = 2,958.90, last year's 3,000)
-    assert row["horizon_spend"] == 4000.0
-    assert row["previous_spend"] == 3000.0  # Oct + Nov + Dec
-    assert row["uplift"] == pytest.approx(1000.0)
     assert row["expansion"] == 1.0 and row["churn"] == 0.0
+    # the step point is 2025-01-16: the Feb 15 order (1,600) pays for Jan 16 .. Feb 15
+    ratio, before, after_, late = step_at(tx, "2025-01-16")
+    assert after_ == pytest.approx(6400 / 120)  # Feb..May orders over [Jan 16, May 16)
+    assert before == pytest.approx(1000 * 12 / 365, rel=0.02)  # the year before: 1,000 a month
+    assert ratio == pytest.approx(1.6, rel=0.02) and late == pytest.approx(ratio, rel=0.02)
+    # a local peak: half a month either side the ratio is lower
+    assert step_at(tx, "2025-01-01")[0] < ratio and step_at(tx, "2025-01-31")[0] < ratio
+    assert row["baseline_spend"] == pytest.approx(3000.0)  # max(12,000 x 90/365, last year's 3,000)
+    assert row["horizon_spend"] == 1000 + 1600 + 1600
+    assert row["uplift"] == pytest.approx(4200 - 3000)
 
 
 def test_dip_and_return_is_not_expansion():
     # nothing in Oct-Dec 2024, a 3,000 catch-up on Jan 15, then back to 1,000 a month
     dip = [(d, x) for d, x in STEADY if d < pd.Timestamp("2024-10-01")]
-    tx = frame(a=dip + [("2025-01-15", 3000), ("2025-02-15", 1000), ("2025-03-15", 1000)])
+    tx = frame(a=dip + [("2025-01-15", 3000)] + after(1000.0))
     row = labels(tx).loc["a"]
-    assert row["previous_spend"] == 0.0  # the old rule compared 5,000 with this and said "expansion"
-    assert row["baseline_spend"] == pytest.approx(3000.0)  # max(9,000 x 90/365 = 2,219.18, last year's 3,000)
+    assert row["previous_spend"] == 0.0  # the old rule compared the horizon with this and said "expansion"
     assert row["horizon_spend"] == 5000.0
-    assert row["uplift"] == pytest.approx(2000.0)
-    assert row["expansion"] == 0.0  # the catch-up counts as 1,000: sustained 3,000 < 1.2 x 3,000
-    assert row["churn"] == 0.0
+    assert row["expansion"] == 0.0
+    # the catch-up is spread over the four months it pays for: the level never rises
+    assert max(step_at(tx, p)[0] for p in ("2025-01-01", "2025-01-16", "2025-02-15")) < 1.2
 
 
 def test_seasonal_peak_that_repeats_last_year_is_not_expansion():
-    # two years: 2,000 a month in Jan-Mar, 1,000 otherwise, in 2023 and 2024; the same again in 2025
-    history = monthly("2023-01-01", "2024-12-01", 1000.0)
-    history = [(d, 2000.0 if d.month <= 3 else x) for d, x in history]
-    peak = [("2025-01-15", 2000), ("2025-02-15", 2000), ("2025-03-15", 2000)]
-    row = labels(frame(a=history + peak)).loc["a"]
-    # run rate 15,000 x 90/365 = 3,698.63; last year's Jan-Mar = 6,000 is the baseline
-    assert row["baseline_spend"] == pytest.approx(6000.0)
-    assert row["horizon_spend"] == 6000.0
-    assert row["uplift"] == pytest.approx(0.0)
-    assert row["expansion"] == 0.0
-    # a peak 30% above last year's is growth: sustained 7,800 >= 7,200, extra 1,800 >= 0.5 x 1,250
-    grown = [("2025-01-15", 2600), ("2025-02-15", 2600), ("2025-03-15", 2600)]
-    assert labels(frame(a=history + grown)).loc["a", "expansion"] == 1.0
+    # 2,000 a month in Jan-Mar, 1,000 otherwise, in 2023, 2024 and 2025 (x factor from February 2025)
+    def seasonal(factor: float) -> list[tuple[pd.Timestamp, float]]:
+        orders = monthly("2023-01-01", "2025-05-01", 1000.0)
+        return [
+            (d, x * (2 if d.month <= 3 else 1) * (factor if d >= pd.Timestamp("2025-02-01") else 1))
+            for d, x in orders
+        ]
+
+    assert labels(frame(a=seasonal(1.0))).loc["a", "expansion"] == 0.0
+    # last year's same window sets the bar: the level over [Jan 1, May 1) is last year's
+    ratio, before, after_, _ = step_at(frame(a=seasonal(1.0)), "2025-01-01")
+    assert ratio == pytest.approx(1.0, abs=0.05)
+    # the same season at twice last year's level is growth (from the February order, which pays from
+    # Jan 16 on); the late half of the window (April, May) is held against the year's average, which
+    # includes the peak months, so it reads 2 x 1,000 / (15,000 / 12) = 1.6
+    assert labels(frame(a=seasonal(2.0))).loc["a", "expansion"] == 1.0
+    ratio, _, _, late = step_at(frame(a=seasonal(2.0)), "2025-01-16")
+    assert ratio == pytest.approx(2.0, rel=0.02) and late == pytest.approx(1.6, rel=0.03)
 
 
 def test_one_big_order_alone_is_not_expansion():
-    # 1,000 a month, then one 5,000 order among two normal ones: horizon 7,000 vs baseline 3,000
-    tx = frame(a=STEADY + [("2025-01-15", 1000), ("2025-02-15", 5000), ("2025-03-15", 1000)])
+    # 1,000 a month, then one 5,000 order in February among normal ones: the level does not hold
+    tx = frame(a=STEADY + [JAN, ("2025-02-15", 5000)] + after(1000.0, "2025-03-01"))
     row = labels(tx).loc["a"]
     assert row["horizon_spend"] == 7000.0
     assert row["uplift"] == pytest.approx(4000.0)
-    assert row["expansion"] == 0.0  # 5,000 counts as max(1,000, 1,000): sustained 3,000
+    ratio, _, _, late = step_at(tx, "2025-01-16")
+    assert ratio >= 1.5  # the window holding the big order is up ...
+    assert late < 1.1  # ... but its second half is back to normal
+    assert row["expansion"] == 0.0
 
 
 def test_catch_up_order_is_not_expansion_even_after_one_last_year():
-    # 1,000 a month; May 2024 skipped and caught up in June (2,000), December skipped and caught up in January
+    # 1,000 a month; May 2024 skipped and caught up in June, December skipped and caught up in January
     past = [(d, 2000.0 if d.month == 6 and d.year == 2024 else x) for d, x in STEADY]
     past = [(d, x) for d, x in past if not (d.year == 2024 and d.month in (5, 12))]
-    tx = frame(a=past + [("2025-01-15", 2000), ("2025-02-15", 1000), ("2025-03-15", 1000)])
-    row = labels(tx).loc["a"]
-    assert row["baseline_spend"] == pytest.approx(
-        3000.0
-    )  # max(11,000 x 90/365 = 2,712.33, last year's 3,000)
-    assert (
-        row["horizon_spend"] == 4000.0
-    )  # >= 1.2 x 3,000: the old cap (past year's largest order) let it pass
-    # the past year's single largest order (the June catch-up) is set aside too: the cap is 1,000
-    assert row["expansion"] == 0.0
+    tx = frame(a=past + [("2025-01-15", 2000)] + after(1000.0))
+    assert labels(tx).loc["a", "expansion"] == 0.0
 
 
-def test_growth_worth_less_than_half_an_order_is_not_expansion():
-    # 2,000 every other month; then 1,800 in February and March: 3,600 >= 1.2 x 2,958.90 = 3,550.68
-    bimonthly = [(d, x) for d, x in monthly("2023-02-01", "2024-12-01", 2000.0) if d.month % 2 == 0]
-    tx = frame(a=bimonthly + [("2025-02-15", 1800), ("2025-03-15", 1800)])
-    row = labels(tx).loc["a"]
-    assert row["baseline_spend"] == pytest.approx(
-        12000 * 90 / 365
-    )  # last year's window had one order (2,000)
-    # growth bar: the recent run rate, Aug + Oct + Dec = 6,000 x 90 / 180 = 3,000 (> the baseline 2,958.90)
-    assert row["uplift"] == pytest.approx(3600 - 3000)  # 600 < 0.5 x 2,000
-
-    assert row["expansion"] == 0.0
-    lenient = Config().with_overrides({"time.expansion_min_extra_orders": 0.0})
-    assert labels(tx, lenient).loc["a", "expansion"] == 1.0
+def test_growth_worth_less_than_the_minimum_extra_is_not_expansion():
+    # 3,000 a quarter, then 4,800 from the Feb 15 order, which pays for Nov 16 .. Feb 15: the level is 60%
+    # up from Nov 16, worth about 0.6 x 3,000 = 1,800 a horizon
+    quarterly = [(d, x) for d, x in monthly("2023-02-01", "2024-11-01", 3000.0) if d.month % 3 == 2]
+    tx = frame(a=quarterly + [("2025-02-15", 4800), ("2025-05-15", 4800)])
+    november = pd.Timestamp("2024-11-01")
+    strict = Config().with_overrides({"time.expansion_min_extra_orders": 1.0})  # >= 3,000 a horizon
+    assert labels(tx, strict, cutoff=november).loc["a", "expansion"] == 0.0
+    assert labels(tx, cutoff=november).loc["a", "expansion"] == 1.0  # the default 0.5 asks for 1,500
 
 
 def test_same_history_in_a_currency_1000x_smaller_gets_the_same_labels():
     orders = {
-        "step_up": STEADY + [("2025-01-15", 1300), ("2025-02-15", 1300), ("2025-03-15", 1400)],
-        "flat": STEADY + [("2025-01-15", 1000), ("2025-02-15", 1100), ("2025-03-15", 1000)],
+        "step_up": STEADY + [JAN] + after(1600.0),
+        "flat": STEADY + [JAN] + after(1100.0),
         "gone": STEADY,
     }
     big = labels(frame(**orders))
@@ -139,14 +157,11 @@ def test_same_history_in_a_currency_1000x_smaller_gets_the_same_labels():
 
 
 def test_new_account_second_order_is_not_expansion():
-    # first order on 2024-12-10, a 1,500 second order in the horizon
-    row = labels(frame(a=[("2024-12-10", 1000), ("2025-01-20", 1500)])).loc["a"]
+    # first order on 2024-12-10, 1,500 a month from January
+    tx = frame(a=[("2024-12-10", 1000)] + monthly("2025-01-01", "2025-05-01", 1500.0, day=20))
+    row = labels(tx).loc["a"]
     assert row["baseline_spend"] == pytest.approx(1000.0)  # 22 days of history count as one horizon
-    assert row["horizon_spend"] == 1500.0
-    assert row["expansion"] == 0.0 and row["churn"] == 0.0
-    # nor is a new monthly buyer keeping its pace (3,000 in the horizon against a 1,000 "baseline")
-    monthly_new = [("2024-12-10", 1000)] + monthly("2025-01-01", "2025-03-01", 1000.0, day=10)
-    assert labels(frame(a=monthly_new)).loc["a", "expansion"] == 0.0
+    assert row["expansion"] == 0.0 and row["churn"] == 0.0  # not established: no baseline to grow against
 
 
 def test_young_account_run_rate_is_scaled_by_its_history():
@@ -191,7 +206,7 @@ def test_baseline_reads_only_events_before_the_date():
 def test_targets_are_per_account():
     # an account's labels do not depend on which other accounts are in the table (partitioned engines)
     tx = frame(
-        a=STEADY + [("2025-01-15", 1300), ("2025-02-15", 1300), ("2025-03-15", 1400)],
+        a=STEADY + [JAN] + after(1600.0),
         b=[(d, x * 40) for d, x in STEADY] + [("2025-01-20", 40_000)],
     )
     both = labels(tx)
@@ -212,16 +227,40 @@ def test_old_fixed_amount_key_names_its_replacement(tmp_path):
 
 def test_an_account_that_stepped_up_half_a_year_ago_is_not_expanding_again():
     # 1,000 a month, then 2,000 a month from July 2024 on: the step is behind the cutoff
-    stepped = [(d, 2000.0 if d >= pd.Timestamp("2024-07-01") else x) for d, x in STEADY]
-    tx = frame(a=stepped + [("2025-01-15", 2000), ("2025-02-15", 2000), ("2025-03-15", 2000)])
+    stepped = [(d, 2000.0 if d >= pd.Timestamp("2024-07-01") else x) for d, x in STEADY + [JAN]]
+    tx = frame(a=stepped + after(2000.0))
     row = labels(tx).loc["a"]
-    # baseline: (6 x 1,000 + 6 x 2,000) x 90 / 365 = 4,438.36 (last year's window: 3,000); it lags the new level
-    assert row["baseline_spend"] == pytest.approx(18000 * 90 / 365)
-    # growth bar: the recent run rate, 6 x 2,000 x 90 / 180 = 6,000; the horizon's 6,000 is no new growth
-    assert row["uplift"] == pytest.approx(0.0)
+    assert row["baseline_spend"] == pytest.approx(18000 * 90 / 365)  # it lags the new level
+    assert row["uplift"] == pytest.approx(0.0)  # the recent run rate, 6,000 a horizon, is the bar
     assert row["expansion"] == 0.0
-    # the horizon that holds the step (cutoff 2024-07-01) is the expansion
-    assert labels(frame(a=stepped), cutoff=pd.Timestamp("2024-07-01")).loc["a", "expansion"] == 1.0
+    # the horizon that holds the step is the expansion (the July order pays for Jun 16 .. Jul 15)
+    assert labels(tx, cutoff=pd.Timestamp("2024-06-01")).loc["a", "expansion"] == 1.0
+    assert labels(tx, cutoff=pd.Timestamp("2024-08-01")).loc["a", "expansion"] == 0.0
+
+
+def test_a_step_late_in_the_horizon_counts_when_the_data_after_it_shows_it_holds():
+    # the step comes with the March 15 order: the horizon's own spend is barely up, the level after it is
+    tx = frame(a=STEADY + [JAN, ("2025-02-15", 1000)] + after(1800.0, "2025-03-01"))
+    row = labels(tx).loc["a"]
+    assert row["horizon_spend"] == 1000 + 1000 + 1800
+    assert row["expansion"] == 1.0
+    # with the data ending before the order that shows it, it is not counted
+    cut = tx[tx["date"] < pd.Timestamp("2025-03-10")]
+    ids = pd.unique(cut["account_id"])
+    ds = Dataset(pd.DataFrame({"account_id": ids}), cut, None, None)
+    early = labels_at(prepare(ds, pd.Timestamp("2025-04-01"), Config().features), CUTOFF, Config())
+    assert early.loc["a", "expansion"] == 0.0
+
+
+def test_labels_read_the_data_up_to_the_given_end_only():
+    tx = frame(a=STEADY + [JAN] + after(1600.0))
+    ids = pd.unique(tx["account_id"])
+    ds = Dataset(pd.DataFrame({"account_id": ids}), tx, None, None)
+    prepared = prepare(ds, AS_OF, Config().features)
+    # the whole data (end June 1) shows the step; an end on Feb 10 has no order after the step to show it
+    assert labels_at(prepared, CUTOFF, Config()).loc["a", "expansion"] == 1.0
+    short = labels_at(prepared, CUTOFF, Config(), end=pd.Timestamp("2025-02-10"))
+    assert short.loc["a", "expansion"] == 0.0
 
 
 def test_nothing_against_a_zero_baseline_is_not_expansion():
@@ -234,10 +273,24 @@ def test_nothing_against_a_zero_baseline_is_not_expansion():
 
 
 def test_buying_more_often_is_expansion_and_a_fading_burst_is_not():
-    # 1,000 a month, then twice a month from January: same order size, twice the rate
-    often = STEADY + [(d, 1000.0) for m in ("2025-01", "2025-02", "2025-03") for d in (f"{m}-01", f"{m}-15")]
-    assert labels(frame(a=often)).loc["a", "expansion"] == 1.0
-    # 1,000 a month, then 2,500 on Jan 15 and Feb 15 and back to 1,000 in March: the growth did not hold
-    burst = STEADY + [("2025-01-15", 2500), ("2025-02-15", 2500), ("2025-03-15", 1000)]
-    row = labels(frame(a=burst)).loc["a"]
-    assert row["horizon_spend"] == 6000.0 and row["expansion"] == 0.0  # 1,000 / 28 days x 90 < 3,600
+    # 1,000 a month, then twice a month from February: same order size, twice the rate
+    twice = [(d, 1000.0) for m in ("02", "03", "04", "05") for d in (f"2025-{m}-01", f"2025-{m}-15")]
+    assert labels(frame(a=STEADY + [JAN] + twice)).loc["a", "expansion"] == 1.0
+    # 2,500 on Feb 15 and Mar 15, then back to 1,000: the growth did not hold
+    burst = [("2025-02-15", 2500), ("2025-03-15", 2500)] + after(1000.0, "2025-04-01")
+    assert labels(frame(a=STEADY + [JAN] + burst)).loc["a", "expansion"] == 0.0
+
+
+def test_buying_curve_spreads_each_order_over_the_days_since_the_previous_one():
+    tx = frame(a=[("2025-01-01", 100), ("2025-01-11", 100), ("2025-01-31", 200)], b=[("2025-01-05", 50)])
+    curve = BuyingCurve.build(Events.from_frame(tx, pd.Index(["a", "b"])), day_of(AS_OF))
+    start = day_of(pd.Timestamp("2025-01-01"))
+    at = {d: curve.at(start + d) for d in (0, 1, 6, 11, 21, 40)}
+    assert list(at[0]) == [0.0, 0.0] and list(at[1]) == [100.0, 0.0]  # the first order fills its own day
+    assert at[6][0] == pytest.approx(150.0)  # the Jan 11 order pays for Jan 2 .. Jan 11
+    assert at[21][0] == pytest.approx(300.0)  # the Jan 31 order pays for Jan 12 .. Jan 31 (10 of 20 days)
+    assert list(at[40]) == [400.0, 50.0]
+    assert curve.level(start + 11, start + 31)[0] == pytest.approx(10.0)  # 200 over 20 days
+    # nothing on or after `end` is on the curve
+    cut = BuyingCurve.build(Events.from_frame(tx, pd.Index(["a", "b"])), start + 30)
+    assert cut.at(start + 40)[0] == pytest.approx(200.0)

@@ -194,7 +194,8 @@ def test_seasonality_fools_quarter_on_quarter_but_not_year_on_year(book):
     assert q4.sum() / q3.sum() > 1.2  # the book as a whole "grows" 20%+ from Q3 to Q4
     naive = (q4 >= 1.2 * q3).mean()  # a quarter-on-quarter label calls these non-expanding accounts expanding
     assert naive > 0.55
-    assert 0.9 < q4.sum() / q4_before.sum() < 1.12  # year on year, the same season is comparable
+    # year on year, the same season is comparable (the median account: a few large ones sway the sum)
+    assert 0.9 < (q4 / q4_before.where(q4_before > 0)).median() < 1.1
     assert (q4 >= 1.2 * q4_before).mean() < naive - 0.25  # what is left is lumpy orders and quiet spells
 
 

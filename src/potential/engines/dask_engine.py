@@ -59,6 +59,8 @@ from potential.labels.training_set import (
     SLICES,
     TrainingSet,
     apply_label_overrides,
+    buying_curve,
+    data_end,
     labels_at,
     plan_cutoffs,
     profile_training_set,
@@ -380,15 +382,20 @@ def _local_part(
     config: Config,
     plan: FeaturePlan,
     labels: bool,
+    label_end: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]]:
-    """One bucket: per-account features (+ labels) at each cutoff, and its share of the deal sums."""
+    """One bucket: per-account features (+ labels) at each cutoff, and its share of the deal sums.
+
+    `label_end`: the first day the data does not cover, for the labels (default `as_of`, see `labels_at`).
+    """
     prepared = prepare(_partition_dataset(accounts, tx, act), as_of, config.features, plan)
+    curve = buying_curve(prepared, label_end) if labels and prepared.transactions is not None else None
     frames, sums = [], {}
     for cutoff in cutoffs:
         local = local_features(prepared, cutoff)
         if labels:
             # every account stays until the peer statistics are done: they are over all accounts
-            y = labels_at(prepared, cutoff, config)
+            y = labels_at(prepared, cutoff, config, curve=curve)
             local = local.join(y).assign(labelled=local.index.isin(y.index))
         local = local.assign(cutoff=cutoff)
         frames.append(local.reset_index())
@@ -461,15 +468,21 @@ def _finish_part(
 
 
 def features(
-    data: DaskData, cutoffs: Sequence[pd.Timestamp], as_of: pd.Timestamp, config: Config, labels: bool = False
+    data: DaskData,
+    cutoffs: Sequence[pd.Timestamp],
+    as_of: pd.Timestamp,
+    config: Config,
+    labels: bool = False,
+    label_end: pd.Timestamp | None = None,
 ) -> dd.DataFrame:
     """The feature table (+ labels) at each cutoff: columns account_id, features, cutoff [, labels].
 
-    Value for value the table the pandas engine builds; one partition per account bucket.
+    Value for value the table the pandas engine builds; one partition per account bucket. `label_end`:
+    the first day the data does not cover, when the labels may read past `as_of` (outcomes).
     """
     plan = feature_plan(data, as_of)
     calls = [
-        dask.delayed(_local_part)(accounts, tx, act, tuple(cutoffs), as_of, config, plan, labels)
+        dask.delayed(_local_part)(accounts, tx, act, tuple(cutoffs), as_of, config, plan, labels, label_end)
         for accounts, tx, act in _delayed_parts(data)
     ]
     calls = list(dask.persist(*calls))  # both outputs of a bucket from one run of its builders
@@ -843,7 +856,8 @@ class DaskEngine:
         return Scored(parts.table, parts.notes, parts)
 
     def outcomes(self, data: DaskData, as_of: pd.Timestamp) -> pd.DataFrame:
-        table = features(data, [as_of], as_of, self.config, labels=True)
+        end = data_end(data.last) if data.last is not None else None
+        table = features(data, [as_of], as_of, self.config, labels=True, label_end=end)
         columns = [c for c in LABEL_COLUMNS if c in table.columns]
         local = table[table["labelled"]][[ID, *columns]].compute()
         return local.sort_values(ID, kind="mergesort").set_index(ID)

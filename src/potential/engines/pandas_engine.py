@@ -13,7 +13,7 @@ from potential.data.io import write_table
 from potential.data.schema import Dataset, load_dataset
 from potential.engines.base import Progress, Scored, TableSummary
 from potential.features.build import build_features, prepare
-from potential.labels.training_set import TrainingSet, build_training_set, labels_at
+from potential.labels.training_set import TrainingSet, build_training_set, data_end, labels_at
 from potential.models.training import Boosters
 from potential.scoring.accounts import AccountScores, monthly_history, score_accounts
 from potential.scoring.rating import RatingProfile
@@ -61,7 +61,9 @@ class PandasEngine:
         return Scored(scored.table, scored.notes, scored)
 
     def outcomes(self, data: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
-        return labels_at(prepare(data, as_of, self.config.features), as_of, self.config)
+        last = data.last_date()
+        end = data_end(last) if last is not None else None
+        return labels_at(prepare(data, as_of, self.config.features), as_of, self.config, end=end)
 
     def transactions_before(self, data: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
         if data.transactions is None:

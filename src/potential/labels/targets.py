@@ -20,63 +20,66 @@ Baseline — what the account would spend over the next `h` days if nothing chan
   needs one and errs on the side of fewer, surer expansions.
 - never negative (refunds can make a year's net spend negative).
 
-Growth bar — what the horizon has to beat: the larger of the baseline and the recent run rate (spend in the
-2h days before C, scaled to one horizon; two horizons so that an account ordering every other month is not
-judged by whether one or two of its orders fell in the last quarter). The baseline keeps a quiet quarter
-from lowering the bar (a dip and a return is not growth); the recent run rate keeps an account that already
-stepped up from counting the same step again in the following months (its trailing-year run rate lags
-behind its new level). An expansion is a new step in this horizon, which is what a seller can still act on.
+Buying level — what the step detector reads (`BuyingCurve`): each account's cumulative positive spend as a
+piecewise-linear function of time, an order-day's spend spread evenly over the days since the account's
+previous order-day (a replenishment order pays for what was used since the last one). A quarterly buyer's
+level is then as smooth as a monthly buyer's, and "level over [a, b)" is the curve's rise over the span.
 
-Expansion — sustained growth, all five must hold:
+Step ratio at a candidate step point p (`step_ratio`), with w = the level window (4/3 of a horizon, within
+[60, 365] days):
+- after = level over [p, p + w) (clipped to the data's end; at least a third of a horizon is needed);
+- before = the largest of the level over the year before p (or the history there is), the level over the
+  w days before p, and, when the account was buying a year earlier, the level over the same window a year
+  earlier (a repeated seasonal peak is not growth; a quiet spell before p does not lower the bar);
+- ratio = after / before.
 
-1. sustained spend >= (1 + time.expansion_growth) x growth bar, where sustained spend is the horizon spend
-   with its largest order-day counted at most as much as the larger of the horizon's second-largest
-   order-day and the account's median order-day of the trailing year. One big order alone does not make
-   an expansion: growth has to show in more than one order (a catch-up order after a quiet month, or a
-   one-off project order, is one big order).
-2. it holds to the end of the horizon: the buying rate of the horizon's last order-day (its spend over the
-   days since the order-day before it, at least a week), scaled to a horizon, is at least
-   (1 + time.expansion_growth) x growth bar. A burst early in the horizon that fades, or a catch-up
-   followed by ordinary orders, is not growth; bigger orders and more frequent orders both are.
-3. sustained spend - growth bar >= time.expansion_min_extra_orders x the account's average order-day in the
-   trailing year (positive spend / days with an order). The minimum is relative to the account, never a
-   currency amount: the same history in a currency 1000x smaller gets the same labels. It is per account
-   (not a portfolio statistic) so a label depends only on its account's own events and is the same
-   whether the portfolio is scored whole or in partitions.
-4. sustained spend > growth bar (an account that spent nothing and spends nothing is not expanding).
-5. the account is established: its first order is at least one horizon before C. Younger accounts have no
-   baseline to grow against yet (a monthly buyer that started three weeks ago would look like it tripled),
-   so their expansion label is 0: a brand-new account is not expanding on its second order.
+Expansion — a sustained step up of the buying level inside the horizon, all three must hold:
 
-A dip followed by a return to normal is not expansion: the baseline is the trailing year, not the quiet
-quarter before the cutoff, and the catch-up order is capped by rule 1.
+1. step: at one of STEP_POINTS candidate points evenly spaced over [C, C + h) the ratio is at least
+   1 + time.expansion_growth, the level in the second half of its after-window is too (the step holds:
+   a one-off order or a burst that fades does not), and the ratio is a local peak (no lower than at the
+   points one spacing before and after). A step that happened before C still shows a high ratio at C, but
+   a falling one, so it is not counted again in the following horizons; a step late in the horizon peaks
+   inside it although the horizon's own spend barely shows it yet.
+2. material: (after - before) x h >= time.expansion_min_extra_orders x the account's average order-day in
+   the trailing year. The minimum is relative to the account, never a currency amount: the same history in
+   a currency 1000x smaller gets the same labels. It is per account (not a portfolio statistic) so a label
+   depends only on its account's own events and is the same whether the portfolio is scored whole or in
+   partitions.
+3. the account is established: its first order is at least one horizon before C. Younger accounts have no
+   baseline to grow against yet, so their expansion label is 0.
+
+The labels read events after the horizon (up to C + h + w, the level window after the last step point);
+features never do. The label of the latest cutoffs sees less of that window (the data's end), so a step
+in the last third of their horizon cannot be confirmed and is not counted.
+
+A dip followed by a return to normal is not expansion: the year before p sets the bar, not the quiet
+quarter, and a catch-up order is spread over the quiet months it pays for.
+
+Growth bar (for the uplift): the larger of the baseline and the recent run rate (spend in the 2h days
+before C, scaled to one horizon).
 
 Churn (for accounts active in the lookback before C): no positive transaction in [C, C + h).
 Uplift: horizon spend - growth bar (the new money the uplift regressor learns on expanding rows).
 Revenue at risk, in scoring, is the baseline: what the account is expected to spend if it is kept.
 
-Worked example (h = 90, growth 0.2, min extra 0.5 orders). Cutoff C = 2025-01-01, so the trailing year
-is [2024-01-02, 2025-01-01) and last year's window is [2024-01-02, 2024-04-01). The account has bought
-1,000 on the 15th of every month since 2023-06-15.
+Worked example (h = 90, growth 0.5, min extra 0.5 orders, level window 120 days). Cutoff C = 2025-01-01;
+the data runs to 2025-06-01. The account bought 1,000 on the 15th of every month from 2023-06-15 to
+2025-01-15, then 1,600 on the 15th of every month from 2025-02-15.
 
-    trailing-year spend      12 x 1,000                           = 12,000
-    run rate                 12,000 x 90 / 365                    =  2,958.90
-    last year's window       Jan + Feb + Mar 2024 = 3 x 1,000     =  3,000   (first order <= C - 365d)
-    baseline                 max(2,958.90, 3,000)                 =  3,000
-    recent run rate          Jul..Dec 2024 = 6 x 1,000, x 90 / 180 =  3,000
-    growth bar               max(3,000, 3,000)                    =  3,000
-    horizon orders           1,300 (Jan 15), 1,300 (Feb 15), 1,400 (Mar 15); horizon spend = 4,000
-    sustained spend          1,400 capped at max(1,300, 1,000) = 1,300 -> 1,300 + 1,300 + 1,300 = 3,900
-    growth test              3,900 >= 1.2 x 3,000 = 3,600                               yes
-    holds test               1,400 on Mar 15, 28 days after Feb 15: 50 a day x 90 = 4,500 >= 3,600  yes
-    extra test               3,900 - 3,000 = 900 >= 0.5 x 1,000 (average order-day) = 500  yes
-    -> expansion = 1, churn = 0, uplift = 4,000 - 3,000 = 1,000
+    candidate points         Jan 1, Jan 16, Jan 31, Feb 15, Mar 2, Mar 17 (and Dec 17, Apr 1 as neighbours)
+    the Feb 15 order         1,600 spread over Jan 16 .. Feb 15: the level steps up on Jan 16
+    after (Jan 16)           Feb..May orders = 6,400 over [Jan 16, May 16)          = 53.33 a day
+    before (Jan 16)          max(year 33.07, last 120 days 33.06, last year's window 33.06) = 33.07 a day
+    ratio                    53.33 / 33.07 = 1.61 >= 1.5; late ratio (Mar 17 .. May 16) 1.60 >= 1.5
+    peak                     ratios 1.54 (Jan 1), 1.61 (Jan 16), 1.53 (Jan 31): Jan 16 is the peak
+    material                 (53.33 - 33.07) x 90 = 1,824 >= 0.5 x 1,000 (average order-day)
+    -> expansion = 1, churn = 0; horizon spend 1,000 + 1,600 + 1,600 = 4,200, growth bar 3,000, uplift 1,200
 
 The same account ordering nothing in October, November and December and catching up with 3,000 on
-January 15 (then 1,000 in February and March; horizon spend 5,000) is not expanding: its trailing year is
-9,000 (run rate 2,219.18), the growth bar stays 3,000 (last year's window; the recent levels are lower),
-and the catch-up order counts as max(1,000, 1,000) = 1,000, so the sustained spend is 3,000 < 3,600. The previous rule (horizon spend
->= 1.2 x the spend of the 90 days before C, which is 0 here) called it an expansion worth 5,000.
+January 15 (then 1,000 a month) is not expanding: the catch-up is spread over the four months it pays
+for, so its level never rises above the year before. Ordering 5,000 once in February among 1,000 orders
+is not either: the window holding the big order is up, its second half is not (late ratio about 1).
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ from potential.config import TimeConfig
 from potential.features.timebase import day_of, to_days
 
 YEAR_DAYS = 365
+STEP_POINTS = 6  # candidate step points per horizon (every 15 days of a 90-day horizon)
+CURVE_KEY = 1 << 32  # (account code, day) packed into one sortable number (exact in float64)
 MONEY_COLUMNS = ("horizon_spend", "previous_spend", "baseline_spend", "uplift")
 TARGET_COLUMNS = ("churn", "expansion", *MONEY_COLUMNS)  # what `targets_at` returns besides `active`
 
@@ -245,46 +250,166 @@ def churn_label(events: EventArrays, at: float, horizon_days: int) -> np.ndarray
     return (_sum(events, window, weights=False) == 0).astype(float)
 
 
-def sustained_spend(events: EventArrays, at: float, horizon_days: int) -> np.ndarray:
-    """Horizon spend with its largest order-day capped (rule 1 of the module docstring).
+@dataclass(frozen=True)
+class BuyingCurve:
+    """Each account's cumulative positive spend as a piecewise-linear function of time (the step detector's
+    view of its level, module docstring "Buying level").
 
-    The cap is the larger of the horizon's second-largest order-day and the account's median
-    order-day in the trailing year [at - 365d, at).
+    An order-day's spend is spread evenly over the days since the account's previous order-day (a
+    replenishment order pays for what was used since the last one), so a quarterly buyer's level is as
+    smooth as a monthly buyer's. The first order-day's spend is spread over its own day. The curve has a
+    knot at the end of each order-day; it is 0 before an account's first one and its total after the last.
+    Only order-days strictly before `end` (the first day the data does not cover) are on the curve, and
+    it is read no later than `end`. `known` is how far the data tells an account's level: `end`, unless
+    its last order-day is closer to `end` than the gap before that order (it has not been silent for
+    longer than usual, so the use since its last order is still to be paid); then its last order-day.
     """
-    n = events.n_accounts
-    horizon = (events.t >= at) & (events.t < at + horizon_days)
-    spend = _sum(events, horizon)
-    top, second = _largest_two(*_order_days(events, horizon), n)
-    past_acc, past_val = _order_days(events, (events.t < at) & (events.t >= at - YEAR_DAYS))
-    cap = np.maximum(second, _median_per_account(past_acc, past_val, n))  # a usual order-day at most
-    return spend - np.maximum(top - cap, 0.0)
+
+    n_accounts: int
+    code: np.ndarray  # account code per knot, sorted by (code, day)
+    day: np.ndarray  # knot position (day number)
+    value: np.ndarray  # the account's cumulative spend at the knot
+    end: float
+    known: np.ndarray  # per account: the level is known up to this day
+
+    @classmethod
+    def build(cls, events: EventArrays, end: float) -> BuyingCurve:
+        keep = (events.amount > 0) & (events.t < end)
+        code = events.code[keep].astype(np.int64)
+        if len(code) == 0:
+            empty = np.zeros(0)
+            return cls(events.n_accounts, code, empty, empty, float(end), np.full(events.n_accounts, end))
+        key = code * CURVE_KEY + np.floor(events.t[keep]).astype(np.int64)
+        uniques, inverse = np.unique(key, return_inverse=True)
+        spend = np.bincount(inverse, weights=events.amount[keep])
+        code, day = uniques // CURVE_KEY, (uniques % CURVE_KEY).astype(float) + 1.0  # the day's end
+        first = np.r_[True, code[1:] != code[:-1]]
+        total = np.cumsum(spend)
+        starts = np.flatnonzero(first)
+        offset = np.repeat(np.r_[0.0, total][starts], np.diff(np.r_[starts, len(code)]))
+        knot_code = np.r_[code, code[first]]
+        knot_day = np.r_[day, day[first] - 1.0]
+        knot_value = np.r_[total - offset, np.zeros(len(starts))]
+        order = np.lexsort((knot_day, knot_code))
+        last = np.r_[code[1:] != code[:-1], True]
+        gap = np.where(first, np.inf, np.diff(day, prepend=np.nan))  # days since the previous order-day
+        known = np.full(events.n_accounts, float(end))
+        recent = last & (end - day < gap)
+        known[code[recent]] = day[recent]
+        return cls(events.n_accounts, knot_code[order], knot_day[order], knot_value[order], float(end), known)
+
+    def at(self, q: np.ndarray | float) -> np.ndarray:
+        """Cumulative spend of every account by day `q` (one per account, or a scalar for all)."""
+        n = self.n_accounts
+        q = np.minimum(np.broadcast_to(np.asarray(q, dtype=float), (n,)), self.end)
+        out = np.zeros(n)
+        if len(self.code) == 0:
+            return out
+        codes = np.arange(n)
+        i = np.searchsorted(self.code * CURVE_KEY + self.day, codes * CURVE_KEY + q, side="right") - 1
+        has = i >= 0
+        has[has] = self.code[i[has]] == codes[has]
+        out[has] = self.value[i[has]]
+        j = i + 1
+        nxt = has & (j < len(self.code))
+        nxt[nxt] = self.code[j[nxt]] == codes[nxt]
+        i, j = i[nxt], j[nxt]
+        rise = self.value[j] - self.value[i]
+        out[nxt] += rise * (q[nxt] - self.day[i]) / (self.day[j] - self.day[i])
+        return out
+
+    def first_day(self) -> np.ndarray:
+        """Each account's first knot (inf without one)."""
+        first = np.full(self.n_accounts, np.inf)
+        np.minimum.at(first, self.code, self.day)
+        return first
+
+    def level(self, start: np.ndarray | float, stop: np.ndarray | float) -> np.ndarray:
+        """Spend per day over [start, stop), both clipped to the data's end; 0 for an empty span."""
+        start = np.minimum(np.broadcast_to(np.asarray(start, dtype=float), (self.n_accounts,)), self.end)
+        stop = np.minimum(np.broadcast_to(np.asarray(stop, dtype=float), (self.n_accounts,)), self.end)
+        span = stop - start
+        return np.divide(self.at(stop) - self.at(start), span, out=np.zeros(self.n_accounts), where=span > 0)
 
 
-MIN_GAP_DAYS = 7.0  # an order split over two days is not a doubled buying rate
+@dataclass(frozen=True)
+class Step:
+    """The step detector's figures at one candidate point, one value per account (`step_ratio`)."""
+
+    ratio: np.ndarray  # after / before (0 where it cannot be measured)
+    late_ratio: np.ndarray  # the second half of the after-window against its own level before
+    before: np.ndarray  # spend per day
+    after: np.ndarray  # spend per day
 
 
-def last_order_rate(events: EventArrays, at: float, horizon_days: int) -> np.ndarray:
-    """The buying rate at the end of the horizon: the last order-day's spend over the days since the order-day
-    before it (at least a week), per day; 0 without an order in the horizon. Growth in order size and
-    growth in order frequency both raise it; a catch-up order followed by ordinary ones does not."""
-    n = events.n_accounts
-    end = at + horizon_days
-    keep = (events.t < end) & (events.amount > 0)
-    rate = np.zeros(n)
-    if not keep.any():
-        return rate
-    code, day, amount = events.code[keep], np.floor(events.t[keep]), events.amount[keep]
-    last_day = np.full(n, -np.inf)
-    np.maximum.at(last_day, code, day)
-    on_last = day == last_day[code]
-    last_spend = np.bincount(code[on_last], weights=amount[on_last], minlength=n)
-    before = np.full(n, -np.inf)
-    np.maximum.at(before, code[~on_last], day[~on_last])
-    gap = np.full(n, np.inf)
-    known = np.isfinite(before) & np.isfinite(last_day)
-    gap[known] = last_day[known] - before[known]
-    in_horizon = last_day >= at
-    return np.where(in_horizon, last_spend / np.maximum(gap, MIN_GAP_DAYS), 0.0)
+def step_ratio(curve: BuyingCurve, point: float, horizon_days: int) -> Step:
+    """The buying level after a candidate step `point` (a day number) against the level before it.
+
+    After: the level over [point, point + w), w = the level window, clipped to where the data tells the
+    account's level (`BuyingCurve.known`). Before: the largest of the level over the year before `point`
+    (or the history there is), over the last w days before it, and, when the account bought a year
+    earlier, over the same window a year earlier (a repeated seasonal peak is not growth). The ratio is
+    after / before (0 without a level before, or with less than a third of a horizon after `point`). The
+    late ratio is the same for the second half of the after-window (the step has to hold), its level a
+    year earlier standing for the same window's.
+    """
+    h = float(horizon_days)
+    w = level_window(horizon_days)
+    history = history_days_curve(curve, point)
+    span = np.clip(np.minimum(w, curve.known - point), 0.0, None)
+    half = point + span / 2
+    year = np.clip(history, 1.0, YEAR_DAYS)
+    recent = np.clip(history, 1.0, w)
+    steady = np.maximum(curve.level(point - year, point), curve.level(point - recent, point))
+    seasonal = history >= YEAR_DAYS + span
+    before = np.where(
+        seasonal, np.maximum(steady, curve.level(point - YEAR_DAYS, point - YEAR_DAYS + span)), steady
+    )
+    before_late = np.where(
+        seasonal, np.maximum(steady, curve.level(half - YEAR_DAYS, point - YEAR_DAYS + span)), steady
+    )
+    ok = (before > 0) & (span >= h / 3) & (history > 0)
+    after = curve.level(point, point + span)
+    late = curve.level(half, point + span)
+    zeros = np.zeros(curve.n_accounts)
+    return Step(
+        ratio=np.divide(after, before, out=zeros.copy(), where=ok),
+        late_ratio=np.divide(late, before_late, out=zeros.copy(), where=ok & (before_late > 0)),
+        before=before,
+        after=after,
+    )
+
+
+def level_window(horizon_days: int) -> float:
+    """Days over which a level is measured around a step: 4/3 of a horizon, within [60, 365]."""
+    return float(np.clip(4 * horizon_days / 3, 60, YEAR_DAYS))
+
+
+def history_days_curve(curve: BuyingCurve, at: float) -> np.ndarray:
+    """Days from each account's first knot on the curve to `at`; -inf without one before `at`."""
+    first = curve.first_day()
+    return np.where(first < at, at - first, -np.inf)
+
+
+def step_up(curve: BuyingCurve, at: float, horizon_days: int, growth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: (True where its buying level steps up inside [at, at + h), the extra spend per day).
+
+    Candidate step points are STEP_POINTS evenly spaced days of the horizon; a step counts at a point
+    whose ratio and late ratio (`step_ratio`) are both at least 1 + growth and whose ratio is a local
+    peak (no lower than at the points one spacing before and after it), so a step that happened before
+    `at`, whose ratio is still falling at `at`, is not counted again. The first such point counts.
+    """
+    spacing = horizon_days / STEP_POINTS
+    steps = [step_ratio(curve, at + k * spacing, horizon_days) for k in range(-1, STEP_POINTS + 1)]
+    stepped = np.zeros(curve.n_accounts, dtype=bool)
+    extra = np.zeros(curve.n_accounts)
+    for k in range(1, STEP_POINTS + 1):
+        step = steps[k]
+        peak = (step.ratio >= steps[k - 1].ratio) & (step.ratio >= steps[k + 1].ratio)
+        hit = peak & (step.ratio >= 1.0 + growth) & (step.late_ratio >= 1.0 + growth) & ~stepped
+        extra = np.where(hit, step.after - step.before, extra)
+        stepped |= hit
+    return stepped, extra
 
 
 def average_order_day(events: EventArrays, at: float) -> np.ndarray:
@@ -296,41 +421,41 @@ def average_order_day(events: EventArrays, at: float) -> np.ndarray:
 
 
 def expansion_label(
-    sustained: np.ndarray,
-    end_rate: np.ndarray,
-    baseline: np.ndarray,
+    stepped: np.ndarray,
+    extra_per_day: np.ndarray,
+    horizon_days: int,
     typical_order: np.ndarray,
     established: np.ndarray,
-    growth: float,
     min_extra_orders: float,
 ) -> np.ndarray:
-    """1.0 where an established account's sustained spend beat its growth bar (`baseline`) by `growth` and by
-    at least `min_extra_orders` of its average order-day, and it still buys at that rate at the end of the
-    horizon (`end_rate`: the last order's rate scaled to a horizon; rules 1-5 of the module docstring)."""
-    extra = sustained - baseline
-    grew = (sustained >= (1.0 + growth) * baseline) & (end_rate >= (1.0 + growth) * baseline)
-    material = extra >= min_extra_orders * typical_order
-    return (established & grew & material & (extra > 0)).astype(float)
+    """1.0 where an established account's buying level stepped up inside the horizon (`step_up`) by at least
+    `min_extra_orders` of its average order-day over a horizon (rules 1-3 of the module docstring)."""
+    material = extra_per_day * horizon_days >= min_extra_orders * typical_order
+    return (established & stepped & material & (extra_per_day > 0)).astype(float)
 
 
-def targets_at(events: EventArrays, at: float, time: TimeConfig) -> dict[str, np.ndarray]:
+def targets_at(
+    events: EventArrays, at: float, time: TimeConfig, curve: BuyingCurve | None = None
+) -> dict[str, np.ndarray]:
     """Every target column at one cutoff, one value per account code, plus `active` (who gets a label).
 
     Columns: churn, expansion, horizon_spend, previous_spend (the h days before the cutoff),
-    baseline_spend, uplift (horizon spend - the growth bar, max(baseline, recent run rate)).
+    baseline_spend, uplift (horizon spend - the growth bar, max(baseline, recent run rate)). `curve` is
+    the events' buying curve (built once for many cutoffs); without it, one is built over every event.
     """
     h = time.horizon_days
+    curve = curve if curve is not None else BuyingCurve.build(events, np.inf)
     horizon_spend = _sum(events, (events.t >= at) & (events.t < at + h))
     previous_spend = _sum(events, (events.t >= at - h) & (events.t < at))
     baseline = baseline_spend(events, at, h)
     bar = np.maximum(baseline, recent_run_rate(events, at, h))
+    stepped, extra = step_up(curve, at, h, time.expansion_growth)
     expansion = expansion_label(
-        sustained_spend(events, at, h),
-        last_order_rate(events, at, h) * h,
-        bar,
+        stepped,
+        extra,
+        h,
         average_order_day(events, at),
         history_days(events, at) >= h,
-        time.expansion_growth,
         time.expansion_min_extra_orders,
     )
     return {

@@ -20,7 +20,7 @@ from potential.data.schema import Dataset
 from potential.errors import InsufficientDataError
 from potential.features.build import Prepared, features_at, prepare
 from potential.features.timebase import day_of
-from potential.labels.targets import MONEY_COLUMNS, targets_at
+from potential.labels.targets import MONEY_COLUMNS, BuyingCurve, targets_at
 
 MIN_HISTORY_DAYS = 90  # history before the earliest cutoff, so its features describe the account
 SLICES = ("train", "calibration", "test")
@@ -154,21 +154,45 @@ def _too_short(first: pd.Timestamp, as_of: pd.Timestamp, horizon: int) -> str:
     )
 
 
-def labels_at(prepared: Prepared, cutoff: pd.Timestamp, config: Config) -> pd.DataFrame:
+def labels_at(
+    prepared: Prepared,
+    cutoff: pd.Timestamp,
+    config: Config,
+    *,
+    end: pd.Timestamp | None = None,
+    curve: BuyingCurve | None = None,
+) -> pd.DataFrame:
     """Target columns for the accounts active in the lookback before `cutoff` (definitions: `labels.targets`).
 
-    Columns: churn, expansion, horizon_spend, previous_spend, baseline_spend, uplift. Reads only the label
-    window [cutoff, cutoff + horizon) and, for the baseline, the history before the cutoff.
+    Columns: churn, expansion, horizon_spend, previous_spend, baseline_spend, uplift. Reads the history
+    before the cutoff (baseline), the label window [cutoff, cutoff + horizon) and, for the expansion's
+    step detector, the level window after each step point, up to `end`: the first day the data does not
+    cover (default `prepared.as_of`, right when the data was cut there, as for training). `curve`: the
+    buying curve of `prepared` up to `end`, when the caller labels many cutoffs.
     """
     if prepared.transactions is None:
         raise ValueError(
             "labels_at needs transactions, and this dataset has none; "
             "label a profile-only dataset with labels.csv (build_training_set does)."
         )
-    columns = targets_at(prepared.transactions, day_of(cutoff), config.time)
+    if curve is None:
+        curve = buying_curve(prepared, end)
+    columns = targets_at(prepared.transactions, day_of(cutoff), config.time, curve)
     active = columns.pop("active")
     frame = pd.DataFrame(columns, index=prepared.index)
     return frame.loc[active]
+
+
+def data_end(last: pd.Timestamp) -> pd.Timestamp:
+    """The first day a dataset whose last event is at `last` does not cover (the `end` of `labels_at`)."""
+    return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+
+
+def buying_curve(prepared: Prepared, end: pd.Timestamp | None = None) -> BuyingCurve:
+    """The buying curve of `prepared`'s transactions up to `end` (default: its as-of), for `labels_at`."""
+    if prepared.transactions is None:
+        raise ValueError("buying_curve needs transactions")
+    return BuyingCurve.build(prepared.transactions, day_of(end if end is not None else prepared.as_of))
 
 
 def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, progress=None) -> TrainingSet:
@@ -180,10 +204,11 @@ def build_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config, pr
         return profile_training_set(dataset, as_of, config)
     plan = plan_cutoffs(dataset.first_date(), as_of, config)
     prepared = prepare(dataset, as_of, config.features)
+    curve = buying_curve(prepared)
     feature_parts, label_parts, slice_parts = [], [], []
     all_cutoffs = [(name, c) for name in SLICES for c in plan[name]]
     for name, cutoff in all_cutoffs:
-        labels = labels_at(prepared, cutoff, config)
+        labels = labels_at(prepared, cutoff, config, curve=curve)
         feats = features_at(prepared, cutoff)
         ids = labels.index.intersection(feats.index)
         labels = labels.loc[ids]

@@ -28,8 +28,8 @@ from potential.synthetic.world import World
 PRODUCTS = 12
 PRE_CHURN_MONTHS = 5
 MAX_LEAD = 6
-LEAD_P = (0.10, 0.20, 0.25, 0.20, 0.15, 0.10)  # lead of the first signal before the step: 1..6 months
-SILENT_SHARE = 0.2  # real expansions without any signal
+LEAD_P = (0.25, 0.30, 0.22, 0.13, 0.07, 0.03)  # lead of the first signal before the step: 1..6 months
+SILENT_SHARE = 0.15  # real expansions without any signal
 SIGNALS = ("contacts", "exec", "trial", "engagement")
 SIGNAL_P = (0.6, 0.5, 0.45, 0.65)  # chance an announced episode shows each signal (at least one shows)
 FALSE_START_RATIO = 0.3  # false-start chance relative to the real-expansion chance (at average health)
