@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from potential.config import Config
 
-AS_OF = "2025-06-01"
+AS_OF = "2025-02-01"
 
 
 def run(args: list[object]) -> tuple[int, str, str]:
@@ -106,7 +106,7 @@ def test_tables_in_a_narrow_terminal_truncate_nothing(workspace, monkeypatch):
     text = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())  # without the terminal's colour codes
     assert "…" not in text and "..." not in text
     assert max(len(line) for line in text.splitlines()) <= 80
-    for cell in ("champion", "expansion", "logistic", "rfm_rule", "2025-06-01", "pyfunc"):
+    for cell in ("champion", "expansion", "logistic", "rfm_rule", "2025-02-01", "pyfunc"):
         assert cell in text  # every cell whole: one `column: value` block per row when the table is too wide
 
 

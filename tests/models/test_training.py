@@ -15,7 +15,7 @@ from potential.models.training import (
     train_target,
 )
 
-AS_OF = pd.Timestamp("2025-06-01")
+AS_OF = pd.Timestamp("2025-02-01")  # the fixture's accounts still buy in the horizons before it
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from potential.tracking.store import REGISTERED, Tracker
 from tests import stages as pipeline
 from tests.cli_helpers import run_cli
 
-AS_OF = pd.Timestamp("2025-06-01")
+AS_OF = pd.Timestamp("2025-02-01")
 
 
 def cfg(**kw) -> Config:
@@ -121,7 +121,7 @@ def test_model_runs_hold_evaluation_booster_and_description(workspace):
     for target in ("churn", "expansion"):
         version = summary.decisions[target]["version"]
         mv = tracker.client.get_model_version(REGISTERED[target], version)
-        assert "ROC-AUC" in mv.description and "trained as of 2025-06-01" in mv.description
+        assert "ROC-AUC" in mv.description and "trained as of 2025-02-01" in mv.description
         files = {a.path for a in tracker.client.list_artifacts(mv.run_id, "evaluation")}
         for name in (
             "roc_curve.png",
@@ -153,7 +153,7 @@ def test_rank_logs_an_inference_run(workspace):
     runs = tracker.client.search_runs([tracker.experiment_id()], "tags.`potential.kind` = 'inference'")
     assert len(runs) == 1
     run = runs[0]
-    assert run.data.params["as_of"] == "2025-06-01"
+    assert run.data.params["as_of"] == "2025-02-01"
     assert run.data.params["churn_version"] == ranked.model_versions["churn"]
     assert run.data.metrics["accounts_ranked"] == len(ranked.targets)
     tiers = ranked.targets["tier"].value_counts()
@@ -162,14 +162,14 @@ def test_rank_logs_an_inference_run(workspace):
     assert {d.dataset.name for d in run.inputs.dataset_inputs} >= {"transactions"}
     path = tracker.client.download_artifacts(run.info.run_id, "manifest.json")
     manifest = json.loads(Path(path).read_text(encoding="utf-8"))
-    assert manifest["as_of"] == "2025-06-01"
+    assert manifest["as_of"] == "2025-02-01"
 
 
 def test_models_lists_versions_and_promote_defaults_to_the_challenger(workspace):
     root, _, summary, _ = workspace
     tracker = Tracker(root, cfg())
     # the same models logged again, against a champion they cannot beat: they become challengers
-    context = {"as_of": "2025-06-01", "horizon_days": 90, "data_digest": "d", "config_digest": "c"}
+    context = {"as_of": "2025-02-01", "horizon_days": 90, "data_digest": "d", "config_digest": "c"}
     decisions = tracker.log_training(summary.results, context, lambda model, target: 1.0)
     assert not any(d["promoted"] for d in decisions.values())
     listed = tracker.models()

@@ -7,7 +7,7 @@ from potential.config import Config
 from potential.tracking.store import REGISTERED, Tracker
 from tests import stages as pipeline
 
-AS_OF = pd.Timestamp("2025-06-01")
+AS_OF = pd.Timestamp("2025-02-01")
 
 
 def cfg(**kw):
