@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench bench-quick clean
+.PHONY: help install demo test test-all lint format bench bench-quick bench-classic clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ bench: install ## Run the benchmarks and rewrite BENCHMARKS.md
 
 bench-quick: install ## Smoke-run the benchmarks at small sizes
 	$(BIN)/python benchmarks/run_all.py --quick
+
+bench-classic: install ## Rerun only the product vs BG/NBD, momentum rule and logistic regression (bench_classic)
+	$(BIN)/python benchmarks/run_all.py --only bench_classic
 
 clean: ## Remove the demo workspace and caches
 	rm -rf $(WORKSPACE) .pytest_cache .ruff_cache

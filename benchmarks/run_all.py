@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 QUICK = {
     "bench_accuracy": {"accounts": 1500, "customers": 5000, "profiles": 3000},
     "bench_backtest": {"accounts": 1500, "seeds": (42,)},
+    "bench_classic": {"customers": 2000, "wholesale": 800, "profiles": 2000},
     "bench_engines": {"accounts": (10_000,)},
     "bench_explain": {"accounts": 10_000},
     "bench_features": {"accounts": (2_000, 10_000)},

@@ -3,7 +3,14 @@ import zipfile
 import pandas as pd
 import pytest
 
-from potential.export.targets import TARGET_COLUMNS, neutralise, order_columns, write_targets
+from potential.export.targets import (
+    REASON_COLUMNS,
+    TARGET_COLUMNS,
+    neutralise,
+    order_columns,
+    read_targets,
+    write_targets,
+)
 
 GOLDEN_HEADER = (
     "rank,account_id,account_name,tier,action,priority_score,expansion_probability,expected_uplift,"
@@ -80,3 +87,44 @@ def test_same_rows_every_format_and_byte_identical(tmp_path):
     assert pd.read_parquet(p)["account_id"].tolist() == pd.read_csv(a)["account_id"].tolist()
     assert list(order_columns(frame()).columns)[:16] == list(TARGET_COLUMNS)
     assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def with_reasons() -> pd.DataFrame:
+    """Account a1 with a model driver and a rating criterion, a2 with no reason at all."""
+    out = frame()
+    out["reasons"] = ["-Spend fell 38% (churn risk +12.0 pts); Good culture fit (rating +4.0 pts)", ""]
+    slots = {
+        "reason_1": ["-Spend fell 38%", ""],
+        "reason_1_points": [12.0, float("nan")],
+        "reason_1_source": ["model", ""],
+        "reason_1_target": ["churn", ""],
+        "reason_2": ["Good culture fit", ""],
+        "reason_2_points": [4.0, float("nan")],
+        "reason_2_source": ["rating", ""],
+        "reason_2_target": ["", ""],
+    }
+    for column in REASON_COLUMNS:
+        out[column] = slots.get(column, ["", ""] if not column.endswith("_points") else [float("nan")] * 2)
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_reason_columns_follow_the_contract_and_read_back_as_written(tmp_path, fmt):
+    path = write_targets(with_reasons(), tmp_path / f"targets.{fmt}", fmt, {})
+    back = read_targets(path)
+    assert list(back.columns[16 : 16 + len(REASON_COLUMNS)]) == list(REASON_COLUMNS)
+    first, second = back.iloc[0], back.iloc[1]
+    assert first["reason_1"] == "-Spend fell 38%"  # neutralised in the csv, restored when read
+    assert (first["reason_1_points"], first["reason_1_source"], first["reason_1_target"]) == (
+        12.0,
+        "model",
+        "churn",
+    )
+    assert (first["reason_2_points"], first["reason_2_source"], first["reason_2_target"]) == (
+        4.0,
+        "rating",
+        "",
+    )
+    assert first["reason_3"] == "" and pd.isna(first["reason_3_points"])
+    assert second["reasons"] == "" and all(second[f"reason_{i}"] == "" for i in (1, 2, 3))
+    assert all(pd.isna(second[f"reason_{i}_points"]) for i in (1, 2, 3))

@@ -116,3 +116,67 @@ def test_screenshots_of_index_and_account_page(site, tmp_path):
         chromium(profile, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri())
         assert png.is_file() and png.stat().st_size > 30_000, f"{name}: screenshot looks empty"
         assert _png_size(png) == (1280, 2000)
+
+
+# ------------------------------------------------------------------------------------------- memory sections
+@pytest.fixture(scope="module")
+def memory_site(tmp_path_factory) -> tuple[Path, Path]:
+    from .memory_input import with_memory
+
+    root = tmp_path_factory.mktemp("browser-memory")
+    write_reports(with_memory(), root / "reports")
+    return root / "reports", root / "profile"
+
+
+def test_score_history_and_what_changed_render_on_the_account_page(memory_site):
+    from .memory_input import DATES
+
+    out, profile = memory_site
+    dom = chromium(profile, "--dump-dom", (out / "accounts" / account_filename("C001")).as_uri())
+    chart = re.search(r'<svg[^>]*aria-label="Score history.*?</svg>', dom, re.DOTALL)
+    assert chart is not None and chart.group(0).count("<polyline") == 3
+    assert re.findall(r"<title>(\d{4}-\d{2}-\d{2}):", chart.group(0)) == list(DATES)
+    text = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(style|svg).*?</\1>", "", dom, flags=re.DOTALL))
+    )
+    assert f"What changed since {DATES[1]}" in text and "new model" in text and "new data" in text
+    assert "Drivers that moved most" in text
+    assert not re.search(r"\b(nan|NaN|None|NaT|undefined|inf)\b", text)
+
+
+def test_changes_and_segments_render_on_the_index(memory_site):
+    out, profile = memory_site
+    dom = chromium(profile, "--dump-dom", (out / "index.html").as_uri())
+    for box in ("new-tier", "newly-save", "largest-movers"):
+        part = dom[dom.index(f'id="{box}"') :]
+        assert re.search(r'data-account="[^"]+"', part[: part.index("</div>")]), box
+    assert dom.count('class="segments"') == 3 and dom.count("<svg") == 4
+    assert "By size band" in dom and "Churn, list of 2026-02-01" in dom
+
+
+def _widths(profile: Path, page: Path, width: int) -> tuple[int, int, int, int]:
+    """(document scroll width, window width, memory section scroll width, its client width) as laid out."""
+    probe = page.with_name("probe-" + page.name)
+    script = (
+        "<script>var m = document.getElementById('memory') || document.getElementById('new-tier');"
+        "document.title = [document.documentElement.scrollWidth, window.innerWidth,"
+        " m.scrollWidth, m.clientWidth].join(',');</script></body>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script), encoding="utf-8")
+    try:
+        dom = chromium(profile, f"--window-size={width},1200", "--dump-dom", probe.as_uri())
+    finally:
+        probe.unlink()
+    numbers = re.search(r"<title>(\d+),(\d+),(\d+),(\d+)</title>", dom)
+    assert numbers, "the probe did not run"
+    doc, window, scroll, client = (int(n) for n in numbers.groups())
+    return doc, window, scroll, client
+
+
+@pytest.mark.parametrize("width", [500, 1280])
+def test_memory_sections_fit_narrow_and_wide_windows(memory_site, width):
+    out, profile = memory_site
+    for page in (out / "accounts" / account_filename("C001"), out / "index.html"):
+        doc, window, scroll, client = _widths(profile, page, width)
+        assert doc <= window, f"{page.name} scrolls sideways at {width}px"
+        assert scroll <= client, f"{page.name}: the new section overflows at {width}px"

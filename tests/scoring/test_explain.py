@@ -6,7 +6,16 @@ from potential.config import Config, DataConfig
 from potential.data.schema import load_dataset
 from potential.labels.training_set import build_training_set
 from potential.models.training import train_target
-from potential.scoring.explain import build_reasons, contributions, long_explanations, top_drivers
+from potential.scoring.explain import (
+    REASON_COLUMNS,
+    build_reasons,
+    contributions,
+    long_explanations,
+    reason_columns,
+    reason_items,
+    reasons_text,
+    top_drivers,
+)
 
 
 @pytest.fixture
@@ -71,3 +80,54 @@ def test_reasons_are_plain_and_signed():
     assert reasons["a"].startswith("Spend fell 38% vs the previous 90 days (churn risk +12.0 pts)")
     assert "Good culture fit (rating +4.0 pts)" in reasons["a"]
     assert reasons["b"] == ""
+
+
+def test_reason_items_mix_model_and_rating_and_fill_free_slots():
+    drivers = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b", "c"],
+            "target": ["churn", "expansion", "churn", "churn", "expansion"],
+            "feature": ["f1", "f2", "f3", "f1", "f2"],
+            "contribution": [0.12, -0.20, 0.01, 0.034, 0.0456],
+            "phrase": ["Spend fell", "Few contacts", "Late payments", "Spend fell", "Few contacts"],
+        }
+    )
+    rating = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "b", "b"],
+            "criterion": ["fit", "health", "fit", "health", "size"],
+            "points": [4.0, -6.0, 2.0, 0.0, -3.04],
+            "known": [True, True, True, True, True],
+            "sentence": ["Good fit", "Poor health", "Good fit", "Healthy", "Small payoff"],
+        }
+    )
+    items = reason_items(drivers, rating, pd.Index(["a", "b", "c", "d"]))
+    by = {
+        a: list(zip(g["phrase"], g["points"], g["source"], g["target"], strict=True))
+        for a, g in items.groupby("account_id")
+    }
+    # a: two strongest drivers by |points|, then its strongest criterion
+    assert by["a"] == [
+        ("Few contacts", -20.0, "model", "expansion"),
+        ("Spend fell", 12.0, "model", "churn"),
+        ("Poor health", -6.0, "rating", ""),
+    ]
+    # b: one driver, so the rating fills two slots (zero-point criteria are no reason)
+    assert by["b"] == [
+        ("Spend fell", 3.4, "model", "churn"),
+        ("Small payoff", -3.0, "rating", ""),
+        ("Good fit", 2.0, "rating", ""),
+    ]
+    assert by["c"] == [("Few contacts", 4.6, "model", "expansion")]
+    assert "d" not in by
+    text = reasons_text(items, pd.Index(["a", "b", "c", "d"]))
+    assert (
+        text["a"]
+        == "Few contacts (expansion -20.0 pts); Spend fell (churn risk +12.0 pts); Poor health (rating -6.0 pts)"
+    )
+    assert text["d"] == ""
+    wide = reason_columns(items, pd.Index(["a", "b", "c", "d"]))
+    assert tuple(wide.columns) == REASON_COLUMNS
+    assert wide.loc["c", "reason_1"] == "Few contacts" and wide.loc["c", "reason_2"] == ""
+    assert np.isnan(wide.loc["c", "reason_2_points"]) and wide.loc["d", "reason_1_source"] == ""
+    assert wide.loc["b", "reason_3_points"] == 2.0 and wide.loc["b", "reason_3_source"] == "rating"

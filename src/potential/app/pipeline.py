@@ -32,8 +32,22 @@ from potential.app.requests import (
 from potential.app.workspace import holding
 from potential.config import Config
 from potential.engines import Engine, InputData
-from potential.errors import InputError, InsufficientDataError, PotentialError
-from potential.export.history import previous_as_of, read_history, write_history
+from potential.errors import InputError, InsufficientDataError, PotentialError, echo
+from potential.export.history import (
+    SPLIT_SCORES,
+    PreviousModel,
+    history_as_ofs,
+    model_versions,
+    outcome_as_ofs,
+    previous_as_of,
+    read_history,
+    read_history_explanations,
+    read_outcomes,
+    write_history,
+    write_history_explanations,
+    write_outcomes,
+)
+from potential.export.profiles import previous_profile, write_profile
 from potential.export.targets import (
     filter_targets,
     order_columns,
@@ -46,7 +60,9 @@ from potential.features.registry import describe
 from potential.labels.audit import audit_lines
 from potential.models.training import TARGETS, TargetResult, classification_metrics, train_target
 from potential.scoring.changes import CHANGE_COLUMNS, list_changes
+from potential.scoring.drift import SCORE_COLUMNS, bin_profile, drift_table
 from potential.scoring.explain import contributions, long_explanations
+from potential.scoring.list_quality import list_quality, qualifying_as_ofs
 from potential.scoring.ranking import action_rule_texts, compare_with_previous, rank_accounts
 
 Progress = Callable[[str], None]
@@ -138,8 +154,18 @@ def truth_metrics(
 
 
 def model_card(
-    tracker, champions: dict, as_of: pd.Timestamp, config: Config, dataset: InputData, notes: list[str]
+    tracker,
+    champions: dict,
+    as_of: pd.Timestamp,
+    config: Config,
+    dataset: InputData,
+    notes: list[str],
+    drift: dict[str, Any] | None = None,
+    quality: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
+    """run.json: what the report's portfolio page shows of the run — models and their baselines, notes, action
+    rules, the drift against the previous run (`drift_summary`) and how the earlier lists did (`quality`,
+    the rows of list_quality.csv)."""
     models = []
     board = tracker.leaderboard()
     for target in TARGETS:
@@ -180,7 +206,39 @@ def model_card(
         "config_digest": config.digest(),
         "action_rules": action_rule_texts(config.ranking),
         "currency": config.data.currency,
+        "drift": drift,
+        "list_quality": json.loads(quality.to_json(orient="records")) if quality is not None else [],
     }
+
+
+DRIFT_CARD_FEATURES = 10  # features shown on the model card, largest PSI first (every score is shown)
+
+
+def drift_summary(table: pd.DataFrame, previous: str, threshold: float) -> dict[str, Any]:
+    """The model card's drift entry: every score and the top features by PSI against the run of `previous`."""
+    features = table[table["role"] == "feature"]
+    shown = pd.concat([table[table["role"] == "score"], features.head(DRIFT_CARD_FEATURES)])
+    return {
+        "previous_as_of": previous,
+        "threshold": threshold,
+        "features": len(features),
+        "drifted_features": int(features["drifted"].sum()),
+        "rows": json.loads(shown.to_json(orient="records")),
+    }
+
+
+def drift_notes(table: pd.DataFrame, previous: str, threshold: float) -> list[str]:
+    """One note naming the features (and one the scores) whose PSI reached the threshold, largest first."""
+    notes = []
+    for role, what in (("feature", "features"), ("score", "scores")):
+        moved = table[(table["role"] == role) & table["drifted"]]
+        if len(moved):
+            listed = ", ".join(f"{c} ({v:.2f})" for c, v in zip(moved["column"], moved["psi"], strict=True))
+            notes.append(
+                f"drift: {len(moved)} of {int((table['role'] == role).sum())} {what} shifted since the run of "
+                f"{previous} (population stability index >= {threshold:g}): {listed}."
+            )
+    return notes
 
 
 class Pipeline:
@@ -269,12 +327,23 @@ class Pipeline:
             if ts.labels[target].notna().sum() == 0:
                 notes.append(f"{target}: not modelled (no {target} labels in this data).")
                 continue
-            self.say(f"training {target} (LightGBM + baselines)")
+            tuning = config.training.tuning
+            searched = f", {tuning.trials}-trial parameter search" if tuning.enabled else ""
+            self.say(f"training {target} (LightGBM{searched} + baselines)")
             try:
                 results[target] = train_target(ts, target, config, boosters)
             except InsufficientDataError as exc:
                 refusals.append(str(exc))
                 notes.append(f"{target}: not modelled — {exc}")
+                continue
+            search = results[target].tuning
+            if search is not None and search.timed_out:
+                notes.append(
+                    f"{target}: the parameter search stopped at the time cap after {len(search.trials)} of "
+                    f"{search.budget} trials (training.tuning.timeout_seconds = {tuning.timeout_seconds:g}); "
+                    "the chosen parameters depend on this machine's speed — raise the cap or lower "
+                    "training.tuning.trials for a repeatable search."
+                )
         if not results:
             raise InsufficientDataError(" / ".join(refusals) or "no target could be trained")
         oracle = (
@@ -330,6 +399,8 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------- rank
     def rank(self, request: RankRequest) -> RankSummary:
         """Score every account with the champions, rate and rank them, export the list and the report inputs."""
+        from potential.data.io import write_table
+        from potential.reports.segments import resolve_segments, segment_frame
         from potential.scoring.rating import load_profile
         from potential.tracking.store import Tracker
 
@@ -341,6 +412,12 @@ class Pipeline:
         previous = read_previous(request.since) if request.since is not None else None
         data = self.load(request.data)
         notes = list(data.notes) + check_as_of(data, as_of)
+        segment_columns = resolve_segments(
+            config.report.segments,
+            data.accounts.columns,
+            "the accounts table",
+            "name columns it has, or remove report.segments for industry and region.",
+        )
         if not config.tracking.uri and not (workspace / "models" / "mlflow.db").exists():
             raise PotentialError(
                 f"{workspace / 'models'}: no champion model (no tracking store here); run `potential train --data ... "
@@ -370,6 +447,11 @@ class Pipeline:
             ranked, request.top, list(request.tiers) or None, list(request.actions) or None
         )
 
+        under_previous = self._under_previous_models(
+            data, as_of, profile, tracker, champions, ranked, workspace, notes
+        )
+        earlier_outcomes = self._earlier_outcomes(data, workspace, as_of)
+
         exports = workspace / "exports"
         lineage = {
             "as_of": as_of.date().isoformat(),
@@ -380,14 +462,37 @@ class Pipeline:
             "rows": len(exported),
             "horizon_days": config.time.horizon_days,
         }
+        day = as_of.date().isoformat()
+        quality = self._list_quality(data, ranked, workspace, notes, earlier_outcomes)
+        self.say("measuring drift against the previous run")
+        scores = ranked.set_index("account_id")
+        current = {
+            "feature": self.engine.features(data, as_of),
+            "score": scores[[c for c in SCORE_COLUMNS if c in scores.columns]],
+        }
+        drift = self._drift(current, workspace, day, notes)
+        reference = bin_profile(current)  # what the next run measures its drift against
         self.say(f"writing {len(exported)} rows")  # last stop: the files below are written as one set
         paths = [write_targets(exported, exports / f"targets.{request.fmt}", request.fmt, lineage)]
         # report inputs: everything the pages show, so `report` needs no data folder
         keep = set(exported["account_id"])
         paths += self.engine.write_report_inputs(scored, data, as_of, keep, exports)
+        segments = segment_frame(data.accounts, ranked["account_id"], segment_columns)
+        paths.append(write_table(segments, exports / "segments.parquet"))
         paths.append(self._write_changes(ranked, workspace, exports, notes))
-        write_history(ranked, workspace)  # after the changes were read against the earlier lists
-        card = model_card(tracker, champions, as_of, config, data, notes)
+        quality_file = exports / "list_quality.csv"
+        if quality is not None:
+            paths.append(write_targets_like(quality, quality_file))
+        else:  # a list_quality.csv of an earlier rank would describe lists this one did not look at
+            quality_file.unlink(missing_ok=True)
+        # after the changes were read against the earlier lists
+        write_history(ranked, workspace, under_previous)
+        explained = pd.read_parquet(exports / "explanations.parquet")
+        write_history_explanations(explained, workspace, as_of.date().isoformat())
+        if earlier_outcomes is not None:
+            write_outcomes(earlier_outcomes[1], workspace, earlier_outcomes[0], config.time.horizon_days)
+        write_profile(reference, workspace, day)
+        card = model_card(tracker, champions, as_of, config, data, notes, drift, quality)
         paths.append(write_manifest(exports / "run.json", card))
         manifest = {
             **lineage,
@@ -419,6 +524,132 @@ class Pipeline:
                 ranked, read_history(workspace, before), self.config.ranking.change_threshold
             )
         return write_targets_like(changes, exports / "changes.csv")
+
+    def _list_quality(
+        self,
+        data: InputData,
+        ranked: pd.DataFrame,
+        workspace: Path,
+        notes: list[str],
+        known: tuple[str, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame | None:
+        """How the earlier lists in the history did over their horizon (`scoring.list_quality`): the table of
+        exports/list_quality.csv, or None with a note when no earlier list's horizon has passed yet.
+
+        `known`: outcomes of one as-of already computed by this rank (as-of, `Engine.outcomes`), not redone."""
+        h = self.config.time.horizon_days
+        last = data.last_date()
+        as_of = str(ranked["as_of"].iloc[0]) if len(ranked) else ""
+        if not data.has_history or last is None:
+            notes.append(
+                "list_quality.csv: not written (no transactions, so no outcomes to check lists against)."
+            )
+            return None
+        earlier = qualifying_as_ofs(history_as_ofs(workspace), as_of, h, last)
+        if not earlier:
+            notes.append(
+                f"list_quality.csv: not written — no earlier list in this workspace's history whose {h}-day horizon "
+                f"has passed (the data ends on {last.date()}); it appears once a list at least {h} days older than "
+                "the data's end is stored."
+            )
+            return None
+        self.say(f"checking {len(earlier)} earlier list(s) against what happened next")
+        history = pd.concat([read_history(workspace, day) for day in earlier], ignore_index=True)
+        outcomes = {
+            day: known[1]
+            if known is not None and known[0] == day
+            else self.engine.outcomes(data, pd.Timestamp(day))
+            for day in earlier
+        }
+        return list_quality(history, outcomes, h)
+
+    def _drift(
+        self, current: dict[str, pd.DataFrame], workspace: Path, as_of: str, notes: list[str]
+    ) -> dict[str, Any] | None:
+        """PSI of every feature and score against the previous run's stored profile, for the model card
+        (None, with a note, when no earlier run stored one); drifted columns are named in the notes."""
+        before = previous_profile(workspace, as_of)
+        if before is None:
+            notes.append(
+                "drift: no earlier run in this workspace's history to compare features and scores with."
+            )
+            return None
+        previous, reference = before
+        threshold = self.config.ranking.drift_psi_threshold
+        table = drift_table(reference, current, threshold)
+        notes += drift_notes(table, previous, threshold)
+        return drift_summary(table, previous, threshold)
+
+    def _under_previous_models(
+        self,
+        data: InputData,
+        as_of: pd.Timestamp,
+        profile: Any,
+        tracker: Any,
+        champions: dict[str, Any],
+        ranked: pd.DataFrame,
+        workspace: Path,
+        notes: list[str],
+    ) -> PreviousModel | None:
+        """The accounts of this as-of scored with the model versions of the previous stored list: s(v1, X2),
+        the middle term of the report's change split (`potential.export.history`).
+
+        Nothing is scored when the versions did not change. Versions that cannot be loaded or applied any more
+        give a note (in the history, for the report, and in the run's notes) instead of a failed rank.
+        """
+        from potential.tracking.store import Champion
+
+        before = previous_as_of(workspace, as_of.date().isoformat())
+        if before is None:
+            return None
+        earlier = read_history(workspace, before)
+        label = str(earlier["model_version"].iloc[0]) if len(earlier) else ""
+        current = str(ranked["model_version"].iloc[0]) if len(ranked) else ""
+        if label == current:
+            return PreviousModel(before, label, ranked[["account_id", *SPLIT_SCORES]])
+        self.say(f"scoring with the models of the list of {before} ({label}) to split the change since then")
+        try:
+            models: dict[str, Any] = {}
+            for target, version in model_versions(label).items():
+                champ = champions.get(target)
+                models[target] = (
+                    champ
+                    if champ is not None and champ.version == version
+                    else Champion(target, tracker.load_version(target, version), version, "", {})
+                )
+            rescored = self.engine.score(data, as_of, models, profile)
+        except Exception as exc:  # deleted, unreadable, or built for features this data no longer has
+            note = (
+                f"the models of the list of {before} ({label}) could not be loaded or applied to this data "
+                f"({echo(str(exc), 200)}), so the change is shown whole, not split into model and data."
+            )
+            notes.append(f"what changed: {note}")
+            return PreviousModel(before, label, None, note)
+        table = rank_accounts(rescored.table, self.config.ranking)
+        for column in ("expansion_probability", "churn_probability"):
+            table[column] = table[column].round(6)
+        return PreviousModel(before, label, table[["account_id", *SPLIT_SCORES]])
+
+    def _earlier_outcomes(
+        self, data: InputData, workspace: Path, as_of: pd.Timestamp
+    ) -> tuple[str, pd.DataFrame] | None:
+        """What happened after the latest earlier list whose horizon has passed in the data (the report's model
+        quality by segment): (its as-of, the outcomes), or None when there is no such list or its outcomes at
+        this horizon are already stored."""
+        h = self.config.time.horizon_days
+        last = data.last_date()
+        if not data.has_history or last is None:
+            return None
+        earlier = qualifying_as_ofs(history_as_ofs(workspace), as_of.date().isoformat(), h, last)
+        if not earlier:
+            return None
+        day = earlier[-1]
+        if day in outcome_as_ofs(workspace):
+            stored = read_outcomes(workspace, day)
+            if len(stored) and set(stored["horizon_days"].astype(int)) == {h}:
+                return None
+        self.say(f"what happened after the list of {day}")
+        return day, self.engine.outcomes(data, pd.Timestamp(day))
 
     # ------------------------------------------------------------------------------------------- report
     def report(self, request: ReportRequest) -> list[Path]:
@@ -599,7 +830,7 @@ def _write_report(
         else pd.DataFrame(columns=["account_id", "target", "feature", "phrase"]),
         model_card=card,
         currency=card.get("currency", ""),
-        previous=None,
+        **_report_memory(config, workspace, exports, targets, card, top_k or config.report.top_k),
     )
 
     def pages(done: int, total: int) -> None:
@@ -611,6 +842,65 @@ def _write_report(
     return write_reports(
         report_input, workspace / "reports", top_k=top_k or config.report.top_k, progress=pages
     )
+
+
+def _report_memory(
+    config: Config, workspace: Path, exports: Path, targets: pd.DataFrame, card: dict[str, Any], top_k: int
+) -> dict[str, Any]:
+    """The ReportInput fields that come from the workspace's history and the segments `rank` stored: the
+    previous list, score histories of the paged accounts, the previous list's contributions, the segments to
+    break the portfolio down by, and the latest earlier list with what happened after it."""
+    from potential.reports.segments import resolve_segments
+
+    stored = exports / "segments.parquet"
+    segments = pd.read_parquet(stored) if stored.exists() else None
+    columns = resolve_segments(
+        config.report.segments,
+        segments.columns if segments is not None else targets.columns,
+        "exports/segments.parquet (what the last `rank` stored)"
+        if segments is not None
+        else "the target list",
+        f"run `potential rank` with this config (it stores the segments), then `potential report --out {workspace}`.",
+    )
+    out: dict[str, Any] = {"previous": None, "segments": segments, "segment_columns": columns}
+    as_of = str(
+        card.get("as_of") or (targets["as_of"].iloc[0] if "as_of" in targets and len(targets) else "")
+    )
+    dates = [d for d in history_as_ofs(workspace) if d <= as_of]
+    if as_of not in dates:  # a workspace ranked before the history was kept: no memory to show
+        return out
+    before = dates[-2] if len(dates) > 1 else None
+    ranks = pd.to_numeric(targets["rank"], errors="coerce")
+    paged = set(
+        targets.assign(r=ranks).sort_values("r", kind="mergesort")["account_id"].astype(str).head(top_k)
+    )
+    current = read_history(workspace, as_of)
+    previous = read_history(workspace, before) if before is not None else None
+    others = read_history(workspace, accounts=paged)
+    others = others[
+        ~others["as_of"].astype(str).isin([as_of, before]) & (others["as_of"].astype(str) < as_of)
+    ]
+    out["score_history"] = pd.concat(
+        [frame for frame in (others, previous, current) if frame is not None and len(frame)],
+        ignore_index=True,
+    )
+    out["previous"] = previous
+    if before is not None:
+        out["previous_explanations"] = read_history_explanations(workspace, before, paged)
+    graded = [d for d in outcome_as_ofs(workspace) if d < as_of and d in dates]
+    if graded:
+        listed = read_history(workspace, graded[-1])
+        happened = read_outcomes(workspace, graded[-1])
+        keep = ["account_id", "churn_probability", "expansion_probability"]
+        out["outcomes"] = (
+            listed[[c for c in keep if c in listed.columns]]
+            .assign(account_id=listed["account_id"].astype(str))
+            .merge(
+                happened.assign(account_id=happened["account_id"].astype(str)), on="account_id", how="left"
+            )
+            .assign(as_of=graded[-1])
+        )
+    return out
 
 
 def targets_path(exports: Path, workspace: Path) -> Path:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from potential.data.io import atomic_path, write_bytes, write_text
+from potential.scoring.explain import REASON_COLUMNS, REASON_SLOTS
 
 TARGET_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -35,6 +36,7 @@ TARGET_COLUMNS: tuple[str, ...] = (
     "model_version",
 )
 EXTRA_COLUMNS: tuple[str, ...] = (
+    *REASON_COLUMNS,  # reason_<i>, reason_<i>_points, reason_<i>_source, reason_<i>_target: `reasons` split
     "action_rule",
     "status",
     "is_prospect",
@@ -131,6 +133,7 @@ def xlsx_bytes(frame: pd.DataFrame, lineage: dict[str, object]) -> bytes:
         if fill:
             ws.cell(r, tier_col).fill = PatternFill("solid", start_color=fill, end_color=fill)
     widths = {"reasons": 90, "account_name": 32, "action_rule": 60}
+    widths.update({f"reason_{i}": 48 for i in range(1, REASON_SLOTS + 1)})
     for i, column in enumerate(frame.columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = widths.get(
             column, max(10, min(24, len(column) + 2))
@@ -194,7 +197,16 @@ def filter_targets(
     return out
 
 
-TEXT_COLUMNS = ("account_name", "reasons", "tier", "action", "action_rule", "industry", "region")
+TEXT_COLUMNS = (
+    "account_name",
+    "reasons",
+    *(c for c in REASON_COLUMNS if not c.endswith("_points")),
+    "tier",
+    "action",
+    "action_rule",
+    "industry",
+    "region",
+)
 
 
 def read_targets(path: Path) -> pd.DataFrame:

@@ -2,6 +2,9 @@
 
 - Early stopping and probability calibration use the calibration slice (time-later than every training row);
   metrics are computed on the test slice (the latest cutoffs), which neither training nor calibration saw.
+- Parameter search (`training.tuning`, `potential.models.tuning`): trials train on the train slice and are
+  scored on the calibration slice; the winner is the model that is calibrated, evaluated on the test slice
+  and returned (so registered and promoted). The test slice never takes part in the search.
 - Class imbalance: by default the booster optimises plain log loss and calibration maps its scores to
   probabilities; `training.class_weight: balanced` reweights positives instead (calibration still applies).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -21,6 +24,7 @@ from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.labels.training_set import TrainingSet
+from potential.models.tuning import TuningResult, tune
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -217,6 +221,7 @@ class TargetResult:
     test_scores: np.ndarray
     uplift: TrainedModel | None = None
     uplift_metrics: dict[str, float] = field(default_factory=dict)
+    tuning: TuningResult | None = None  # the parameter search that chose `params`, when it ran
 
 
 def lgb_params(config: Config, objective: str, rows: int | None = None) -> dict[str, Any]:
@@ -410,7 +415,16 @@ def train_target(
     spec = FeatureSpec.from_frame(ts.features)
     X_cal = spec.encode(ts.features[slices["calibration"]])
     params = lgb_params(config, "binary", rows=len(y_train))
-    booster = boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
+    tuning = tune_classifier(ts, target, spec, params, config, (X_cal, y["calibration"]))
+    if tuning is None:
+        booster = boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
+    else:
+        params = tuning.params
+        booster = (
+            tuning.booster  # the best trial was fitted on these very rows: the final fit would repeat it
+            if isinstance(boosters, LocalBoosters) and boosters.ts is ts and tuning.booster is not None
+            else boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
+        )
     best = booster.best_iteration or None
     calibrator = Calibrator.fit(
         config.training.calibration, booster.predict(X_cal, num_iteration=best), y["calibration"]
@@ -436,16 +450,46 @@ def train_target(
             "n_train": int(len(y_train)),
             "n_calibration": int(len(y["calibration"])),
             "n_test": int(len(y["test"])),
+            "tuning": "off" if tuning is None else f"{len(tuning.trials)} trials on the {tuning.validation}",
         },
         calibration_table=calibration_table(y["test"], test_scores),
         importance=importance,
         test_index=ts.features.index[slices["test"].to_numpy()],
         test_scores=test_scores,
+        tuning=None if tuning is None else replace(tuning, booster=None),
     )
     if target == "expansion" and ts.mode == "history":
         uplift, uplift_metrics = train_uplift(ts, slices, spec, config, boosters)
         result = TargetResult(**{**result.__dict__, "uplift": uplift, "uplift_metrics": uplift_metrics})
     return result
+
+
+def tune_classifier(
+    ts: TrainingSet,
+    target: str,
+    spec: FeatureSpec,
+    params: dict[str, Any],
+    config: Config,
+    valid: tuple[pd.DataFrame, np.ndarray],
+) -> TuningResult | None:
+    """Search the classifier's parameters (`potential.models.tuning`) when `training.tuning.enabled`.
+
+    Trials are fitted in this process on the train rows `ts` holds (all of them with the pandas engine; the
+    dask engine's client-side sample of them otherwise) and scored on the calibration slice; None when the
+    search is off.
+    """
+    if not config.training.tuning.enabled:
+        return None
+    local = LocalBoosters(ts)
+    if len(np.unique(local.train_labels(target))) < 2:
+        return None  # a client-side sample without both classes: keep the configured parameters
+    return tune(
+        lambda candidate: local.classifier(target, spec, candidate, config, valid),
+        valid[0],
+        valid[1],
+        params,
+        config,
+    )
 
 
 def train_uplift(

@@ -20,7 +20,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from potential.data.io import write_text
-from potential.reports import charts, pages
+from potential.reports import charts, memory, pages, quality, segments
 from potential.reports import format as fmt
 
 __all__ = ["ReportInput", "account_filename", "write_reports"]
@@ -43,6 +43,15 @@ class ReportInput:
     feature_text: feature -> plain description. driver_phrases: long (account_id, target, feature, phrase).
     model_card: as_of, horizon_days, models (target, name, version, metrics, baselines), notes,
     data_digest, config_digest, action_rules. previous: the previous run's targets, for "what changed".
+
+    What the workspace's stored lists add (all optional; `potential.export.history` writes them):
+    score_history: stored list rows (as_of, account_id, account_name, model_version, the scores, rank, tier,
+    action and the *_previous_model split columns) — every account of the current and the previous list, and
+    the paged accounts at the other as-ofs. previous_explanations: the contributions stored with the previous
+    list (account_id, target, feature, value, contribution). segments: account_id and the segment columns
+    (default: those of targets); segment_columns: the segments to show (None: industry and region where
+    present). outcomes: an earlier list scored against what happened over its horizon (as_of, horizon_days,
+    account_id, churn_probability, expansion_probability, churn, expansion).
     """
 
     targets: pd.DataFrame
@@ -54,6 +63,11 @@ class ReportInput:
     model_card: dict
     currency: str = ""
     previous: pd.DataFrame | None = None
+    score_history: pd.DataFrame | None = None
+    previous_explanations: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    segment_columns: tuple[str, ...] | None = None
+    outcomes: pd.DataFrame | None = None
 
 
 def account_filename(account_id: str) -> str:
@@ -118,6 +132,11 @@ def write_reports(
     history = pages.collect_history(data.history, ids, months)
     phrases = _phrases(data.driver_phrases, ids)
     history_available = months is not None and data.history is not None and len(data.history) > 0
+    lists = memory.build_lists(
+        data.score_history, as_of.date().isoformat() if as_of is not None else None, ids
+    )
+    contributions_now = memory.collect_contributions(data.explanations, ids) if lists else {}
+    contributions_before = memory.collect_contributions(data.previous_explanations, ids) if lists else {}
 
     written: list[Path] = []
     for row in top.to_dict("records"):
@@ -137,11 +156,14 @@ def write_reports(
             history_available=history_available,
             move=pages.movement(row),
         )
+        view["memory"] = memory.account_memory(
+            account, lists, contributions_now, contributions_before, data.feature_text or {}
+        )
         written.append(write_text(out_dir / links[account], account_tpl.render(a=view)))
         if progress is not None:
             progress(len(written), len(top))
 
-    index = index_tpl.render(**_index_view(data, targets, top, links, modelled, top_k))
+    index = index_tpl.render(**_index_view(data, targets, top, links, modelled, top_k, lists))
     written.insert(0, write_text(out_dir / "index.html", index))
 
     accounts_dir = out_dir / "accounts"
@@ -214,6 +236,7 @@ def _index_view(
     links: dict[str, str],
     modelled: dict[str, bool],
     top_k: int,
+    lists: memory.Lists | None = None,
 ) -> dict[str, Any]:
     card = data.model_card or {}
     cur = data.currency
@@ -399,6 +422,18 @@ def _index_view(
         "notes": [str(x) for x in card.get("notes", []) if not fmt.missing(x)],
         "action_rules": [str(x).replace(">=", "≥").replace("<=", "≤") for x in card.get("action_rules", [])],
         "changes": changes,
+        "memory": memory.portfolio_changes(lists, links),
+        "segments": segments.segment_views(
+            t,
+            data.segments,
+            data.segment_columns,
+            [tier["name"] for tier in tiers],
+            [a["name"] for a in actions],
+            data.outcomes,
+            cur,
+        ),
+        "list_quality": quality.list_quality_view(card, cur),
+        "drift": quality.drift_view(card),
         "data_digest": fmt.text(card.get("data_digest")),
         "config_digest": fmt.text(card.get("config_digest")),
     }

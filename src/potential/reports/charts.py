@@ -363,3 +363,113 @@ def histogram(
             )
         )
     return _svg(width, height, body, label)
+
+
+# ------------------------------------------------------------------------------------------- score history
+def score_history(
+    dates: Sequence[str],
+    expansion: Sequence[float | None],
+    churn: Sequence[float | None],
+    priority: Sequence[float | None],
+    width: int = 480,
+) -> Markup:
+    """An account's scores over the stored lists: probabilities as solid lines (left axis, %), priority dashed
+    (right axis). `dates` are the lists' as-ofs ('YYYY-MM-DD', oldest first), placed by time; a missing value
+    (not scored then) breaks its line. Each as-of carries a tooltip with all three values."""
+    height, left, right, top, bottom = 210, 46, 52, 14, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    bottom_y = top + plot_h
+    days = [float(np.datetime64(d, "D").astype("int64")) for d in dates]
+    first, last = (days[0], days[-1]) if days else (0.0, 0.0)
+
+    def x(day: float) -> float:
+        return left + plot_w / 2 if last == first else left + (day - first) / (last - first) * plot_w
+
+    def finite(values: Sequence[float | None]) -> list[float]:
+        return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+    p_top = _ticks(0.0, max([0.1, *finite(expansion), *finite(churn)]), 4)
+    q_top = _ticks(0.0, max([1.0, *finite(priority)]), 4)
+    p_max, q_max = p_top[-1], q_top[-1]
+    body: list[str] = []
+    for tick in p_top:
+        y = bottom_y - tick / p_max * plot_h
+        body.append(f'<line x1="{left}" y1="{_f(y)}" x2="{left + plot_w}" y2="{_f(y)}" stroke="{GRID}"/>')
+        body.append(_text(left - 6, y + 4, f"{tick * 100:.0f}%", anchor="end", fill=MUTED, size=11))
+    for tick in q_top:
+        y = bottom_y - tick / q_max * plot_h
+        body.append(_text(left + plot_w + 6, y + 4, money_short(tick), fill=BLUE, size=11))
+    body.append(f'<line x1="{left}" y1="{bottom_y}" x2="{left + plot_w}" y2="{bottom_y}" stroke="{AXIS}"/>')
+    labelled: list[int] = []  # at most six dates, never overlapping; the latest list is always labelled
+    for i in _label_positions(len(dates), 6):
+        if labelled and x(days[i]) - x(days[labelled[-1]]) < 72:
+            if i == len(dates) - 1:
+                labelled[-1] = i
+            continue
+        labelled.append(i)
+    for i in labelled:
+        body.append(
+            _text(x(days[i]), bottom_y + 16, _date_label(dates[i]), anchor="middle", fill=MUTED, size=11)
+        )
+    series = (
+        (expansion, lambda v: bottom_y - v / p_max * plot_h, GREEN, ""),
+        (churn, lambda v: bottom_y - v / p_max * plot_h, RED, ""),
+        (priority, lambda v: bottom_y - v / q_max * plot_h, BLUE, ' stroke-dasharray="5 3"'),
+    )
+    for values, y_of, color, dash in series:
+        runs: list[list[tuple[float, float]]] = [[]]
+        for day, value in zip(days, values, strict=True):
+            if value is None or not math.isfinite(float(value)):
+                runs.append([])
+                continue
+            runs[-1].append((x(day), y_of(float(value))))
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{_f(px)},{_f(py)}" for px, py in run)
+                body.append(
+                    f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2" '
+                    f'stroke-linejoin="round"{dash}/>'
+                )
+        if len(days) <= 60:
+            body.extend(
+                f'<circle cx="{_f(px)}" cy="{_f(py)}" r="3" fill="{color}"/>'
+                for run in runs
+                for px, py in run
+            )
+    slot = plot_w / max(len(days) - 1, 1)
+    for i, day in enumerate(days):
+        tip = (
+            f"{dates[i]}: expansion {_pct(expansion[i])}, churn {_pct(churn[i])}, "
+            f"priority {_number(priority[i])}"
+        )
+        x0 = max(left, x(day) - slot / 2)
+        x1 = min(left + plot_w, x(day) + slot / 2) if len(days) > 1 else left + plot_w
+        body.append(
+            f'<g><title>{escape(tip)}</title><rect x="{_f(x0)}" y="{top}" width="{_f(max(x1 - x0, 4.0))}" '
+            f'height="{plot_h}" fill="transparent"/></g>'
+        )
+    return _svg(
+        width, height, body, "Score history: expansion and churn probability, priority", "chart stretch"
+    )
+
+
+def _label_positions(n: int, most: int) -> list[int]:
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def _date_label(day: str) -> str:
+    """'2025-02-01' -> '1 Feb 2025'."""
+    year, month, dom = day[:4], int(day[5:7]), int(day[8:10])
+    return f"{dom} {MONTHS[month - 1]} {year}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(float(value)) else f"{float(value) * 100:.1f}%"
+
+
+def _number(value: float | None) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return "—"
+    return f"{float(value):,.0f}" if abs(float(value)) >= 100 else f"{float(value):,.2f}"

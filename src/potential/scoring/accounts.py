@@ -15,7 +15,14 @@ from potential.config import Config
 from potential.data.schema import Dataset
 from potential.labels.targets import baseline_at
 from potential.models.training import TARGETS
-from potential.scoring.explain import build_reasons, contributions, long_explanations, top_drivers
+from potential.scoring.explain import (
+    contributions,
+    long_explanations,
+    reason_columns,
+    reason_items,
+    reasons_text,
+    top_drivers,
+)
 from potential.scoring.ranking import PROSPECT_CONVERSION
 from potential.scoring.rating import profile_warnings, rate_accounts
 
@@ -139,7 +146,12 @@ def score_accounts(
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
     drivers = top_drivers(long)
-    scored["reasons"] = build_reasons(drivers, rating.contributions, pd.Index(scored.index)).to_numpy()
+    ids = pd.Index(scored.index)
+    items = reason_items(drivers, rating.contributions, ids)
+    scored["reasons"] = reasons_text(items, ids).to_numpy()
+    reasons = reason_columns(items, ids)
+    for column in reasons.columns:  # the same items as `reasons`, one column each (REASON_COLUMNS)
+        scored[column] = reasons[column].to_numpy()
     scored = scored.reset_index().rename(columns={"index": "account_id"})
     return AccountScores(scored, long, rating.contributions, drivers, notes)
 

@@ -117,41 +117,153 @@ def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     return top.reset_index(drop=True)
 
 
-def build_reasons(
-    drivers: pd.DataFrame, rating: pd.DataFrame, account_ids: pd.Index, k_model: int = 3, k_rating: int = 2
-) -> pd.Series:
-    """One short plain-English list per account: top model drivers and top rating criteria, signed points.
+REASON_SLOTS = 3  # reasons per account, in `reasons` and in the reason_<i> columns
+REASON_FIELDS = ("", "_points", "_source", "_target")
+REASON_COLUMNS: tuple[str, ...] = tuple(
+    f"reason_{i}{field}" for i in range(1, REASON_SLOTS + 1) for field in REASON_FIELDS
+)
+_TARGET_LABEL = {"churn": "churn risk", "expansion": "expansion"}
+ITEM_COLUMNS = ("account_id", "position", "phrase", "points", "source", "target", "text")
 
-    Model points are probability points of the target named ("churn risk +12 pts"); rating points are
-    rating-score points. The one function that builds `reasons`.
+
+def reason_items(
+    drivers: pd.DataFrame,
+    rating: pd.DataFrame | None,
+    account_ids: pd.Index,
+    k_model: int = 2,
+    k_rating: int = 1,
+    slots: int = REASON_SLOTS,
+) -> pd.DataFrame:
+    """The reasons of each account as rows, in the order they are shown. The one place that chooses them.
+
+    Columns: account_id, position (1 = first), phrase, points, source ("model" or "rating"), target
+    ("churn" or "expansion" for a model driver, "" for a rating criterion) and text, the item as `reasons`
+    shows it ("Spend fell 38% vs the previous 90 days (churn risk +12.0 pts)").
+
+    Points are signed and rounded to one decimal, as the text shows them: for a model driver, probability
+    points of that target's calibrated probability (its SHAP contribution x 100: +12.0 = the driver adds 12
+    percentage points to P(churn)); for a rating criterion, points of the 0-100 rating score.
+
+    Choice: model drivers first, strongest |points| first, then rating criteria, strongest first. An account
+    gets up to `k_model` drivers and `k_rating` criteria; when one source has fewer, the other fills the free
+    slots, up to `slots` in all. Accounts of `account_ids` without any reason have no rows.
     """
-    label = {"churn": "churn risk", "expansion": "expansion"}
-    pieces = []  # (account_id, text) rows: model drivers first, then rating criteria, each strongest first
+    candidates = []  # every possible reason of an account, each source's strongest first
     if not drivers.empty:
         d = drivers.assign(abs_c=drivers["contribution"].abs()).sort_values(
             ["account_id", "abs_c", "target", "feature"],
             ascending=[True, False, True, True],
             kind="mergesort",
         )
-        d = d.groupby("account_id", sort=False).head(k_model)
-        text = [
-            f"{p} ({label.get(t, t)} {c * 100:+.1f} pts)"
-            for p, t, c in zip(d["phrase"], d["target"], d["contribution"], strict=True)
-        ]
-        pieces.append(pd.DataFrame({"account_id": d["account_id"].astype(str).to_numpy(), "text": text}))
+        d = d.groupby("account_id", sort=False).head(slots)
+        points = (d["contribution"].to_numpy(dtype=float) * 100).round(1)
+        targets = d["target"].astype(str).to_numpy()
+        candidates.append(
+            pd.DataFrame(
+                {
+                    "account_id": d["account_id"].astype(str).to_numpy(),
+                    "phrase": d["phrase"].astype(str).to_numpy(),
+                    "points": points,
+                    "source": "model",
+                    "target": targets,
+                    "text": [
+                        f"{p} ({_TARGET_LABEL.get(t, t)} {c:+.1f} pts)"
+                        for p, t, c in zip(d["phrase"], targets, points, strict=True)
+                    ],
+                }
+            )
+        )
     if rating is not None and not rating.empty:
-        known = rating[rating["known"] & (rating["points"].abs() > 0)]
+        known = rating[rating["known"].astype(bool) & (rating["points"].abs() > 0)]
         known = known.assign(abs_p=known["points"].abs()).sort_values(
             ["account_id", "abs_p", "criterion"], ascending=[True, False, True], kind="mergesort"
         )
-        known = known.groupby("account_id", sort=False).head(k_rating)
-        text = [f"{s} (rating {p:+.1f} pts)" for s, p in zip(known["sentence"], known["points"], strict=True)]
-        pieces.append(pd.DataFrame({"account_id": known["account_id"].astype(str).to_numpy(), "text": text}))
+        known = known.groupby("account_id", sort=False).head(slots)
+        points = known["points"].to_numpy(dtype=float).round(1)
+        candidates.append(
+            pd.DataFrame(
+                {
+                    "account_id": known["account_id"].astype(str).to_numpy(),
+                    "phrase": known["sentence"].astype(str).to_numpy(),
+                    "points": points,
+                    "source": "rating",
+                    "target": "",
+                    "text": [
+                        f"{s} (rating {p:+.1f} pts)" for s, p in zip(known["sentence"], points, strict=True)
+                    ],
+                }
+            )
+        )
+    ids = pd.Index([str(a) for a in account_ids])
+    if not candidates:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "points" else object) for c in ITEM_COLUMNS})
+    rows = pd.concat(candidates, ignore_index=True)
+    rows = rows[rows["account_id"].isin(ids)]
+    # slots per source: the rating gets k_rating, or more when the model has fewer than its share
+    is_model = (rows["source"] == "model").to_numpy()
+    n_model = rows.loc[is_model].groupby("account_id").size().reindex(rows["account_id"]).fillna(0)
+    n_rating = rows.loc[~is_model].groupby("account_id").size().reindex(rows["account_id"]).fillna(0)
+    take_rating = np.minimum(n_rating.to_numpy(), np.maximum(k_rating, slots - n_model.to_numpy()))
+    take_model = np.minimum(n_model.to_numpy(), slots - take_rating)
+    within = rows.groupby(["account_id", "source"], sort=False).cumcount().to_numpy()
+    keep = np.where(is_model, within < take_model, within < take_rating)
+    chosen = rows[keep]
+    # model first, then rating; inside each source the order of strength built above
+    chosen = chosen.assign(_rating=chosen["source"] != "model", _order=np.arange(len(chosen)))
+    chosen = chosen.assign(_account=pd.Categorical(chosen["account_id"], categories=ids, ordered=True))
+    chosen = chosen.sort_values(["_account", "_rating", "_order"], kind="mergesort")
+    chosen = chosen.assign(position=chosen.groupby("account_id", sort=False).cumcount() + 1)
+    return chosen[list(ITEM_COLUMNS)].reset_index(drop=True)
+
+
+def reasons_text(items: pd.DataFrame, account_ids: pd.Index) -> pd.Series:
+    """`reasons` of each account: its items' texts in order, joined with "; " ("" when it has none)."""
     ids = [str(a) for a in account_ids]
-    if not pieces:
-        return pd.Series("", index=ids, name="reasons")
-    rows = pd.concat(pieces, ignore_index=True)
-    joined = rows.groupby("account_id", sort=False)["text"].agg("; ".join)
+    if items.empty:
+        return pd.Series("", index=ids, name="reasons", dtype=object)
+    joined = items.groupby("account_id", sort=False)["text"].agg("; ".join)
     out = joined.reindex(ids).fillna("").rename("reasons")
     out.index.name = None
     return out
+
+
+def reason_columns(items: pd.DataFrame, account_ids: pd.Index) -> pd.DataFrame:
+    """The items as the REASON_COLUMNS of the target list, one row per account of `account_ids`.
+
+    reason_<i> is the phrase, reason_<i>_points its signed points, reason_<i>_source "model" or "rating" and
+    reason_<i>_target the model's target ("churn" / "expansion"; "" for rating). Slots an account does not
+    fill are blank: "" for text, NaN for points.
+    """
+    ids = [str(a) for a in account_ids]
+    out = pd.DataFrame(index=ids)
+    for i in range(1, REASON_SLOTS + 1):
+        slot = items[items["position"] == i].set_index("account_id") if len(items) else None
+        for field, column, blank in (
+            ("", "phrase", ""),
+            ("_points", "points", np.nan),
+            ("_source", "source", ""),
+            ("_target", "target", ""),
+        ):
+            if slot is None:
+                values = pd.Series(blank, index=ids, dtype=float if field == "_points" else object)
+            else:
+                values = slot[column].reindex(ids)
+                values = values.astype(float) if field == "_points" else values.fillna("").astype(object)
+            out[f"reason_{i}{field}"] = values.to_numpy()
+    return out[list(REASON_COLUMNS)]
+
+
+def build_reasons(
+    drivers: pd.DataFrame,
+    rating: pd.DataFrame | None,
+    account_ids: pd.Index,
+    k_model: int = 2,
+    k_rating: int = 1,
+) -> pd.Series:
+    """One short plain-English list per account: top model drivers, then top rating criteria, signed points
+    (the items and their order: `reason_items`).
+
+    Model points are probability points of the target named ("churn risk +12.0 pts"); rating points are
+    rating-score points.
+    """
+    return reasons_text(reason_items(drivers, rating, account_ids, k_model, k_rating), account_ids)

@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from potential import __version__
 from potential.config import Config
 from potential.errors import PotentialError
 from potential.models.training import TargetResult, TrainedModel
+from potential.models.tuning import TuningResult
 
 if TYPE_CHECKING:
     from potential.labels.training_set import TrainingSet
@@ -52,6 +54,7 @@ REGISTERED = {
 }
 CHAMPION, CHALLENGER = "champion", "challenger"
 PYFUNC_FORMAT = "pyfunc-1"  # metadata.potential.format of models registered as a pyfunc (raw features in)
+TUNING_TRIAL_METRIC = "tuning_trial_roc_auc"  # one value per search trial, step = the trial's number
 METRICS = ("roc_auc", "pr_auc", "lift_at_20", "brier", "mae", "spearman")  # what `models` and `compare` show
 
 
@@ -192,6 +195,8 @@ class Tracker:
         ) as run:
             mlflow.log_params({k: v for k, v in result.params.items() if not isinstance(v, dict | list)})
             mlflow.log_metrics(_finite(result.metrics))
+            if result.tuning is not None:
+                self._log_tuning(run.info.run_id, result.tuning)
             mlflow.log_dict(
                 {
                     "features": list(result.model.spec.columns),
@@ -231,6 +236,22 @@ class Tracker:
             ):
                 mlflow.log_metrics(_finite(metrics))
         return registered
+
+    def _log_tuning(self, run_id: str, tuning: TuningResult) -> None:
+        """The parameter search behind the run's params: one `tuning_trial_roc_auc` value per trial (step =
+        trial number), the trial count and best value as metrics, every trial in `tuning.json`, and tags
+        saying what the trials were scored on and whether the time cap ended the search."""
+        stamp = int(time.time() * 1000)
+        metrics = [Metric(TUNING_TRIAL_METRIC, t.value, stamp, t.number) for t in tuning.trials]
+        metrics += [
+            Metric("tuning_trials", float(len(tuning.trials)), stamp, 0),
+            Metric("tuning_best_roc_auc", tuning.value, stamp, 0),
+            Metric("tuning_seconds", tuning.seconds, stamp, 0),
+        ]
+        self.client.log_batch(run_id, metrics=metrics)
+        self.client.set_tag(run_id, "potential.tuning_validation", tuning.validation)
+        self.client.set_tag(run_id, "potential.tuning_timed_out", str(tuning.timed_out).lower())
+        mlflow.log_dict(tuning.summary(), "tuning.json")
 
     def _log_model(self, model: TrainedModel, name: str, description: str) -> str:
         """Register `model` as a pyfunc (raw feature table in, score out) with its booster and spec as artifacts.
