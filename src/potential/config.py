@@ -303,7 +303,18 @@ class ActionRules(StrictModel):
         description="Save: churn probability at least this (and saving worth more than growing).",
     )
     grow_min_expansion_probability: float = Field(
-        0.3, ge=0, le=1, description="Grow: expansion probability at least this."
+        0.3,
+        ge=0,
+        le=1,
+        description="Grow: expansion probability at least this, or at least grow_min_expansion_lift x the "
+        "portfolio's average (the lower bar applies).",
+    )
+    grow_min_expansion_lift: float = Field(
+        2.0,
+        gt=0,
+        description="Grow also applies at this multiple of the portfolio's average expansion probability: a "
+        "real expansion is a rare event (a few % of accounts a quarter), so a fixed bar alone can leave a list "
+        "without any Grow; the multiple is free of the portfolio's base rate.",
     )
     nurture_min_rating_score: float = Field(
         60.0,

@@ -116,6 +116,22 @@ def test_action_thresholds_come_from_the_config():
     assert ranked.loc["a08", "action"] == "Grow" and ranked.loc["a03", "action"] == "Nurture"
 
 
+def test_grow_bar_falls_to_a_multiple_of_the_average_when_expansion_is_rare():
+    rare = known_portfolio().assign(expansion_probability=lambda f: f["expansion_probability"] / 10)
+    lift = RankingConfig(actions={"grow_min_expansion_lift": 1.5})
+    ranked = rank_accounts(rare, lift).set_index("account_id")
+    average = rare.loc[~rare["is_prospect"].fillna(False).astype(bool), "expansion_probability"].mean()
+    bar = 1.5 * average  # below the configured 0.30, so it applies
+    assert bar < 0.3
+    grows = ranked.index[ranked["action"] == "Grow"]
+    assert len(grows) > 0
+    assert (ranked.loc[grows, "expansion_probability"] >= bar).all()
+    assert f">= {bar:.3f}" in ranked.loc[grows[0], "action_rule"]
+    # with the multiple set high the fixed bar applies and nobody reaches it
+    strict = RankingConfig(actions={"grow_min_expansion_lift": 100.0})
+    assert not (rank_accounts(rare, strict)["action"] == "Grow").any()
+
+
 def test_concentration_curve_ends_at_one():
     curve = concentration(pd.Series([5.0, 3.0, 1.0, 1.0]))
     assert curve["priority_share"].iloc[-1] == 1.0 and curve["priority_share"].iloc[0] == 0.5

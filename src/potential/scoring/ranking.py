@@ -61,9 +61,22 @@ def assign_tiers(priority_sorted: pd.Series, shares: dict[str, float]) -> np.nda
     return np.array(list(shares.keys()), dtype=object)[index]
 
 
+def grow_bar(frame: pd.DataFrame, config: RankingConfig) -> float:
+    """The expansion probability Grow needs: the configured bar, or the lift over the portfolio's average
+    (over the accounts that are not prospects) when that is lower."""
+    rules = config.actions
+    prospect = frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
+    p_exp = frame.loc[~prospect.to_numpy(), "expansion_probability"].astype(float)
+    mean = float(p_exp.mean()) if len(p_exp) else float("nan")
+    if not np.isfinite(mean) or mean <= 0:
+        return rules.grow_min_expansion_probability
+    return min(rules.grow_min_expansion_probability, rules.grow_min_expansion_lift * mean)
+
+
 def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Series, pd.Series]:
     """Action and the rule that chose it, evaluated in order: Save, Grow, Nurture, Maintain."""
     rules = config.actions
+    bar = grow_bar(frame, config)
     grow = growth_value(frame).to_numpy()
     save = save_value(frame).to_numpy()
     p_churn = frame["churn_probability"].to_numpy(dtype=float)
@@ -91,11 +104,10 @@ def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Serie
                 f"Save: churn probability {p_churn[i]:.2f} >= {rules.save_min_churn_probability:.2f} and saving value "
                 f"{_fmt(save[i])} >= growing value {_fmt(grow[i])}"
             )
-        elif not prospect[i] and p_exp[i] >= rules.grow_min_expansion_probability and grow[i] > 0:
+        elif not prospect[i] and p_exp[i] >= bar and grow[i] > 0:
             actions.append("Grow")
             why.append(
-                f"Grow: expansion probability {p_exp[i]:.2f} >= {rules.grow_min_expansion_probability:.2f} "
-                f"with expected uplift worth {_fmt(grow[i])}"
+                f"Grow: expansion probability {_p(p_exp[i])} >= {_p(bar)} with expected uplift worth {_fmt(grow[i])}"
             )
         elif prospect[i] or (rating[i] >= rules.nurture_min_rating_score and high_value[i]):
             actions.append("Nurture")
@@ -113,6 +125,11 @@ def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Serie
     )
 
 
+def _p(value: float) -> str:
+    """A probability with two decimals, three below 0.1 (a rare event's bar reads 0.054, not 0.05)."""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
@@ -121,7 +138,8 @@ def action_rule_texts(config: RankingConfig) -> list[str]:
     r = config.actions
     return [
         f"Save: churn probability >= {r.save_min_churn_probability:.2f} and P(churn) x revenue at risk >= P(expand) x expected uplift",
-        f"Grow: expansion probability >= {r.grow_min_expansion_probability:.2f} (and Save does not apply)",
+        f"Grow: expansion probability >= {r.grow_min_expansion_probability:.2f}, or >= "
+        f"{r.grow_min_expansion_lift:g} x the portfolio's average when that is lower (and Save does not apply)",
         f"Nurture: a prospect or a lapsed account (win-back), or rating >= {r.nurture_min_rating_score:.0f} with high-value potential",
         "Maintain: everything else",
     ]
