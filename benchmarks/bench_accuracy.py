@@ -78,7 +78,7 @@ def potential_scores(
     folder = _write(root / "past", past)
     workspace = root / "workspace"
     pipeline.train(folder, as_of, workspace, config)
-    dataset = pipeline.load(folder, config)
+    dataset = pipeline.load_dataset(folder, config)
     features = build_features(dataset, as_of, config.features)
     scored, _, _ = score(dataset, features, as_of, Tracker(workspace, config).champions(), config)
     return scored, time.perf_counter() - started
@@ -88,7 +88,7 @@ def outcomes(
     tables: dict[str, pd.DataFrame], end: pd.Timestamp, as_of: pd.Timestamp, root: Path, config: Config
 ):
     """Churn / expansion in [as_of, as_of + horizon) from the full data, with the training label rule."""
-    full = pipeline.load(_write(root / "full", tables), config)
+    full = pipeline.load_dataset(_write(root / "full", tables), config)
     return labels_at(prepare(full, end, config.features), as_of, config)
 
 
