@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+def exit_code(args: list[object] | tuple[object, ...]) -> int:
+    """Run `potential <args>` in this process; its exit code."""
     from potential.app.cli import main
 
     old = sys.argv
@@ -19,8 +20,18 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.argv = old
+    return code
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    code = exit_code(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def cli_ok(*args: object) -> None:
+    """Run `potential <args>` in this process and assert it succeeded (for fixtures without capsys)."""
+    assert exit_code(args) == 0, args
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from potential.export.history import history_as_ofs, read_history
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import cli_ok, run_cli
 
 DATES = ("2025-02-01", "2025-04-01", "2025-06-01")
 
@@ -18,23 +18,9 @@ def ranked_three_times(tmp_path_factory):
     root = tmp_path_factory.mktemp("history")
     data = write_tables(root / "data", make_tables())
     ws = root / "ws"
-    import sys
-
-    from potential.app.cli import main
-
-    def cli(*args):
-        old = sys.argv
-        sys.argv = ["potential", *map(str, args)]
-        try:
-            main()
-        except SystemExit as exc:
-            assert exc.code in (0, None), args
-        finally:
-            sys.argv = old
-
-    cli("train", "--data", data, "--as-of", DATES[-1], "--out", ws)
+    cli_ok("train", "--data", data, "--as-of", DATES[-1], "--out", ws)
     for day in DATES:
-        cli("rank", "--data", data, "--as-of", day, "--out", ws)
+        cli_ok("rank", "--data", data, "--as-of", day, "--out", ws)
         (ws / f"changes-{day}.csv").write_bytes((ws / "exports" / "changes.csv").read_bytes())
     return data, ws
 

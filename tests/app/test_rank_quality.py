@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import numpy as np
 import pandas as pd
@@ -16,22 +15,10 @@ from potential.export.history import read_history
 from potential.export.profiles import profile_as_ofs
 from potential.export.targets import REASON_COLUMNS, read_targets
 from potential.scoring.list_quality import QUALITY_COLUMNS
+from tests.cli_helpers import cli_ok
 
 # the data runs to mid-June 2025: of these, only the first list's 90-day horizon has passed by then
 DATES = ("2025-02-01", "2025-04-01", "2025-06-01")
-
-
-def cli(*args: object) -> None:
-    from potential.app.cli import main
-
-    old = sys.argv
-    sys.argv = ["potential", *map(str, args)]
-    try:
-        main()
-    except SystemExit as exc:
-        assert exc.code in (0, None), args
-    finally:
-        sys.argv = old
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +28,12 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("quality")
     data = write_tables(root / "data", make_tables())
     ws = root / "ws"
-    cli("train", "--data", data, "--as-of", DATES[-1], "--out", ws)
+    cli_ok("train", "--data", data, "--as-of", DATES[-1], "--out", ws)
     for day in DATES:
-        cli("rank", "--data", data, "--as-of", day, "--out", ws)
+        cli_ok("rank", "--data", data, "--as-of", day, "--out", ws)
         (ws / f"run-{day}.json").write_bytes((ws / "exports" / "run.json").read_bytes())
         (ws / f"listed-{day}").write_text(str((ws / "exports" / "list_quality.csv").exists()))
-    cli("report", "--out", ws)
+    cli_ok("report", "--out", ws)
     return data, ws
 
 
@@ -112,7 +99,7 @@ def test_reason_columns_agree_with_reasons_in_every_format(workspace, fmt):
     data, ws = workspace
     out = ws.parent / f"ws-{fmt}"
     shutil.copytree(ws, out)  # the same champions: the three files hold the same list
-    cli("rank", "--data", data, "--as-of", DATES[-1], "--out", out, "--format", fmt)
+    cli_ok("rank", "--data", data, "--as-of", DATES[-1], "--out", out, "--format", fmt)
     frame = read_targets(out / "exports" / f"targets.{fmt}")
     assert [c for c in frame.columns if c.startswith("reason_")] == list(REASON_COLUMNS)
     sources = set()

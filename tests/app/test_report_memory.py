@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from potential.export.targets import read_targets
 from potential.reports import account_filename
 from potential.reports import format as fmt
 from potential.tracking.store import Tracker
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import cli_ok, run_cli
 
 # the data runs to mid-June 2025: by then the first list's 90-day horizon has passed, the others' not
 DATES = ("2025-02-01", "2025-04-01", "2025-06-01")
@@ -38,19 +37,6 @@ FAST = {
 }
 
 
-def cli(*args: object) -> None:
-    from potential.app.cli import main
-
-    old = sys.argv
-    sys.argv = ["potential", *map(str, args)]
-    try:
-        main()
-    except SystemExit as exc:
-        assert exc.code in (0, None), args
-    finally:
-        sys.argv = old
-
-
 def text_of(page: Path) -> str:
     html = re.sub(r"<(style|title)[^>]*>.*?</\1>", " ", page.read_text(encoding="utf-8"), flags=re.DOTALL)
     return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&amp;", "&").replace("&#39;", "'").split())
@@ -64,7 +50,7 @@ def promote_newest(ws: Path, config_path: Path) -> list[str]:
         mine = versions[versions["target"] == target]
         newest = str(mine["version"].astype(int).max())
         if newest != "1":
-            cli("promote", target, newest, "--out", ws, "--config", config_path)
+            cli_ok("promote", target, newest, "--out", ws, "--config", config_path)
             promoted.append(target)
     return promoted
 
@@ -79,15 +65,15 @@ def workspace(tmp_path_factory):
     config.write_text(yaml.safe_dump(FAST))
     ws = root / "ws"
     common = ("--out", ws, "--config", config)
-    cli("train", "--data", data, "--as-of", DATES[0], *common)
-    cli("rank", "--data", data, "--as-of", DATES[0], *common)
-    cli("report", *common)
+    cli_ok("train", "--data", data, "--as-of", DATES[0], *common)
+    cli_ok("rank", "--data", data, "--as-of", DATES[0], *common)
+    cli_ok("report", *common)
     shutil.copytree(ws / "reports", root / "reports-first")
-    cli("rank", "--data", data, "--as-of", DATES[1], *common)
-    cli("train", "--data", data, "--as-of", DATES[2], *common)
+    cli_ok("rank", "--data", data, "--as-of", DATES[1], *common)
+    cli_ok("train", "--data", data, "--as-of", DATES[2], *common)
     changed = promote_newest(ws, config)
-    cli("rank", "--data", data, "--as-of", DATES[2], *common)
-    cli("report", *common)
+    cli_ok("rank", "--data", data, "--as-of", DATES[2], *common)
+    cli_ok("report", *common)
     return data, ws, config, root, changed
 
 
