@@ -135,8 +135,10 @@ def write_reports(
     lists = memory.build_lists(
         data.score_history, as_of.date().isoformat() if as_of is not None else None, ids
     )
-    contributions_now = memory.collect_contributions(data.explanations, ids) if lists else {}
-    contributions_before = memory.collect_contributions(data.previous_explanations, ids) if lists else {}
+    contributions_now = memory.contributions_of(explanations) if lists else {}
+    contributions_before = (
+        memory.contributions_of(pages.collect_explanations(data.previous_explanations, ids)) if lists else {}
+    )
 
     written: list[Path] = []
     for row in top.to_dict("records"):

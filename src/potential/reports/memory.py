@@ -80,24 +80,11 @@ def _one_list(frame: pd.DataFrame, as_of: str | None) -> pd.DataFrame | None:
     return rows.drop_duplicates("account_id").set_index("account_id")
 
 
-def collect_contributions(frame: pd.DataFrame | None, ids: set[str]) -> dict[tuple[str, str], Contributions]:
-    """(account, target) -> feature -> (contribution, value), for the accounts in `ids`."""
-    if frame is None or not len(frame):
-        return {}
-    keys = frame["account_id"].astype(str)
-    mine = frame[keys.isin(ids)]
-    values = mine["value"] if "value" in mine.columns else pd.Series(np.nan, index=mine.index)
-    out: dict[tuple[str, str], Contributions] = {}
-    for account, target, feature, contribution, value in zip(
-        keys[keys.isin(ids)],
-        mine["target"].astype(str),
-        mine["feature"].astype(str),
-        pd.to_numeric(mine["contribution"], errors="coerce").fillna(0.0).to_numpy(dtype=float),
-        pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
-        strict=True,
-    ):
-        out.setdefault((account, target), {})[feature] = (float(contribution), float(value))
-    return out
+def contributions_of(
+    explanations: Mapping[tuple[str, str], pages.Explanation],
+) -> dict[tuple[str, str], Contributions]:
+    """(account, target) -> feature -> (contribution, value), from `pages.collect_explanations`."""
+    return {key: {f: (c, v) for f, c, v in drivers} for key, (_, drivers) in explanations.items()}
 
 
 # ------------------------------------------------------------------------------------------------ account page

@@ -92,19 +92,20 @@ Explanation = tuple[float, list[tuple[str, float, float]]]  # base, [(feature, c
 
 
 def collect_explanations(frame: pd.DataFrame | None, ids: set[str]) -> dict[tuple[str, str], Explanation]:
-    """(account, target) -> (base, drivers) for the accounts in `ids`."""
+    """(account, target) -> (base, drivers) for the accounts in `ids` (base NaN when the frame has none)."""
     if frame is None or not len(frame):
         return {}
     keys = frame["account_id"].astype(str)
     frame = frame[keys.isin(ids)]
     values = frame["value"] if "value" in frame.columns else pd.Series(np.nan, index=frame.index)
+    bases = frame["base"] if "base" in frame.columns else pd.Series(np.nan, index=frame.index)
     out: dict[tuple[str, str], Explanation] = {}
     for a, t, f, c, b, v in zip(
         keys[keys.isin(ids)],
         frame["target"].astype(str),
         frame["feature"].astype(str),
         pd.to_numeric(frame["contribution"], errors="coerce").fillna(0.0).to_numpy(dtype=float),
-        pd.to_numeric(frame["base"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(bases, errors="coerce").to_numpy(dtype=float),
         pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
         strict=True,
     ):

@@ -126,6 +126,14 @@ _TARGET_LABEL = {"churn": "churn risk", "expansion": "expansion"}
 ITEM_COLUMNS = ("account_id", "position", "phrase", "points", "source", "target", "text")
 
 
+def _strongest_first(frame: pd.DataFrame, column: str, ties: list[str], slots: int) -> pd.DataFrame:
+    """Each account's rows by |column|, largest first (ties by `ties`), at most `slots` per account."""
+    ordered = frame.assign(_size=frame[column].abs()).sort_values(
+        ["account_id", "_size", *ties], ascending=[True, False, *[True] * len(ties)], kind="mergesort"
+    )
+    return ordered.drop(columns="_size").groupby("account_id", sort=False).head(slots)
+
+
 def reason_items(
     drivers: pd.DataFrame,
     rating: pd.DataFrame | None,
@@ -150,12 +158,7 @@ def reason_items(
     """
     candidates = []  # every possible reason of an account, each source's strongest first
     if not drivers.empty:
-        d = drivers.assign(abs_c=drivers["contribution"].abs()).sort_values(
-            ["account_id", "abs_c", "target", "feature"],
-            ascending=[True, False, True, True],
-            kind="mergesort",
-        )
-        d = d.groupby("account_id", sort=False).head(slots)
+        d = _strongest_first(drivers, "contribution", ["target", "feature"], slots)
         points = (d["contribution"].to_numpy(dtype=float) * 100).round(1)
         targets = d["target"].astype(str).to_numpy()
         candidates.append(
@@ -175,10 +178,7 @@ def reason_items(
         )
     if rating is not None and not rating.empty:
         known = rating[rating["known"].astype(bool) & (rating["points"].abs() > 0)]
-        known = known.assign(abs_p=known["points"].abs()).sort_values(
-            ["account_id", "abs_p", "criterion"], ascending=[True, False, True], kind="mergesort"
-        )
-        known = known.groupby("account_id", sort=False).head(slots)
+        known = _strongest_first(known, "points", ["criterion"], slots)
         points = known["points"].to_numpy(dtype=float).round(1)
         candidates.append(
             pd.DataFrame(

@@ -30,6 +30,7 @@ from potential.config import Config
 from potential.errors import PotentialError
 from potential.models.training import TargetResult, TrainedModel
 from potential.models.tuning import TuningResult
+from potential.scoring.drift import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from potential.labels.training_set import TrainingSet
@@ -720,14 +721,7 @@ def describe_model(target: str, result: TargetResult, context: dict[str, Any]) -
 def score_distribution(ranked: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Mean, quantiles and count of each score column of a ranked list (missing values left out)."""
     out: dict[str, dict[str, float]] = {}
-    for column in (
-        "priority_score",
-        "churn_probability",
-        "expansion_probability",
-        "expected_uplift",
-        "revenue_at_risk",
-        "rating_score",
-    ):
+    for column in SCORE_COLUMNS:
         if column not in ranked.columns:
             continue
         values = pd.to_numeric(ranked[column], errors="coerce").dropna()
