@@ -378,3 +378,10 @@ def test_a_sparse_model_card_still_reads_well(tmp_path, make_report_input):
     page = visible(page_of(tmp_path, "C001"))
     assert "over the forecast horizon" in page and "— days" not in page
     assert all(not BAD_TOKENS.search(visible(p)) for p in paths)
+
+
+def test_percent_axis_labels_carry_the_decimals_their_step_needs():
+    from potential.reports.charts import _percent_labels
+
+    assert _percent_labels([0.0, 0.005, 0.01, 0.015]) == ["0.0%", "0.5%", "1.0%", "1.5%"]  # not 0% 0% 1% 2%
+    assert _percent_labels([0.0, 0.25, 0.5]) == ["0%", "25%", "50%"]

@@ -75,6 +75,13 @@ def _ticks(lo: float, hi: float, target: int = 4) -> list[float]:
         value += step
 
 
+def _percent_labels(ticks: list[float]) -> list[str]:
+    """Tick labels in percent with as many decimals as the step needs (0.5% steps read 0.5%, 1.0%, ...)."""
+    step = abs(ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
+    decimals = 0 if step >= 1 or step <= 0 else math.ceil(-math.log10(step) - 1e-9)
+    return [f"{tick * 100:.{decimals}f}%" for tick in ticks]
+
+
 def _clip_label(label: str, limit: int) -> str:
     label = " ".join(str(label).split())  # newlines and runs of spaces collapse to one space
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
@@ -113,9 +120,9 @@ def waterfall(
     height = top + n_rows * row_h + bottom
     axis_y = top + n_rows * row_h
     body: list[str] = []
-    for tick in ticks:
+    for tick, label in zip(ticks, _percent_labels(ticks), strict=True):
         body.append(f'<line x1="{_f(x(tick))}" y1="{top}" x2="{_f(x(tick))}" y2="{axis_y}" stroke="{GRID}"/>')
-        body.append(_text(x(tick), axis_y + 16, f"{tick * 100:.0f}%", anchor="middle", fill=MUTED, size=11))
+        body.append(_text(x(tick), axis_y + 16, label, anchor="middle", fill=MUTED, size=11))
     body.append(f'<line x1="{plot_l}" y1="{axis_y}" x2="{plot_r}" y2="{axis_y}" stroke="{AXIS}"/>')
 
     def row(
@@ -392,10 +399,10 @@ def score_history(
     q_top = _ticks(0.0, max([1.0, *finite(priority)]), 4)
     p_max, q_max = p_top[-1], q_top[-1]
     body: list[str] = []
-    for tick in p_top:
+    for tick, label in zip(p_top, _percent_labels(p_top), strict=True):
         y = bottom_y - tick / p_max * plot_h
         body.append(f'<line x1="{left}" y1="{_f(y)}" x2="{left + plot_w}" y2="{_f(y)}" stroke="{GRID}"/>')
-        body.append(_text(left - 6, y + 4, f"{tick * 100:.0f}%", anchor="end", fill=MUTED, size=11))
+        body.append(_text(left - 6, y + 4, label, anchor="end", fill=MUTED, size=11))
     for tick in q_top:
         y = bottom_y - tick / q_max * plot_h
         body.append(_text(left + plot_w + 6, y + 4, money_short(tick), fill=BLUE, size=11))
