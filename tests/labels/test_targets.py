@@ -75,7 +75,10 @@ def test_worked_example_sustained_step_up_is_expansion():
     assert step_at(tx, "2025-01-01")[0] < ratio and step_at(tx, "2025-01-31")[0] < ratio
     assert row["baseline_spend"] == pytest.approx(3000.0)  # max(12,000 x 90/365, last year's 3,000)
     assert row["horizon_spend"] == 1000 + 1600 + 1600
-    assert row["uplift"] == pytest.approx(4200 - 3000)
+    # the new money per horizon at the new level; 4,200 - 3,000 would undercount it (the Jan 15 order
+    # still pays for the old level)
+    assert row["uplift"] == pytest.approx((after_ - before) * 90)
+    assert row["uplift"] == pytest.approx(1824, rel=0.01)
 
 
 def test_dip_and_return_is_not_expansion():

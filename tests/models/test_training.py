@@ -52,6 +52,22 @@ def test_expansion_has_uplift_regressor(training_set):
     assert (uplift >= 0).all()
 
 
+def test_uplift_predicts_a_mean_not_a_median(training_set):
+    # trained on log(1 + uplift); the scale makes the calibration slice's predicted total its actual total
+    result = train_target(training_set, "expansion", config())
+    model = result.uplift
+    rows = (training_set.slice == "calibration") & (training_set.labels["expansion"] == 1)
+    actual = training_set.labels.loc[rows, "uplift"].clip(lower=0)
+    predicted = model.predict(training_set.features[rows])
+    assert predicted.sum() == pytest.approx(actual.sum(), rel=1e-9)
+    raw = np.maximum(np.expm1(model.raw(training_set.features[rows])), 0)
+    assert model.scale > 1.0 and raw.sum() < actual.sum()  # the bare back-transform falls short
+    assert result.uplift_metrics["scale"] == model.scale and np.isfinite(result.uplift_metrics["total_ratio"])
+    again = TrainedModel.from_parts(model.booster.model_to_string(), model.metadata())
+    assert again.scale == model.scale
+    assert np.array_equal(again.predict(training_set.features[rows]), predicted)
+
+
 def test_minimum_positive_guard_says_what_to_do(training_set):
     with pytest.raises(InsufficientDataError, match=r"at least 100000 are needed.*min_positives"):
         train_target(training_set, "churn", config(**{"training.min_positives": 100000}))

@@ -56,11 +56,14 @@ in the last third of their horizon cannot be confirmed and is not counted.
 A dip followed by a return to normal is not expansion: the year before p sets the bar, not the quiet
 quarter, and a catch-up order is spread over the quiet months it pays for.
 
-Growth bar (for the uplift): the larger of the baseline and the recent run rate (spend in the 2h days
-before C, scaled to one horizon).
+Growth bar: the larger of the baseline and the recent run rate (spend in the 2h days before C, scaled to
+one horizon).
 
 Churn (for accounts active in the lookback before C): no positive transaction in [C, C + h).
-Uplift: horizon spend - growth bar (the new money the uplift regressor learns on expanding rows).
+Uplift: on expanding rows, the step's new money over one horizon, (after - before) x h: what the account
+buys more per horizon at its new level. The horizon's own spend would undercount a step late in it (the
+orders have not caught up yet) and overcount a lumpy order. On other rows, horizon spend - growth bar. The
+uplift regressor learns the expanding rows only.
 Revenue at risk, in scoring, is the baseline: what the account is expected to spend if it is kept.
 
 Worked example (h = 90, growth 0.5, min extra 0.5 orders, level window 120 days). Cutoff C = 2025-01-01;
@@ -74,7 +77,8 @@ the data runs to 2025-06-01. The account bought 1,000 on the 15th of every month
     ratio                    53.33 / 33.07 = 1.61 >= 1.5; late ratio (Mar 17 .. May 16) 1.60 >= 1.5
     peak                     ratios 1.54 (Jan 1), 1.61 (Jan 16), 1.53 (Jan 31): Jan 16 is the peak
     material                 (53.33 - 33.07) x 90 = 1,824 >= 0.5 x 1,000 (average order-day)
-    -> expansion = 1, churn = 0; horizon spend 1,000 + 1,600 + 1,600 = 4,200, growth bar 3,000, uplift 1,200
+    -> expansion = 1, churn = 0; horizon spend 1,000 + 1,600 + 1,600 = 4,200; uplift (53.33 - 33.07) x 90
+       = 1,824 (the Jan 15 order still pays for the old level, so 4,200 - 3,000 = 1,200 undercounts it)
 
 The same account ordering nothing in October, November and December and catching up with 3,000 on
 January 15 (then 1,000 a month) is not expanding: the catch-up is spread over the four months it pays
@@ -440,7 +444,8 @@ def targets_at(
     """Every target column at one cutoff, one value per account code, plus `active` (who gets a label).
 
     Columns: churn, expansion, horizon_spend, previous_spend (the h days before the cutoff),
-    baseline_spend, uplift (horizon spend - the growth bar, max(baseline, recent run rate)). `curve` is
+    baseline_spend, uplift (expanding rows: the step's extra spend per day x h; others: horizon spend - the
+    growth bar, max(baseline, recent run rate)). `curve` is
     the events' buying curve (built once for many cutoffs); without it, one is built over every event.
     """
     h = time.horizon_days
@@ -465,5 +470,5 @@ def targets_at(
         "horizon_spend": horizon_spend,
         "previous_spend": previous_spend,
         "baseline_spend": baseline,
-        "uplift": horizon_spend - bar,
+        "uplift": np.where(expansion == 1, extra * h, horizon_spend - bar),
     }

@@ -174,6 +174,7 @@ class TrainedModel:
     booster: lgb.Booster
     spec: FeatureSpec
     calibrator: Calibrator | None  # None for the uplift regressor
+    scale: float = 1.0  # the uplift regressor's back-transform to a mean (`train_uplift`); 1 for classifiers
 
     def raw(self, features: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(
@@ -184,7 +185,7 @@ class TrainedModel:
         """Calibrated probability (classifiers) or expected uplift in money (regressor)."""
         raw = self.raw(features)
         if self.calibrator is None:
-            return np.maximum(np.expm1(raw), 0.0)
+            return np.maximum(np.expm1(raw), 0.0) * self.scale
         return self.calibrator(raw)
 
     def metadata(self) -> dict[str, Any]:
@@ -192,6 +193,7 @@ class TrainedModel:
             "target": self.target,
             "spec": self.spec.to_dict(),
             "calibrator": None if self.calibrator is None else self.calibrator.to_dict(),
+            "scale": self.scale,
         }
 
     @classmethod
@@ -205,6 +207,7 @@ class TrainedModel:
             booster,
             FeatureSpec.from_dict(metadata["spec"]),
             None if calibrator is None else Calibrator.from_dict(calibrator),
+            float(metadata.get("scale", 1.0)),
         )
 
 
@@ -499,9 +502,12 @@ def train_uplift(
     config: Config,
     boosters: Boosters,
 ) -> tuple[TrainedModel, dict[str, float]]:
-    """Regressor of the money gained when an account expands (log scale), trained on expanding rows only.
+    """Regressor of the money gained when an account expands, trained on expanding rows only.
 
-    P(expand) x this = the expected value of growing the account over the horizon.
+    It learns log(1 + uplift), which keeps a few very large accounts from dominating the fit, and predicts
+    exp(.) - 1 times a scale fitted on the calibration slice (total actual / total back-transformed
+    prediction): the back-transform of a log-scale mean lands near the median of a skewed amount, and
+    P(expand) x this has to be an expected value of growing the account over the horizon, not a typical one.
     """
     expanded = ts.labels["expansion"] == 1
     parts = {}
@@ -512,11 +518,17 @@ def train_uplift(
             np.log1p(ts.labels.loc[m, "uplift"].clip(lower=0).to_numpy()),
         )
     booster = boosters.uplift_regressor(spec, lgb_params(config, "regression"), config, parts["calibration"])
-    model = TrainedModel(UPLIFT, booster, spec, None)
+    best = booster.best_iteration or None
+    X_cal, y_cal = parts["calibration"]
+    back = np.maximum(np.expm1(booster.predict(X_cal, num_iteration=best)), 0.0)
+    scale = float(np.expm1(y_cal).sum() / back.sum()) if back.sum() > 0 else 1.0
+    model = TrainedModel(UPLIFT, booster, spec, None, scale)
     X_test, y_test = parts["test"]
-    pred = np.expm1(booster.predict(X_test, num_iteration=booster.best_iteration or None))
+    pred = model.predict(X_test)
     actual = np.expm1(y_test)
-    return model, regression_metrics(actual, pred)
+    metrics = regression_metrics(actual, pred)
+    metrics["scale"] = scale
+    return model, metrics
 
 
 # --------------------------------------------------------------------------------------------- baselines
@@ -637,6 +649,7 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     return {
         "mae": float(np.mean(np.abs(actual - predicted))),
         "spearman": float(rho),
+        "total_ratio": float(predicted.sum() / actual.sum()) if actual.sum() > 0 else float("nan"),
         "n": float(len(actual)),
     }
 

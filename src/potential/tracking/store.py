@@ -370,7 +370,13 @@ class Tracker:
                 return wrapper.model
             if "lightgbm" in (info.flavors or {}) and "spec" in meta:  # registered before the pyfunc
                 booster = mlflow.lightgbm.load_model(uri)
-                return TrainedModel(meta["target"], booster, _spec_from(meta), _calibrator_from(meta))
+                return TrainedModel(
+                    meta["target"],
+                    booster,
+                    _spec_from(meta),
+                    _calibrator_from(meta),
+                    float(meta.get("scale", 1.0)),
+                )
         raise PotentialError(
             f"registered model {name} v{version} has a format this version of potential cannot read; run "
             "`potential train` to register a new version."
