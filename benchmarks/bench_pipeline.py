@@ -58,7 +58,7 @@ def main(
         data, workspace = Path(tmp) / "data", Path(tmp) / "ws"
         write_portfolio(generate_portfolio(accounts, 36, seed), data, fmt="parquet")
         train_data = _subset(data, Path(tmp) / "train", min(train_accounts, accounts))
-        train_set = pipeline.load(train_data, config)
+        train_set = pipeline.load_dataset(train_data, config)
 
         ts, t_set = _clock(lambda: build_training_set(train_set, as_of, config))
         result, t_ours = _clock(lambda: train_target(ts, "churn", config))

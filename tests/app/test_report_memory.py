@@ -107,6 +107,35 @@ def test_history_keeps_the_scores_under_the_previous_models(workspace):
     assert len(read_history_explanations(ws, DATES[1])) > 0
 
 
+def test_previous_model_scores_are_what_a_full_scoring_with_those_models_gives(workspace):
+    """The split's middle term skips TreeSHAP but keeps every number: the old champions' probabilities,
+    expected uplift and priority equal those of a whole `score` + `rank_accounts` with the old models."""
+    from potential.export.history import model_versions
+    from potential.scoring.ranking import rank_accounts
+    from potential.scoring.rating import load_profile
+    from potential.tracking.store import Champion
+
+    data, ws, config_path, _, _ = workspace
+    config = load_config(config_path)
+    third = read_history(ws, DATES[2]).set_index("account_id")
+    label = str(third["previous_model_version"].iloc[0])
+    tracker = Tracker(ws, config)
+    old = {
+        target: Champion(target, tracker.load_version(target, version), version, "", {})
+        for target, version in model_versions(label).items()
+    }
+    engine = PandasEngine(config)
+    scored = engine.score(
+        engine.load(data), pd.Timestamp(DATES[2]), old, load_profile(config.rating_profile_path())
+    )
+    expected = rank_accounts(scored.table, config.ranking).set_index("account_id")
+    for score in SPLIT_SCORES:
+        want = expected[score].round(6).reindex(third.index)
+        pd.testing.assert_series_equal(
+            third[f"{score}_previous_model"], want, check_names=False, check_dtype=False, rtol=0, atol=1e-12
+        )
+
+
 def test_first_report_says_there_is_no_earlier_list(workspace):
     _, _, _, root, _ = workspace
     page = sorted((root / "reports-first" / "accounts").glob("*.html"))[0]
@@ -223,9 +252,9 @@ def test_previous_models_that_cannot_be_loaded_leave_a_note_not_a_failure(tmp_pa
     config = Config()
     notes: list[str] = []
     previous = Pipeline(PandasEngine(config), config)._under_previous_models(
-        None,  # type: ignore[arg-type]  # never reached: loading the old churn model fails first
+        None,  # type: ignore[arg-type]  # features and scores: never reached, loading the old
+        None,  # type: ignore[arg-type]  # churn model fails first
         pd.Timestamp(DATES[1]),
-        None,
         Gone(),
         {"churn": Champ("2"), "expansion": Champ("1")},
         ranked,

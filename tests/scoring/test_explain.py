@@ -131,3 +131,81 @@ def test_reason_items_mix_model_and_rating_and_fill_free_slots():
     assert wide.loc["c", "reason_1"] == "Few contacts" and wide.loc["c", "reason_2"] == ""
     assert np.isnan(wide.loc["c", "reason_2_points"]) and wide.loc["d", "reason_1_source"] == ""
     assert wide.loc["b", "reason_3_points"] == 2.0 and wide.loc["b", "reason_3_source"] == "rating"
+
+
+def test_top_drivers_pick_the_strongest_allowed_features_ties_by_name():
+    # account b ties spend_365d and orders_90d at 0.04: the first name wins the third slot; month_of_year may
+    # never be a reason and days_since_last_purchase not one for expansion; 0.0004 is below the floor
+    rows = [
+        ("b", "churn", "spend_trend_90d", -0.10),
+        ("b", "churn", "spend_365d", 0.04),
+        ("b", "churn", "orders_90d", -0.04),
+        ("b", "churn", "month_of_year", 0.30),
+        ("b", "churn", "exec_contacts_180d", 0.05),
+        ("a", "expansion", "days_since_last_purchase", 0.20),
+        ("a", "expansion", "spend_365d", 0.0004),
+        ("a", "expansion", "industry", -0.01),
+        ("a", "churn", "spend_365d", 0.02),
+    ]
+    long = pd.DataFrame(rows, columns=["account_id", "target", "feature", "contribution"]).assign(
+        value=1.0, value_text="", base=0.1
+    )
+    drivers = top_drivers(long)
+    got = list(zip(drivers["account_id"], drivers["target"], drivers["feature"], strict=True))
+    assert got == [
+        ("a", "churn", "spend_365d"),
+        ("a", "expansion", "industry"),
+        ("b", "churn", "spend_trend_90d"),
+        ("b", "churn", "exec_contacts_180d"),
+        ("b", "churn", "orders_90d"),
+    ]
+    assert drivers["contribution"].tolist() == [0.02, -0.01, -0.10, 0.05, -0.04]
+    assert drivers["phrase"].map(len).gt(0).all()
+
+
+def test_drivers_read_from_the_contributions_match_top_drivers_of_the_long_table(trained):
+    from potential.scoring.explain import explained_drivers
+
+    ts, result = trained
+    cutoffs = ts.features.index.get_level_values("cutoff")
+    X = ts.features[cutoffs == cutoffs.max()].head(300)  # one row per account, as `rank` scores them
+    parts, longs = [], []
+    for target in ("expansion", "churn"):  # not in name order: the drivers still sort churn first
+        points, _, base = contributions(result.model, X)
+        points = points * (1.0 if target == "churn" else -0.5)
+        parts.append((target, points))
+        longs.append(long_explanations(target, points, X, base))
+    long = pd.concat(longs, ignore_index=True)
+    expected = top_drivers(long)
+    assert len(expected) > 300 and set(expected["target"]) == {"churn", "expansion"}
+    pd.testing.assert_frame_equal(explained_drivers(parts, long), expected)
+    # several rows per account (account x cutoff): the top k of each account over all its rows
+    Y = ts.features.head(300)
+    assert not Y.index.get_level_values("account_id").is_unique
+    points, _, base = contributions(result.model, Y)
+    long = long_explanations("churn", points, Y, base)
+    drivers = explained_drivers([("churn", points)], long)
+    pd.testing.assert_frame_equal(drivers, top_drivers(long))
+    assert drivers.groupby("account_id").size().max() == 3
+
+
+def test_probabilities_without_explanations_are_the_explained_ones(trained, monkeypatch):
+    from potential.scoring import accounts
+    from potential.scoring.explain import probabilities
+
+    ts, result = trained
+    X = ts.features.head(200)
+    _, prob, _ = contributions(result.model, X)
+    np.testing.assert_array_equal(probabilities(result.model, X), prob)
+    champions = {"churn": type("Champion", (), {"model": result.model})()}
+    explained, parts, _ = accounts.model_scores(X, champions, Config())
+    assert [target for target, _, _ in parts] == ["churn"]
+
+    def no_treeshap(*args, **kwargs):
+        raise AssertionError("scores without explanations must not run TreeSHAP")
+
+    monkeypatch.setattr(accounts, "contributions", no_treeshap)
+    plain, none, notes = accounts.model_scores(X, champions, Config(), explain=False)
+    assert none == [] and notes == ["expansion: no champion model, so not scored."]
+    pd.testing.assert_frame_equal(plain, explained)
+    assert plain["expansion_probability"].isna().all() and plain["expected_uplift"].isna().all()

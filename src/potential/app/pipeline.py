@@ -447,8 +447,9 @@ class Pipeline:
             ranked, request.top, list(request.tiers) or None, list(request.actions) or None
         )
 
+        features = self.engine.features(data, as_of)  # for the change split and the drift, built once
         under_previous = self._under_previous_models(
-            data, as_of, profile, tracker, champions, ranked, workspace, notes
+            features, scored.table, as_of, tracker, champions, ranked, workspace, notes
         )
         earlier_outcomes = self._earlier_outcomes(data, workspace, as_of)
 
@@ -467,7 +468,7 @@ class Pipeline:
         self.say("measuring drift against the previous run")
         scores = ranked.set_index("account_id")
         current = {
-            "feature": self.engine.features(data, as_of),
+            "feature": features,
             "score": scores[[c for c in SCORE_COLUMNS if c in scores.columns]],
         }
         drift = self._drift(current, workspace, day, notes)
@@ -582,9 +583,9 @@ class Pipeline:
 
     def _under_previous_models(
         self,
-        data: InputData,
+        features: pd.DataFrame,
+        scored: pd.DataFrame,
         as_of: pd.Timestamp,
-        profile: Any,
         tracker: Any,
         champions: dict[str, Any],
         ranked: pd.DataFrame,
@@ -594,9 +595,13 @@ class Pipeline:
         """The accounts of this as-of scored with the model versions of the previous stored list: s(v1, X2),
         the middle term of the report's change split (`potential.export.history`).
 
-        Nothing is scored when the versions did not change. Versions that cannot be loaded or applied any more
-        give a note (in the history, for the report, and in the run's notes) instead of a failed rank.
+        Nothing is scored when the versions did not change. Otherwise only the previous versions' predictions
+        run (no TreeSHAP: the split needs scores, not explanations) on today's `features`; the rest of today's
+        `scored` table (money, rating) is kept, and the list is ranked again for the priority. Versions that
+        cannot be loaded or applied any more give a note (in the history, for the report, and in the run's
+        notes) instead of a failed rank.
         """
+        from potential.scoring.accounts import model_scores
         from potential.tracking.store import Champion
 
         before = previous_as_of(workspace, as_of.date().isoformat())
@@ -617,7 +622,7 @@ class Pipeline:
                     if champ is not None and champ.version == version
                     else Champion(target, tracker.load_version(target, version), version, "", {})
                 )
-            rescored = self.engine.score(data, as_of, models, profile)
+            previous, _, _ = model_scores(features, models, self.config, explain=False)
         except Exception as exc:  # deleted, unreadable, or built for features this data no longer has
             note = (
                 f"the models of the list of {before} ({label}) could not be loaded or applied to this data "
@@ -625,7 +630,12 @@ class Pipeline:
             )
             notes.append(f"what changed: {note}")
             return PreviousModel(before, label, None, note)
-        table = rank_accounts(rescored.table, self.config.ranking)
+        previous.index = previous.index.astype(str)
+        rescored = scored.copy()
+        ids = rescored["account_id"].astype(str)
+        for column in previous.columns:
+            rescored[column] = ids.map(previous[column]).to_numpy(dtype=float)
+        table = rank_accounts(rescored, self.config.ranking)
         for column in ("expansion_probability", "churn_probability"):
             table[column] = table[column].round(6)
         return PreviousModel(before, label, table[["account_id", *SPLIT_SCORES]])

@@ -17,11 +17,12 @@ from potential.labels.targets import baseline_at
 from potential.models.training import TARGETS
 from potential.scoring.explain import (
     contributions,
+    explained_drivers,
     long_explanations,
+    probabilities,
     reason_columns,
     reason_items,
     reasons_text,
-    top_drivers,
 )
 from potential.scoring.ranking import PROSPECT_CONVERSION
 from potential.scoring.rating import profile_warnings, rate_accounts
@@ -29,31 +30,68 @@ from potential.scoring.rating import profile_warnings, rate_accounts
 HISTORY_MONTHS = 24
 
 
-def score(
-    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
+def customers_of(feats: pd.DataFrame) -> np.ndarray:
+    """Which accounts get model scores: every account but the prospects (no purchase history)."""
+    if "is_prospect" in feats.columns:
+        return (feats["is_prospect"] != 1).to_numpy()
+    return np.ones(len(feats), dtype=bool)
+
+
+def model_scores(
+    feats: pd.DataFrame, models: dict, config: Config, explain: bool = True
+) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame, pd.DataFrame]], list[str]]:
+    """The scores `models` give the accounts of `feats`: churn_probability, expansion_probability and
+    expected_uplift (index of `feats`; NaN for prospects and for a target without a model), with each
+    target's explanations when `explain`, as (target, contributions [accounts x features], long table) —
+    TreeSHAP, the costly step, runs once per account and model — and the notes of the missing models.
+
+    Without `explain` only the boosters' predictions run: the same probabilities, a small share of the time.
+    """
     frame = pd.DataFrame(index=feats.index)
     notes: list[str] = []
     explanations = []
-    # prospects get no probability and no explanation (below): TreeSHAP, the costly step, skips them
-    customers = (
-        (feats["is_prospect"] != 1).to_numpy()
-        if "is_prospect" in feats.columns
-        else np.ones(len(feats), dtype=bool)
-    )
+    # prospects get no probability and no explanation: the boosters skip them
+    customers = customers_of(feats)
     scored = feats.loc[customers]
+    threads = config.training.lightgbm.n_jobs
     for target in TARGETS:
-        champ = champions.get(target)
+        champ = models.get(target)
         if champ is None:
             frame[f"{target}_probability"] = np.nan
             notes.append(f"{target}: no champion model, so not scored.")
             continue
-        points, prob, base = contributions(champ.model, scored, config.training.lightgbm.n_jobs)
+        if explain:
+            points, prob, base = contributions(champ.model, scored, threads)
+            explanations.append((target, points, long_explanations(target, points, scored, base)))
+        else:
+            prob = probabilities(champ.model, scored, threads)
         probability = np.full(len(feats), np.nan)
         probability[customers] = prob
         frame[f"{target}_probability"] = probability
-        explanations.append(long_explanations(target, points, scored, base))
+    uplift = models.get("uplift")
+    if uplift is not None and models.get("expansion") is not None:
+        expected = np.full(len(feats), np.nan)
+        expected[customers] = np.round(uplift.model.predict(scored), 2)
+        frame["expected_uplift"] = expected
+    else:
+        frame["expected_uplift"] = np.nan
+    return frame, explanations, notes
+
+
+def score(
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
+    frame, long, _, notes = _score(dataset, feats, as_of, champions, config)
+    return frame, long, notes
+
+
+def _score(
+    dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """`score`, and the top drivers of the long explanations (`top_drivers`), read from the contributions."""
+    models, explained, notes = model_scores(feats, champions, config)
+    frame = models[[c for c in models.columns if c != "expected_uplift"]].copy()
     history = dataset.has_history
     h = config.time.horizon_days
     if history and dataset.transactions is not None:
@@ -62,11 +100,7 @@ def score(
         frame["revenue_at_risk"] = kept.round(2)
     else:
         frame["revenue_at_risk"] = np.nan
-    uplift = champions.get("uplift")
-    if uplift is not None and champions.get("expansion") is not None:
-        frame["expected_uplift"] = np.round(uplift.model.predict(feats), 2)
-    else:
-        frame["expected_uplift"] = np.nan
+    frame["expected_uplift"] = models["expected_uplift"]
     for column in (
         "is_prospect",
         "spend_365d",
@@ -101,17 +135,16 @@ def score(
         frame["status"] = np.where(prospect, "prospect", np.where(lapsed, "lapsed", "active"))
     else:
         frame["status"] = "active"
+    # prospects were never explained (model_scores skips them), so the long table holds customers only
     long = (
-        pd.concat(explanations, ignore_index=True)
-        if explanations
+        pd.concat([table for _, _, table in explained], ignore_index=True)
+        if explained
         else pd.DataFrame(
             columns=["account_id", "target", "feature", "value", "value_text", "contribution", "base"]
         )
     )
-    if "is_prospect" in frame.columns and len(long):
-        prospects = set(frame.index[frame["is_prospect"]])
-        long = long[~long["account_id"].isin(prospects)].reset_index(drop=True)
-    return frame, long, notes
+    drivers = explained_drivers([(target, points) for target, points, _ in explained], long)
+    return frame, long, drivers, notes
 
 
 @dataclass
@@ -130,7 +163,7 @@ def score_accounts(
 ) -> AccountScores:
     """Everything `rank` knows of an account before the portfolio-wide ranking; per account only."""
 
-    scored, long, notes = score(dataset, feats, as_of, champions, config)
+    scored, long, drivers, notes = _score(dataset, feats, as_of, champions, config)
     profile_input = dataset.accounts.set_index("account_id").reindex(feats.index)
     for column in feats.columns:
         if column not in profile_input.columns:
@@ -145,7 +178,6 @@ def score_accounts(
     for column in ("industry", "region"):
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
-    drivers = top_drivers(long)
     ids = pd.Index(scored.index)
     items = reason_items(drivers, rating.contributions, ids)
     scored["reasons"] = reasons_text(items, ids).to_numpy()

@@ -17,23 +17,45 @@ from potential.features.registry import phrase, speaks_to
 from potential.models.training import TrainedModel
 
 
+def _encoded(model: TrainedModel, features: pd.DataFrame) -> np.ndarray:
+    return model.spec.encode(features).to_numpy(dtype=np.float64)
+
+
+def _predict(model: TrainedModel, X: np.ndarray, n_jobs: int | None, **kind: bool) -> np.ndarray:
+    """`Booster.predict` over the trees the model keeps (up to its best iteration), on `n_jobs` threads."""
+    booster = model.booster
+    threads = {} if n_jobs is None else {"num_threads": n_jobs}
+    return np.asarray(
+        booster.predict(X, num_iteration=booster.best_iteration or None, **threads, **kind), dtype=float
+    )
+
+
+def _calibrated(model: TrainedModel, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
+    """The calibrated probability of each row of `X`, computed as `TrainedModel.predict` does."""
+    raw_prob = _predict(model, X, n_jobs)
+    return model.calibrator(raw_prob) if model.calibrator is not None else raw_prob
+
+
+def probabilities(model: TrainedModel, features: pd.DataFrame, n_jobs: int | None = None) -> np.ndarray:
+    """Calibrated probabilities, the same numbers `contributions` returns, without the TreeSHAP pass (a plain
+    prediction costs about 1% of the contributions)."""
+    return _calibrated(model, _encoded(model, features), n_jobs)
+
+
 def contributions(
     model: TrainedModel, features: pd.DataFrame, n_jobs: int | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, float]:
     """(contributions in probability points per feature [accounts x features], probabilities, base).
 
-    One TreeSHAP pass gives both: the probability is the calibrated sigmoid of the contributions' sum, so
-    the booster is never asked for a separate prediction. `n_jobs` threads (default: LightGBM's, all cores).
+    One TreeSHAP pass per account gives the contributions; the probability is the booster's own prediction,
+    calibrated (`probabilities`, so a score computed with or without explanations is the same number).
+    `n_jobs` threads (default: LightGBM's, all cores).
     """
-    X = model.spec.encode(features).to_numpy(dtype=np.float64)
-    booster = model.booster
-    threads = {} if n_jobs is None else {"num_threads": n_jobs}
-    phi = booster.predict(X, pred_contrib=True, num_iteration=booster.best_iteration or None, **threads)
-    phi = np.asarray(phi, dtype=float)
+    X = _encoded(model, features)
+    phi = _predict(model, X, n_jobs, pred_contrib=True)
+    prob = _calibrated(model, X, n_jobs)
     bias = float(phi[0, -1]) if len(phi) else 0.0
     phi_features = phi[:, :-1]
-    raw_prob = 1.0 / (1.0 + np.exp(-phi.sum(axis=1)))
-    prob = model.calibrator(raw_prob) if model.calibrator is not None else raw_prob
     base = (
         float(model.calibrator(np.array([1.0 / (1.0 + np.exp(-bias))]))[0])
         if model.calibrator
@@ -56,37 +78,46 @@ def contributions(
     return frame, prob, base
 
 
+def _account_ids(points: pd.DataFrame) -> pd.Index:
+    """The account of each row: the index, or its account_id level (training rows: account x cutoff)."""
+    if "account_id" in (points.index.names or []):
+        return points.index.get_level_values("account_id")
+    return points.index
+
+
+def _words(words: list[str], positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """`words[positions]` as a text column (pandas' default string dtype): a take on the distinct words, so
+    a table of millions of rows converts each distinct word once, not each row."""
+    return pd.Series(np.asarray(words, dtype=object)).array.take(positions)
+
+
 def long_explanations(
     target: str, points: pd.DataFrame, features: pd.DataFrame, base: float, min_abs: float = 0.0
 ) -> pd.DataFrame:
     """Long format: account_id, target, feature, value, value_text, contribution, base (all features kept, so
     base + sum(contribution) equals the probability)."""
     n, k = points.shape
-    feature_names = np.tile(points.columns.to_numpy(), n)
-    ids = (
-        points.index.get_level_values("account_id")
-        if "account_id" in (points.index.names or [])
-        else points.index
-    )
-    account = np.repeat(np.asarray(ids, dtype=object), k)
+    accounts = [str(a) for a in _account_ids(points)]
     values = features.reindex(columns=points.columns)
     values.index = points.index
     numeric = np.full((n, k), np.nan)
-    text = np.empty((n, k), dtype=object)
+    texts = [""]  # the distinct value texts; position 0 is the blank of a numeric feature
+    text_code = np.zeros((n, k), dtype=np.int64)
     for j, column in enumerate(points.columns):
         col = values[column]
         if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object:
-            text[:, j] = col.astype(object).where(col.notna(), "").astype(str).to_numpy()
+            codes, uniques = pd.factorize(col.astype(object).where(col.notna(), "").astype(str).to_numpy())
+            text_code[:, j] = codes + len(texts)
+            texts += [str(u) for u in uniques]
         else:
             numeric[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-            text[:, j] = ""
     frame = pd.DataFrame(
         {
-            "account_id": account.astype(str),
+            "account_id": _words(accounts, np.repeat(np.arange(n), k)),
             "target": target,
-            "feature": feature_names,
+            "feature": _words([str(c) for c in points.columns], np.tile(np.arange(k), n)),
             "value": numeric.ravel(),
-            "value_text": text.ravel(),
+            "value_text": _words(texts, text_code.ravel()),
             "contribution": points.to_numpy().ravel(),
             "base": base,
         }
@@ -94,27 +125,88 @@ def long_explanations(
     return frame
 
 
+MIN_DRIVER_POINTS = 0.0005  # a driver moves its probability by at least this (0.05 points)
+
+
+def _strongest(size: np.ndarray, names: list[str], allowed: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """(row, column, place) of the k largest |contribution|s `size` [rows x features] of each row, among the
+    `allowed` features at or above MIN_DRIVER_POINTS; largest first, ties to the first feature name."""
+    by_name = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    eligible = (size >= MIN_DRIVER_POINTS) & allowed[None, :]  # NaN (an absent cell) is never eligible
+    masked = np.where(eligible, size, -1.0)[:, by_name]
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    rows, place = np.nonzero(np.take_along_axis(masked, order, axis=1) >= 0)
+    return rows, by_name[order[rows, place]], place
+
+
+def _ordered_drivers(long: pd.DataFrame, position: np.ndarray, keys: list[np.ndarray]) -> pd.DataFrame:
+    """The rows of `long` at `position`, sorted by `keys` (most significant first), with their phrases."""
+    top = long.iloc[position[np.lexsort(keys[::-1])]].reset_index(drop=True)
+    said: dict[tuple[str, object], str] = {}
+    phrases = []
+    for f, v, t in zip(
+        top["feature"].tolist(), top["value"].tolist(), top["value_text"].tolist(), strict=True
+    ):
+        key = (f, t if t else v)  # one phrase per distinct feature value
+        if key not in said:
+            said[key] = phrase(*key)
+        phrases.append(said[key])
+    return top.assign(phrase=phrases)
+
+
 def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """The k largest |contribution| rows per account and target, with their phrase, among the features that
-    may be named as a reason for that target (`features.registry.speaks_to`)."""
+    may be named as a reason for that target (`features.registry.speaks_to`) and move it by at least
+    MIN_DRIVER_POINTS; sorted by account, target, |contribution| (largest first), feature.
+
+    Any long table (an account may have several rows per feature, e.g. one per cutoff); `explained_drivers`
+    gives the same rows faster from the contribution matrices.
+    """
     if long.empty:
         return long.assign(phrase=pd.Series(dtype=str))
-    pairs = long[["feature", "target"]].drop_duplicates()
-    allowed = {(f, t) for f, t in zip(pairs["feature"], pairs["target"], strict=True) if speaks_to(f, t)}
-    keep = [(f, t) in allowed for f, t in zip(long["feature"], long["target"], strict=True)]
-    ranked = long[keep].assign(abs_c=long.loc[keep, "contribution"].abs())
-    ranked = ranked.sort_values(
-        ["account_id", "target", "abs_c", "feature"], ascending=[True, True, False, True], kind="mergesort"
+    feature_code, features = pd.factorize(long["feature"], sort=True)
+    target_code, targets = pd.factorize(long["target"], sort=True)
+    allowed = np.array([[speaks_to(str(f), str(t)) for t in targets] for f in features], dtype=bool)
+    size = np.abs(long["contribution"].to_numpy(dtype=float))
+    # a row below the floor never beats one above it, so dropping it first leaves the same top k
+    rows = np.flatnonzero(allowed[feature_code, target_code] & (size >= MIN_DRIVER_POINTS))
+    account_code, _ = pd.factorize(long["account_id"].to_numpy()[rows], sort=True)
+    feature_code, target_code, size = feature_code[rows], target_code[rows], size[rows]
+    order = np.lexsort((feature_code, -size, target_code, account_code))
+    group = account_code[order].astype(np.int64) * len(targets) + target_code[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    place = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    chosen = order[place < k]
+    return _ordered_drivers(long, rows[chosen], [np.arange(len(chosen))])
+
+
+def explained_drivers(parts: list[tuple[str, pd.DataFrame]], long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """`top_drivers(long)` for a long table that is the concatenation of `long_explanations(target, points,
+    ...)` of each (target, points) of `parts`, in that order: read from the points matrices directly, a sort
+    of each account's few dozen features instead of one of the whole long table (accounts x features x
+    targets rows). Points with an account on several rows go through `top_drivers`."""
+    if long.empty or any(not _account_ids(points).is_unique for _, points in parts):
+        return top_drivers(long, k)
+    offset = 0
+    positions, keys = [], []
+    order = np.argsort([target for target, _ in parts], kind="stable")
+    place_of_target = np.empty(len(parts), dtype=np.int64)
+    place_of_target[order] = np.arange(len(parts))
+    for (target, points), target_place in zip(parts, place_of_target, strict=True):
+        n, width = points.shape
+        names = [str(c) for c in points.columns]
+        allowed = np.array([speaks_to(f, target) for f in names], dtype=bool)
+        rows, columns, place = _strongest(np.abs(points.to_numpy(dtype=float)), names, allowed, k)
+        account = np.asarray([str(a) for a in _account_ids(points)], dtype=object)
+        positions.append(offset + rows * width + columns)
+        keys.append((account[rows], np.full(len(rows), target_place), place))
+        offset += n * width
+    account_rank, _ = pd.factorize(np.concatenate([key[0] for key in keys]), sort=True)
+    return _ordered_drivers(
+        long,
+        np.concatenate(positions),
+        [account_rank, *(np.concatenate([key[i] for key in keys]) for i in (1, 2))],
     )
-    top = ranked.groupby(["account_id", "target"], sort=False).head(k).drop(columns="abs_c")
-    top = top[top["contribution"].abs() >= 0.0005]
-    top = top.assign(
-        phrase=[
-            phrase(f, t if t else v)
-            for f, v, t in zip(top["feature"], top["value"], top["value_text"], strict=True)
-        ]
-    )
-    return top.reset_index(drop=True)
 
 
 REASON_SLOTS = 3  # reasons per account, in `reasons` and in the reason_<i> columns
