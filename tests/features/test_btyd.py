@@ -187,3 +187,42 @@ def test_too_few_repeat_customers():
         BGNBD().fit(s["frequency"], s["recency"], s["T"])
     with pytest.raises(InsufficientDataError, match="repeat purchases"):
         GammaGamma().fit(s["frequency"], s["monetary_value"])
+
+
+def test_likelihood_per_distinct_count_equals_the_per_customer_closed_form():
+    """The special functions of x run once per distinct purchase count: the same numbers, bit for bit."""
+    from scipy.special import betaln, digamma, gammaln
+
+    from potential.features.btyd import _bgnbd_loglik_and_grad, _distinct_counts
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 12, 500).astype(float)
+    age = rng.uniform(1.0, 10.0, 500)
+    t_x = np.where(x > 0, age * rng.uniform(0.0, 1.0, 500), 0.0)
+    r, alpha, a, b = 0.7, 3.0, 0.9, 2.2
+    repeat = x > 0
+    xs = np.where(repeat, x, 1.0)
+    log_alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + age)
+    log_gone = np.where(
+        repeat, betaln(a + 1, b + xs - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x), -np.inf
+    )
+    mix = np.logaddexp(log_alive, log_gone)
+    w_alive, w_gone = np.exp(log_alive - mix), np.exp(log_gone - mix)
+    expected = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + mix
+    d_r = (
+        digamma(r + x)
+        - digamma(r)
+        + np.log(alpha)
+        - (w_alive * np.log(alpha + age) + w_gone * np.log(alpha + t_x))
+    )
+    d_b = w_alive * (digamma(b + x) - digamma(b)) + w_gone * (digamma(b + xs - 1) - digamma(b))
+    d_b += digamma(a + b) - digamma(a + b + x)
+
+    params = np.array([r, alpha, a, b])
+    for counts in (None, _distinct_counts(x)):
+        loglik, grad = _bgnbd_loglik_and_grad(params, x, t_x, age, counts)
+        np.testing.assert_array_equal(loglik, expected)
+        np.testing.assert_array_equal(grad[:, 0], d_r * r)
+        np.testing.assert_array_equal(grad[:, 3], d_b * b)
+    distinct, at = _distinct_counts(x)
+    assert len(distinct) == 12 and (distinct[at] == x).all()

@@ -127,3 +127,55 @@ def test_profile_column_named_like_a_feature_does_not_collide():
     f = build_features(dataset(tx, accounts), AS_OF, FeatureConfig())
     assert f.columns.is_unique
     assert f.loc["a", "spend_365d"] == 100.0
+
+
+def test_account_and_text_codes_by_hand():
+    from potential.features.history import account_codes, text_codes
+
+    index = pd.Index(["a", "b", "c"], name="account_id")
+    ids = pd.Series(["c", "a", "zz", "c", None], dtype="str")
+    assert account_codes(ids, index).tolist() == [2, 0, -1, 2, -1]  # unknown and missing ids: -1
+    codes = text_codes(pd.Series(["p2", "", "p1", "p2", None, "p3"], dtype="str"))
+    assert codes.tolist() == [0, -1, 2, 0, -1, 3]  # first-appearance codes; blank and missing: -1
+    assert codes.dtype == np.int32
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_first_rows_finds_each_keys_earliest_row_in_any_row_order(numbered):
+    from potential.features.history import first_rows
+
+    keys = np.array([0, 1, 0, 2, 1, 2])
+    in_time = np.array([1.0, 1.0, 1.0, 2.0, 3.0, 4.0])  # ties: the first row of the tie wins
+    assert first_rows(keys, in_time, numbered=numbered).tolist() == [0, 1, 3]
+    shuffled = np.array([5.0, 1.0, 2.0, 4.0, 0.5, 3.0])  # not in time order: sorted by key, then time
+    assert sorted(first_rows(keys, shuffled, numbered=numbered).tolist()) == [2, 4, 5]
+
+
+def test_new_contacts_count_a_contact_id_shared_by_two_accounts_for_each():
+    tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-01-01", "2024-01-01"], "amount": [1, 1]})
+    act = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "a", "b"],
+            "date": ["2024-06-20", "2024-06-21", "2024-06-22", "2023-01-01"],
+            "kind": ["email"] * 4,
+            "contact_id": ["shared@x", "shared@x", "own@a", "old@b"],
+        }
+    )
+    f = build_features(dataset(tx, activities=act), AS_OF, FeatureConfig())
+    assert f.loc["a", "new_contacts_90d"] == 2  # shared@x and own@a, first seen in the last 90 days
+    assert f.loc["b", "new_contacts_90d"] == 1  # shared@x is new to b too; old@b is not new
+    assert f.loc["b", "distinct_contacts_365d"] == 1
+
+
+def test_kind_counts_before_as_of_by_slug():
+    from potential.features.engagement import kind_counts, top_kinds
+
+    act = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-08-01", "2024-01-05"]),
+            "kind": ["Exec Meeting", "exec meeting", "email", "call", None],
+        }
+    )
+    counts = kind_counts(act, AS_OF)
+    assert counts.to_dict() == {"email": 1, "exec_meeting": 2}  # the call is after the as-of
+    assert top_kinds(counts) == ("exec_meeting", "email")

@@ -86,12 +86,25 @@ def separator_evidence(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nd
     point, comma, ambiguous = (np.zeros(len(text), dtype=bool) for _ in range(3))
     decimal = _full(text, _PLAIN_DECIMAL)
     if decimal.any():
-        amb = _full(text[decimal], _AMBIGUOUS)
+        amb = _ambiguous(text[decimal])
         point[decimal], ambiguous[decimal] = ~amb, amb
-    rest = ~decimal & ~_full(text, _PLAIN_INTEGER) & text.notna().to_numpy(dtype=bool)
+    rest = ~decimal & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        rest[rest] = ~_full(text[rest], _PLAIN_INTEGER)
     if rest.any():
         point[rest], comma[rest], ambiguous[rest] = _separator_evidence(text[rest])
     return point, comma, ambiguous
+
+
+def _ambiguous(text: pd.Series) -> np.ndarray:
+    """Values like '1,234' or '1.234' (_AMBIGUOUS); only those with a separator before their last three
+    characters can be, so the pattern runs on those alone (most amounts have two decimals)."""
+    out = np.zeros(len(text), dtype=bool)
+    fourth_last = text.str.slice(-4, -3)
+    maybe = ((fourth_last == ".") | (fourth_last == ",")).fillna(False).to_numpy(dtype=bool)
+    if maybe.any():
+        out[maybe] = _full(text[maybe], _AMBIGUOUS)
+    return out
 
 
 def _separator_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,7 +114,7 @@ def _separator_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nda
     if not len(where):
         return point, comma, ambiguous
     sub = text.iloc[where]  # only values with a separator can say anything (most columns: few or none)
-    amb = _full(sub, _AMBIGUOUS)
+    amb = _ambiguous(sub)
     p = _full(sub, _POINT_EVIDENCE[0])
     c = np.zeros(len(sub), dtype=bool)
     with_comma = _has(sub, ",", regex=False)
@@ -174,15 +187,15 @@ def plan_decimals(
         )
     for column, sep in decided.items():
         point, comma, _ambiguous = evidence[column]
-        values = columns[column].to_numpy()
+        values = columns[column]
         if sep == "," and comma.any():
-            example = str(values[np.flatnonzero(comma)[0]]).strip()
+            example = str(values.iloc[np.flatnonzero(comma)[0]]).strip()
             notes.append(
                 f"{name}: column '{column}' uses a decimal comma (e.g. '{echo(example)}'); read as "
                 f"{_format(parse_number_text(pd.Series([example]), ',').iloc[0])}."
             )
         elif sep == "." and _has_grouping(columns[column]):
-            example = str(values[np.flatnonzero(_grouped_mask(columns[column]))[0]]).strip()
+            example = str(values.iloc[np.flatnonzero(_grouped_mask(columns[column]))[0]]).strip()
             notes.append(
                 f"{name}: column '{column}' uses a decimal point with thousands separators "
                 f"(e.g. '{echo(example)}'); read as {_format(parse_number_text(pd.Series([example]), '.').iloc[0])}."
@@ -191,10 +204,12 @@ def plan_decimals(
 
 
 def _grouped_mask(series: pd.Series) -> np.ndarray:
-    text = _ungroup_spaces(_text(series))
-    return _full(text, _POINT_GROUPED) & text.str.contains(",", regex=False).fillna(False).to_numpy(
-        dtype=bool
-    )
+    text = _text(series)
+    comma = _has(text, ",", regex=False)  # a thousands comma, or nothing is grouped
+    out = np.zeros(len(text), dtype=bool)
+    if comma.any():
+        out[comma] = _full(_ungroup_spaces(text[comma]), _POINT_GROUPED)
+    return out
 
 
 def _has_grouping(series: pd.Series) -> bool:

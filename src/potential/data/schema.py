@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -202,13 +205,15 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=positions, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter="\t" if path.suffix == ".tsv" else ","),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in positions},
+                # pandas' own text type: the columns become Series without a copy
+                column_types={name: pa.large_string() for name in positions},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError):
         return None  # malformed rows, bad bytes, quoted line breaks: pandas reads (or refuses) it
+    release_arrow_memory()  # the reader's buffers
     names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header)]
     columns = {i: pd.Series(table.column(i), dtype="str") for i in range(len(names))}
     frame = pd.DataFrame(columns, copy=False)
@@ -350,6 +355,18 @@ def _list(columns) -> str:
     return ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
 
 
+def _strip(series: pd.Series) -> pd.Series:
+    """The column as "string" text without surrounding whitespace: its own data (no copy) when no value has any."""
+    text = series.astype("string")
+    stripped = text.str.strip()
+    return text if bool((stripped == text).all()) else stripped
+
+
+def _blank_stripped(text: pd.Series) -> np.ndarray:
+    """`_blank` of text that is stripped already: missing or empty (no second strip of every value)."""
+    return text.isna().to_numpy() | (text == "").fillna(False).to_numpy(dtype=bool)
+
+
 def _blank(series: pd.Series) -> np.ndarray:
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
@@ -379,7 +396,7 @@ def parse_dates(
         blank = parsed.isna().to_numpy()
     else:
         text = series.astype("string").str.strip()
-        blank = _blank(text)
+        blank = _blank_stripped(text)
         days = None if fmt else iso_days(text)  # 'YYYY-MM-DD' in one columnar pass
         if days is not None and not np.isnat(days).all():
             todo = np.isnat(days) & ~blank
@@ -484,7 +501,7 @@ def parse_numbers(
         bad = np.zeros(len(series), dtype=bool)
     else:
         text = series.astype("string").str.strip()
-        blank = _blank(text)
+        blank = _blank_stripped(text)
         if decimal is None:
             decimal = plan_decimals(
                 {column: text[~blank]}, path, table, "auto", [] if notes is None else notes
@@ -529,8 +546,8 @@ def _clean_ids(frame: pd.DataFrame, path: Path, table: str, source: str | None =
     ids = frame[ID]
     if pd.api.types.is_float_dtype(ids):
         ids = ids.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-    ids = ids.astype("string").str.strip()
-    blank = _blank(ids)
+    ids = _strip(ids)
+    blank = _blank_stripped(ids)
     if blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
@@ -559,12 +576,13 @@ def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.Da
             out[column] = series.astype(float)
             continue
         text = series.astype("string").str.strip()
-        blank = _blank(text)
+        blank = _blank_stripped(text)
         if blank.all():
             out[column] = np.nan
             notes.append(f"{path.name}: column '{column}' is empty in every row; it is ignored.")
             continue
-        numbers = _profile_numbers(text.where(~blank), path, column, notes)
+        values = Distinct.of(text.where(~blank))  # a profile column repeats a few values (industry, region)
+        numbers = values.spread(_profile_numbers(values.values, path, column, notes), text.index)
         numeric_share = (numbers.notna() & ~blank).sum() / max((~blank).sum(), 1)
         if numeric_share == 1.0:
             _refuse_absurd(
@@ -646,15 +664,20 @@ def _sorted_events(frame: pd.DataFrame, path: Path, policy: str, notes: list[str
 
     The sort is stable, so identical rows keep their file order and the first of each is the one kept.
     Identical rows share their (date, account), so only rows in such a run of two or more are compared.
+    A table already in that order (most exports are) is not sorted or copied.
     """
-    ids = pa.array(frame[ID], type=pa.string())
+    ids = _arrow_text(frame[ID])
     dates = frame["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    order = pc.sort_indices(
-        pa.table({"d": dates, "i": ids}), sort_keys=[("d", "ascending"), ("i", "ascending")]
-    ).to_numpy()
-    frame = frame.take(order).reset_index(drop=True)
-    ids, dates = ids.take(pa.array(order)), dates[order]
-    same = (dates[1:] == dates[:-1]) & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+    same_day = dates[1:] == dates[:-1]
+    before = pc.less_equal(ids[:-1], ids[1:]).to_numpy(zero_copy_only=False)
+    if not ((dates[1:] > dates[:-1]) | (same_day & before)).all():
+        order = pc.sort_indices(
+            pa.table({"d": dates, "i": ids}), sort_keys=[("d", "ascending"), ("i", "ascending")]
+        ).to_numpy()
+        frame = frame.take(order).reset_index(drop=True)
+        ids, dates = ids.take(pa.array(order)), dates[order]
+        same_day = dates[1:] == dates[:-1]
+    same = same_day & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
     run = np.zeros(len(frame), dtype=bool)
     run[1:] |= same
     run[:-1] |= same
@@ -670,6 +693,75 @@ def _sorted_events(frame: pd.DataFrame, path: Path, policy: str, notes: list[str
             f"{path.name}: kept {count} exact duplicate row(s); set data.duplicate_rows: drop to remove them."
         )
     return frame
+
+
+def _arrow_text(series: pd.Series) -> pa.ChunkedArray:
+    """A text column's Arrow data, shared (not copied) when Arrow already holds it."""
+    if isinstance(series.array, pd.arrays.ArrowStringArray):
+        return pa.chunked_array(series.array.__arrow_array__())
+    return pa.chunked_array([pa.array(series, type=pa.string())])
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """A column as its distinct values, in order of first appearance, and the code of each row's value.
+
+    Reading a value (a date, a number) depends on the value alone, so it is done once per distinct value and
+    spread to the rows; the first value with some property is also the first row's, so notes quote the same
+    example. Events repeat their values: three years of activity dates are about a thousand days.
+    """
+
+    values: pd.Series
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, series: pd.Series) -> Distinct:
+        codes, values = pd.factorize(series, use_na_sentinel=False)
+        return cls(pd.Series(values, dtype=series.dtype), codes)
+
+    def spread(self, per_value: pd.Series, index: pd.Index) -> pd.Series:
+        """Per-row values of `per_value` (one per distinct value), on the rows' `index`."""
+        return pd.Series(per_value.to_numpy()[self.codes], index=index, name=per_value.name)
+
+
+def _repeats(series: pd.Series, sample: int = 20_000) -> bool:
+    """Whether the column's first rows repeat their values (dates, quantities) enough that reading each
+    distinct value once is cheaper than reading every row (amounts, nearly all different, are not)."""
+    head = series.iloc[:sample]
+    return len(pd.unique(head)) * 4 <= len(head)
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series))
+
+
+T = TypeVar("T")
+
+
+def _by_value(on_values: Callable[[list[str]], T], on_rows: Callable[[], T], notes: list[str]) -> T:
+    """`on_values(found)` (computed from distinct values, its notes added to `notes`), or, when it refuses
+    the input, `on_rows()`: the same check on every row raises the error, naming the rows of the file."""
+    found: list[str] = []
+    try:
+        result = on_values(found)
+    except InputError:
+        return on_rows()
+    notes.extend(found)
+    return result
+
+
+def _parse_by_value(
+    series: pd.Series, distinct: Distinct | None, parse: Callable[..., pd.Series], notes: list[str]
+) -> pd.Series:
+    """`parse(series, notes=notes)` computed on the column's distinct values and spread to the rows (see
+    `Distinct`); without them (values that rarely repeat), on the rows."""
+    if distinct is None:
+        return parse(series, notes=notes)
+    return _by_value(
+        lambda found: distinct.spread(parse(distinct.values, notes=found), series.index),
+        lambda: parse(series, notes=notes),
+        notes,
+    )
 
 
 @dataclass(frozen=True)
@@ -693,7 +785,16 @@ def plan_table(raw: pd.DataFrame, path: Path, table: str, config: DataConfig, no
     return _plan(frame, spec, path, config, notes)
 
 
-def _plan(frame: pd.DataFrame, spec: TableSpec, path: Path, config: DataConfig, notes: list[str]) -> ReadPlan:
+def _plan(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    path: Path,
+    config: DataConfig,
+    notes: list[str],
+    distinct: dict[str, Distinct] | None = None,
+) -> ReadPlan:
+    """The table's conventions; with `distinct`, decided from each column's distinct values (the same
+    decisions and notes: values are kept in order of first appearance, so the first example is the same)."""
     texts: dict[str, pd.Series] = {}
     for column in (*spec.numbers, *spec.dates):
         if column not in frame.columns:
@@ -701,8 +802,10 @@ def _plan(frame: pd.DataFrame, spec: TableSpec, path: Path, config: DataConfig, 
         series = frame[column]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
             continue  # typed already (Parquet): nothing to decide
+        if distinct is not None and column in distinct:
+            series = distinct[column].values
         text = series.astype("string").str.strip()
-        texts[column] = text[~_blank(text)]
+        texts[column] = text[~_blank_stripped(text)]
     numbers = {c: t for c, t in texts.items() if c in spec.numbers}
     decimal = plan_decimals(numbers, path, spec.name, config.decimal, notes)
     dayfirst: dict[str, bool | None] = {}
@@ -796,7 +899,16 @@ def _line_amounts(frame: pd.DataFrame, path: Path, config: DataConfig, notes: li
 
 def read_table(path: Path, table: str, config: DataConfig, notes: list[str]) -> pd.DataFrame:
     """Read one table file and return it typed and validated (a new frame)."""
-    return clean_table(read_raw(path, config.encoding), path, table, config, notes)
+    frame = clean_table(read_raw(path, config.encoding), path, table, config, notes)
+    release_arrow_memory()  # the raw text and the typing's scratch columns
+    return frame
+
+
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow freed back to the system. Arrow's allocator keeps freed blocks for reuse, so
+    without this a file's read buffers and scratch columns stay resident while the next stage allocates
+    its own memory elsewhere (numpy), and the peak grows by their size."""
+    pa.default_memory_pool().release_unused()
 
 
 def clean_table(
@@ -817,32 +929,43 @@ def clean_table(
     frame = _map_columns(raw, spec, mapping, path, notes)
     frame = _clean_ids(frame, path, table, mapping.get(ID))
     line_items = table == "transactions" and "amount" not in frame.columns  # amount = quantity x unit_price
+    # dates and numbers are read from each column's distinct values (a few thousand days for millions of
+    # events), then spread back to the rows; a refused value is refused from the whole column, by row
+    distinct = {
+        column: Distinct.of(frame[column])
+        for column in (*spec.dates, *spec.numbers)
+        if column in frame.columns and _is_text(frame[column]) and _repeats(frame[column])
+    }
     if plan is None:
-        plan = _plan(frame, spec, path, config, notes)
+        plan = _by_value(
+            lambda found: _plan(frame, spec, path, config, found, distinct),
+            lambda: _plan(frame, spec, path, config, notes),
+            notes,
+        )
     for column in spec.dates:
         if column in frame.columns:
-            frame[column] = parse_dates(
-                frame[column],
-                config.date_format,
-                path,
-                column,
-                table,
+            read = partial(
+                parse_dates,
+                fmt=config.date_format,
+                path=path,
+                column=column,
+                table=table,
                 required=column in spec.required,
                 dayfirst=plan.dayfirst.get(column),
-                notes=notes,
             )
+            frame[column] = _parse_by_value(frame[column], distinct.get(column), read, notes)
     for column in spec.numbers:
         if column in frame.columns:
-            frame[column] = parse_numbers(
-                frame[column],
-                path,
-                column,
-                table,
+            read = partial(
+                parse_numbers,
+                path=path,
+                column=column,
+                table=table,
                 required=column in spec.required or (line_items and column in LINE_ITEM_COLUMNS),
                 decimal=plan.decimal.get(column, "." if config.decimal == "auto" else config.decimal),
-                notes=notes,
                 source=mapping.get(column),
             )
+            frame[column] = _parse_by_value(frame[column], distinct.get(column), read, notes)
     if table == "accounts":
         dup = frame[ID].duplicated(keep=False)
         if dup.any():
@@ -868,7 +991,7 @@ def clean_table(
     else:
         for column in spec.optional:
             if column in frame.columns and column not in spec.numbers and column not in spec.dates:
-                frame[column] = frame[column].astype("string").str.strip().fillna("").astype(str)
+                frame[column] = _strip(frame[column]).fillna("").astype(str)
         if table == "transactions":
             frame = _line_amounts(frame, path, config, notes)
         frame = _sorted_events(frame, path, config.duplicate_rows, notes)

@@ -97,9 +97,10 @@ class BGNBD:
         _require_repeat_customers(x, "BG/NBD")
         scale = float(age.max()) / 10.0
         t_x, age = t_x / scale, age / scale
+        counts = _distinct_counts(x)
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            loglik, grad = _bgnbd_loglik_and_grad(np.exp(theta), x, t_x, age)
+            loglik, grad = _bgnbd_loglik_and_grad(np.exp(theta), x, t_x, age, counts)
             return _penalised(-loglik.mean(), -grad.mean(axis=0), theta, self.penalizer)
 
         theta = _maximise("BG/NBD", objective, np.zeros(4))
@@ -231,31 +232,45 @@ def bgnbd_log_likelihood(
     return loglik
 
 
+def _distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct purchase counts and where each customer's is among them (`distinct[at] == x`)."""
+    distinct, at = np.unique(x, return_inverse=True)
+    return distinct, at.reshape(x.shape)
+
+
 def _bgnbd_loglik_and_grad(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+    params: np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    age: np.ndarray,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-likelihood per customer and its gradient with respect to the log-parameters (n x 4).
 
     L = Gamma(r+x) alpha^r / Gamma(r) * [B(a, b+x)/B(a, b) (alpha+T)^-(r+x)
                                         + [x > 0] B(a+1, b+x-1)/B(a, b) (alpha+t_x)^-(r+x)]
     The bracket is summed in log space (logaddexp); the gradient weights each term by its share.
+    The special functions of x are evaluated once per distinct purchase count (`counts`, from
+    `_distinct_counts`: a few hundred values for a hundred thousand customers), then spread to the
+    customers: the same numbers for a fraction of the work.
     """
     r, alpha, a, b = params
     repeat = x > 0
-    xs = np.where(repeat, x, 1.0)  # keeps b+x-1 > 0 in the branch that is masked out anyway
-    base = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
-    log_alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + age)
-    log_gone = betaln(a + 1, b + xs - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    distinct, at = _distinct_counts(x) if counts is None else counts
+    xs = np.where(distinct > 0, distinct, 1.0)  # keeps b+x-1 > 0 in the branch that is masked out anyway
+    base = gammaln(r + distinct)[at] - gammaln(r) + r * math.log(alpha)
+    log_alive = betaln(a, b + distinct)[at] - betaln(a, b) - (r + x) * np.log(alpha + age)
+    log_gone = betaln(a + 1, b + xs - 1)[at] - betaln(a, b) - (r + x) * np.log(alpha + t_x)
     log_gone = np.where(repeat, log_gone, -np.inf)
     mix = np.logaddexp(log_alive, log_gone)
     w_alive, w_gone = np.exp(log_alive - mix), np.exp(log_gone - mix)
 
-    ab, abx = digamma(a + b), digamma(a + b + x)
-    d_r = digamma(r + x) - digamma(r) + math.log(alpha)
+    ab, abx = digamma(a + b), digamma(a + b + distinct)[at]
+    d_r = digamma(r + distinct)[at] - digamma(r) + math.log(alpha)
     d_r -= w_alive * np.log(alpha + age) + w_gone * np.log(alpha + t_x)
     d_alpha = r / alpha - (r + x) * (w_alive / (alpha + age) + w_gone / (alpha + t_x))
     d_a = w_alive * (ab - abx) + w_gone * (digamma(a + 1) - digamma(a) + ab - abx)
-    d_b = w_alive * (digamma(b + x) - digamma(b)) + w_gone * (digamma(b + xs - 1) - digamma(b))
+    d_b = w_alive * (digamma(b + distinct)[at] - digamma(b)) + w_gone * (digamma(b + xs - 1)[at] - digamma(b))
     d_b += ab - abx
     grad = np.column_stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return base + mix, grad

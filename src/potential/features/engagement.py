@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from potential.features.history import distinct_count
+from potential.features.history import account_codes, distinct_count, first_rows, text_codes
 from potential.features.timebase import day_of, rel_change, to_days
 
 ACTIVITY_WINDOWS = (30, 90, 180, 365)
@@ -55,19 +55,23 @@ class ActivityArrays:
 
         `kinds` fixes them from outside (a partitioned engine counts them across every partition first).
         """
-        code = account_index.get_indexer(activities["account_id"])
+        code = account_codes(activities["account_id"], account_index)
         keep = code >= 0
-        act = activities.loc[keep]
+        act = activities
+        if not keep.all():
+            act, code = activities.loc[keep], code[keep]
+        code = code.astype(np.int32)  # half the memory of 64-bit codes: a few million rows stay in memory
         # classify distinct values once, then broadcast by code (millions of rows, a handful of kinds)
         raw_codes, raw_kinds = pd.factorize(act["kind"].astype(str))
         slug_of = np.array([kind_slug(k) for k in raw_kinds], dtype=object)
         if kinds is None:
             kinds = top_kinds(kind_counts(act, as_of))
         lookup = {k: i for i, k in enumerate(kinds)}
+        small = np.int8 if len(kinds) < 127 else np.int64  # a handful of kinds: one byte per row
         kind = (
-            np.array([lookup.get(k, -1) for k in slug_of], dtype=np.int64)[raw_codes]
+            np.array([lookup.get(k, -1) for k in slug_of], dtype=small)[raw_codes]
             if len(raw_codes)
-            else np.empty(0, np.int64)
+            else np.empty(0, small)
         )
         executive = (
             np.array([bool(EXEC_PATTERN.search(k)) for k in slug_of], dtype=bool)[raw_codes]
@@ -84,16 +88,14 @@ class ActivityArrays:
                 executive = executive | np.array([bool(EXEC_PATTERN.search(v)) for v in values])[codes]
                 decision = decision | np.array([bool(DECISION_PATTERN.search(v)) for v in values])[codes]
         t = to_days(act["date"])
-        codes_kept = code[keep].astype(np.int64)
         contact = None
         firsts: tuple[np.ndarray | None, ...] = (None, None, None)
         if "contact_id" in act.columns:
-            values = act["contact_id"].astype(str).to_numpy()
-            contact = np.where(values == "", -1, pd.factorize(values)[0])
-            firsts = _first_contacts(codes_kept, contact, t, decision)
+            contact = text_codes(act["contact_id"])
+            firsts = _first_contacts(code, contact, t, decision)
         return cls(
             len(account_index),
-            codes_kept,
+            code,
             t,
             kind,
             tuple(kinds),
@@ -111,17 +113,22 @@ def _first_contacts(
     known = contact >= 0
     if not known.any():
         return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
-    pair = code[known] * (int(contact.max()) + 1) + contact[known]
-    order = np.lexsort((t[known], pair))  # by pair, earliest first
-    sorted_pair = pair[order]
-    first = order[np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]]
-    return t[known][first], code[known][first], decision[known][first]
+    contact, code, t = contact[known], code[known], t[known]
+    owner = np.full(int(contact.max()) + 1, -1, dtype=code.dtype)
+    owner[contact] = code
+    if (owner[contact] == code).all():  # each contact id belongs to one account: the contact is the pair
+        first = first_rows(contact, t, numbered=True)
+    else:
+        first = first_rows(code.astype(np.int64) * (int(contact.max()) + 1) + contact, t)
+    return t[first], code[first], decision[known][first]
 
 
 def kind_counts(activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """Events per kind slug before `as_of` (additive: partial counts of partitions sum to the whole)."""
-    before = activities.loc[activities["date"] < as_of, "kind"].astype(str)
-    raw = before.value_counts(sort=False)
+    codes, kinds = pd.factorize(activities["kind"].astype(str))  # no copy of the rows before `as_of`
+    before = (activities["date"] < as_of).to_numpy(dtype=bool) & (codes >= 0)
+    counts = np.bincount(codes[before], minlength=len(kinds))
+    raw = pd.Series(counts, index=pd.Index(kinds, name="kind"), name="count")[counts > 0]
     return raw.groupby([kind_slug(k) for k in raw.index]).sum() if len(raw) else raw.astype(np.int64)
 
 

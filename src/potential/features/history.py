@@ -36,17 +36,16 @@ class TransactionArrays:
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, account_index: pd.Index) -> TransactionArrays:
-        code = account_index.get_indexer(transactions["account_id"])
+        code = account_codes(transactions["account_id"], account_index).astype(np.int64, copy=False)
         keep = code >= 0
-        tx = transactions.loc[keep]
-        code = code[keep]
+        tx = transactions
+        if not keep.all():
+            tx, code = transactions.loc[keep], code[keep]
         t = to_days(tx["date"])
         amount = tx["amount"].to_numpy(dtype=float)
         product = None
         if "product" in tx.columns:
-            values = tx["product"].astype(str).to_numpy()
-            product, _ = pd.factorize(values)
-            product = np.where(values == "", -1, product)
+            product = text_codes(tx["product"])
         positive = amount > 0
         day = np.floor(t)
         day_code = np.full(len(code), -1, dtype=np.int64)
@@ -57,15 +56,15 @@ class TransactionArrays:
             )[0]
             day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
             day_account[day_code[positive]] = code[positive]
-        firsts = _first_purchase_of_products(code.astype(np.int64), product, t, positive)
+        firsts = _first_purchase_of_products(code, product, t, positive)
         order_code = order_account = None
         if "order_id" in tx.columns:
-            order_code = _order_codes(code.astype(np.int64), tx["order_id"].astype(str).to_numpy(), positive)
+            order_code = _order_codes(code, tx["order_id"], positive)
             order_account = np.zeros(int(order_code.max(initial=-1)) + 1, dtype=np.int64)
             order_account[order_code[positive]] = code[positive]
         return cls(
             n_accounts=len(account_index),
-            code=code.astype(np.int64),
+            code=code,
             t=t,
             amount=amount,
             product=product,
@@ -78,7 +77,29 @@ class TransactionArrays:
         )
 
 
-def _order_codes(code: np.ndarray, order_id: np.ndarray, positive: np.ndarray) -> np.ndarray:
+def account_codes(ids: pd.Series, account_index: pd.Index) -> np.ndarray:
+    """Position of each row's account id in `account_index` (-1 when it is not there).
+
+    One hash pass over the rows (the ids' distinct values), then the lookup runs on the distinct ids only:
+    millions of events name a few thousand accounts.
+    """
+    codes, distinct = pd.factorize(ids)
+    positions = np.append(account_index.get_indexer(distinct), -1)  # code -1 (a missing id) -> -1
+    return positions[codes]
+
+
+def text_codes(values: pd.Series) -> np.ndarray:
+    """Integer code of each text value in order of first appearance; -1 for a blank or missing value.
+
+    Factorised in Arrow (never a Python object per row): the codes `pd.factorize` gives the values as text,
+    as 32-bit integers (half the memory of millions of 64-bit codes).
+    """
+    codes, distinct = pd.factorize(values.astype(str))
+    blank = np.append(np.asarray(distinct == "", dtype=bool), True)
+    return np.where(blank[codes], -1, codes).astype(np.int32)
+
+
+def _order_codes(code: np.ndarray, order_id: pd.Series, positive: np.ndarray) -> np.ndarray:
     """Code of the distinct (account, order id) of each positive line, -1 for other lines.
 
     A positive line with a blank order id is an order of its own.
@@ -86,8 +107,8 @@ def _order_codes(code: np.ndarray, order_id: np.ndarray, positive: np.ndarray) -
     out = np.full(len(code), -1, dtype=np.int64)
     if not positive.any():
         return out
-    ids, _ = pd.factorize(order_id[positive])
-    blank = order_id[positive] == ""
+    ids, distinct = pd.factorize(order_id[positive].astype(str))
+    blank = np.append(np.asarray(distinct == "", dtype=bool), False)[ids]  # a missing id (-1) is not blank
     width = int(ids.max()) + 2
     keys = code[positive] * width + ids
     keys[blank] = -1 - np.flatnonzero(blank)  # unique per line
@@ -220,11 +241,24 @@ def _first_purchase_of_products(
     if not bought.any():
         return np.zeros(0, np.int64), np.zeros(0)
     width = int(product.max()) + 1
-    pair = code[bought] * width + product[bought]
-    order = np.lexsort((t[bought], pair))  # by pair, earliest first
-    sorted_pair = pair[order]
-    first = order[np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]]
+    first = first_rows(code[bought] * width + product[bought], t[bought])
     return code[bought][first], t[bought][first]
+
+
+def first_rows(keys: np.ndarray, t: np.ndarray, numbered: bool = False) -> np.ndarray:
+    """Row of each distinct key's earliest event (the first in row order among equally early ones).
+
+    Rows in time order (as every loaded table is) need no sort: a key's first row is its earliest, found in
+    one hash pass, or none when the keys are `numbered` already (each new key larger than every key before
+    it, as codes from `pd.factorize` are). Other rows are sorted by key, then time.
+    """
+    if len(t) < 2 or bool((t[1:] >= t[:-1]).all()):
+        codes = keys if numbered else pd.factorize(keys)[0]  # numbered in order of first appearance
+        running = np.maximum.accumulate(codes)
+        return np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
+    order = np.lexsort((t, keys))  # by key, earliest first
+    sorted_keys = keys[order]
+    return order[np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]]
 
 
 def deal_sums(arr: TransactionArrays, as_of: pd.Timestamp) -> np.ndarray:

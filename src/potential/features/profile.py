@@ -22,7 +22,7 @@ def category_levels(accounts: pd.DataFrame) -> dict[str, tuple[str, ...]]:
         series = accounts[column]
         if column.lower() in EXCLUDED or _numeric_or_date(series):
             continue
-        values = pd.Series(series.astype(object).where(series.notna(), None)).dropna().astype(str).unique()
+        values = _text_levels(series)
         if 0 < len(values) <= MAX_LEVELS and len(values) < max(len(series) * 0.5, 2):
             levels[column] = tuple(sorted(values))
     return levels
@@ -50,11 +50,30 @@ def profile_features(
         elif pd.api.types.is_numeric_dtype(series):
             out[column] = series.to_numpy(dtype=float)
         elif column in levels:
-            values = series.astype(object).where(series.notna(), None)
-            out[column] = pd.Categorical(
-                [None if v is None else str(v) for v in values], categories=list(levels[column])
-            )
+            out[column] = _categorical(series, levels[column])
     return out
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """Values as text: as they are when they are all text already (the usual profile column), else str()."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return np.array([str(v) for v in values], dtype=object)  # 1 and 1.0 are equal, but not as text
+
+
+def _text_levels(series: pd.Series) -> np.ndarray:
+    """The distinct non-missing values of a column as text."""
+    return pd.unique(_as_text(series.dropna().to_numpy(dtype=object)))
+
+
+def _categorical(series: pd.Series, levels: tuple[str, ...]) -> pd.Categorical:
+    """Each value as text on the given levels; missing values and values not among them are NaN."""
+    present = series.notna().to_numpy()
+    codes = np.full(len(series), -1, dtype=np.int64)
+    rows, distinct = pd.factorize(_as_text(series[present].to_numpy(dtype=object)))
+    if len(rows):  # looked up once per distinct value
+        codes[present] = pd.Index(list(levels)).get_indexer(distinct)[rows]
+    return pd.Categorical.from_codes(codes, categories=list(levels))
 
 
 def existing_accounts(accounts: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from potential.config import Config
 from potential.data.schema import Dataset
@@ -60,6 +59,8 @@ def single_feature_auc(features: pd.DataFrame, labels: pd.Series) -> pd.Series:
     ok = np.isfinite(y)
     if len(np.unique(y[ok])) < 2:
         return pd.Series(dtype=float)
+    from sklearn.metrics import roc_auc_score  # here: `potential features` never needs scikit-learn
+
     for column in features.columns:
         series = features[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
