@@ -10,6 +10,7 @@ from potential.scoring.explain import (
     REASON_COLUMNS,
     build_reasons,
     contributions,
+    lead_targets,
     long_explanations,
     reason_columns,
     reason_items,
@@ -131,6 +132,45 @@ def test_reason_items_mix_model_and_rating_and_fill_free_slots():
     assert wide.loc["c", "reason_1"] == "Few contacts" and wide.loc["c", "reason_2"] == ""
     assert np.isnan(wide.loc["c", "reason_2_points"]) and wide.loc["d", "reason_1_source"] == ""
     assert wide.loc["b", "reason_3_points"] == 2.0 and wide.loc["b", "reason_3_source"] == "rating"
+
+
+def test_an_account_leads_with_the_drivers_of_the_target_it_stands_out_on():
+    # a Grow-type account: churn drivers carry more points (churn probabilities are larger), but it is
+    # 3x as likely as usual to expand and about as likely as usual to churn, so its reasons say why it may grow
+    drivers = pd.DataFrame(
+        {
+            "account_id": ["g", "g", "g", "g", "s", "s", "s"],
+            "target": ["churn", "churn", "expansion", "expansion", "churn", "expansion", "expansion"],
+            "feature": ["f1", "f3", "f2", "f4", "f1", "f2", "f4"],
+            "contribution": [0.05, -0.04, 0.03, 0.01, 0.02, 0.09, 0.08],
+            "phrase": [
+                "Few orders",
+                "Busy",
+                "New decision-maker",
+                "Trial order",
+                "Few orders",
+                "Exec met",
+                "Trial",
+            ],
+        }
+    )
+    probabilities = pd.DataFrame(
+        {"churn_probability": [0.10, 0.50, np.nan], "expansion_probability": [0.15, 0.10, 0.2]},
+        index=pd.Index(["g", "s", "p"]),
+    )
+    lead = lead_targets(probabilities, {"churn": 0.1, "expansion": 0.05})
+    assert lead.to_dict() == {"g": "expansion", "s": "churn", "p": None}
+    by = {
+        a: list(g["phrase"])
+        for a, g in reason_items(drivers, None, pd.Index(["g", "s"]), lead=lead).groupby("account_id")
+    }
+    assert by["g"] == ["New decision-maker", "Trial order", "Few orders"]  # the third slot: the other target
+    assert by["s"] == ["Few orders", "Exec met", "Trial"]
+    # without a lead: strongest first, whatever the target
+    plain = reason_items(drivers, None, pd.Index(["g"]))
+    assert list(plain["phrase"]) == ["Few orders", "Busy", "New decision-maker"]
+    # no model base for a target (a missing model): nobody leads
+    assert lead_targets(probabilities, {"churn": 0.1}).isna().all()
 
 
 def test_top_drivers_pick_the_strongest_allowed_features_ties_by_name():

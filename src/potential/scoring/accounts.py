@@ -18,6 +18,7 @@ from potential.models.training import TARGETS
 from potential.scoring.explain import (
     contributions,
     explained_drivers,
+    lead_targets,
     long_explanations,
     probabilities,
     reason_columns,
@@ -179,7 +180,8 @@ def score_accounts(
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
     ids = pd.Index(scored.index)
-    items = reason_items(drivers, rating.contributions, ids)
+    base = long.groupby("target")["base"].first().astype(float).to_dict() if len(long) else {}
+    items = reason_items(drivers, rating.contributions, ids, lead=lead_targets(scored, base))
     scored["reasons"] = reasons_text(items, ids).to_numpy()
     reasons = reason_columns(items, ids)
     for column in reasons.columns:  # the same items as `reasons`, one column each (REASON_COLUMNS)

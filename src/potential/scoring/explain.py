@@ -218,12 +218,18 @@ _TARGET_LABEL = {"churn": "churn risk", "expansion": "expansion"}
 ITEM_COLUMNS = ("account_id", "position", "phrase", "points", "source", "target", "text")
 
 
-def _strongest_first(frame: pd.DataFrame, column: str, ties: list[str], slots: int) -> pd.DataFrame:
-    """Each account's rows by |column|, largest first (ties by `ties`), at most `slots` per account."""
-    ordered = frame.assign(_size=frame[column].abs()).sort_values(
-        ["account_id", "_size", *ties], ascending=[True, False, *[True] * len(ties)], kind="mergesort"
+def _strongest_first(
+    frame: pd.DataFrame, column: str, ties: list[str], slots: int, later: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Each account's rows by |column|, largest first (ties by `ties`), at most `slots` per account; rows
+    where `later` is True come after the account's other rows."""
+    later = np.zeros(len(frame), dtype=bool) if later is None else later
+    ordered = frame.assign(_later=later, _size=frame[column].abs()).sort_values(
+        ["account_id", "_later", "_size", *ties],
+        ascending=[True, True, False, *[True] * len(ties)],
+        kind="mergesort",
     )
-    return ordered.drop(columns="_size").groupby("account_id", sort=False).head(slots)
+    return ordered.drop(columns=["_later", "_size"]).groupby("account_id", sort=False).head(slots)
 
 
 def reason_items(
@@ -233,6 +239,7 @@ def reason_items(
     k_model: int = 2,
     k_rating: int = 1,
     slots: int = REASON_SLOTS,
+    lead: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The reasons of each account as rows, in the order they are shown. The one place that chooses them.
 
@@ -247,10 +254,19 @@ def reason_items(
     Choice: model drivers first, strongest |points| first, then rating criteria, strongest first. An account
     gets up to `k_model` drivers and `k_rating` criteria; when one source has fewer, the other fills the free
     slots, up to `slots` in all. Accounts of `account_ids` without any reason have no rows.
+
+    `lead` (account_id -> "churn" or "expansion", `lead_targets`) puts the drivers of the account's leading
+    target before the other target's: an account singled out for growth shows why it may grow, one at risk
+    why it may leave, even when the other target's drivers carry more points (churn probabilities are
+    larger, so its points usually are).
     """
     candidates = []  # every possible reason of an account, each source's strongest first
     if not drivers.empty:
-        d = _strongest_first(drivers, "contribution", ["target", "feature"], slots)
+        later = None
+        if lead is not None:
+            leading = drivers["account_id"].astype(str).map(lead).to_numpy()
+            later = (drivers["target"].astype(str).to_numpy() != leading) & pd.notna(leading)
+        d = _strongest_first(drivers, "contribution", ["target", "feature"], slots, later)
         points = (d["contribution"].to_numpy(dtype=float) * 100).round(1)
         targets = d["target"].astype(str).to_numpy()
         candidates.append(
@@ -306,6 +322,26 @@ def reason_items(
     chosen = chosen.sort_values(["_account", "_rating", "_order"], kind="mergesort")
     chosen = chosen.assign(position=chosen.groupby("account_id", sort=False).cumcount() + 1)
     return chosen[list(ITEM_COLUMNS)].reset_index(drop=True)
+
+
+def lead_targets(probabilities: pd.DataFrame, base: dict[str, float]) -> pd.Series:
+    """Per account (index of `probabilities`, as str): the target whose probability stands highest over the
+    model's own base probability (`base`, the calibrated probability of the average account): "expansion"
+    for an account 3x as likely as usual to expand and 1.5x as likely to churn. A model constant, not a
+    portfolio statistic, so a partition of the accounts leads the same way as the whole. Accounts without
+    both probabilities lead with nothing (missing)."""
+    lifts = {
+        t: probabilities[f"{t}_probability"].astype(float) / base[t]
+        for t in ("churn", "expansion")
+        if f"{t}_probability" in probabilities.columns and base.get(t, 0) > 0
+    }
+    index = probabilities.index.astype(str)
+    if len(lifts) < 2:
+        return pd.Series(np.nan, index=index, dtype=object)
+    churn, expansion = (lifts[t].to_numpy() for t in ("churn", "expansion"))
+    both = np.isfinite(churn) & np.isfinite(expansion)
+    lead = np.where(expansion > churn, "expansion", "churn").astype(object)
+    return pd.Series(np.where(both, lead, None), index=index, dtype=object)
 
 
 def reasons_text(items: pd.DataFrame, account_ids: pd.Index) -> pd.Series:
