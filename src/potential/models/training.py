@@ -160,6 +160,11 @@ class Calibrator:
         )
 
 
+def money_from_log(raw: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """The uplift regressor's prediction in money: its log(1 + uplift) back-transformed, times `scale`."""
+    return np.maximum(np.expm1(raw), 0.0) * scale
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
@@ -185,7 +190,7 @@ class TrainedModel:
         """Calibrated probability (classifiers) or expected uplift in money (regressor)."""
         raw = self.raw(features)
         if self.calibrator is None:
-            return np.maximum(np.expm1(raw), 0.0) * self.scale
+            return money_from_log(raw, self.scale)
         return self.calibrator(raw)
 
     def metadata(self) -> dict[str, Any]:
@@ -519,12 +524,12 @@ def train_uplift(
         )
     booster = boosters.uplift_regressor(spec, lgb_params(config, "regression"), config, parts["calibration"])
     best = booster.best_iteration or None
-    X_cal, y_cal = parts["calibration"]
-    back = np.maximum(np.expm1(booster.predict(X_cal, num_iteration=best)), 0.0)
+    X_cal, y_cal = parts["calibration"]  # encoded already: the booster's own predict, not TrainedModel's
+    back = money_from_log(booster.predict(X_cal, num_iteration=best))
     scale = float(np.expm1(y_cal).sum() / back.sum()) if back.sum() > 0 else 1.0
     model = TrainedModel(UPLIFT, booster, spec, None, scale)
     X_test, y_test = parts["test"]
-    pred = model.predict(X_test)
+    pred = money_from_log(booster.predict(X_test, num_iteration=best), scale)
     actual = np.expm1(y_test)
     metrics = regression_metrics(actual, pred)
     metrics["scale"] = scale

@@ -83,14 +83,15 @@ def score(
     dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Features at as_of -> calibrated probabilities, expected uplift, revenue at risk, contributions."""
-    frame, long, _, notes = _score(dataset, feats, as_of, champions, config)
+    frame, long, _, _, notes = _score(dataset, feats, as_of, champions, config)
     return frame, long, notes
 
 
 def _score(
     dataset: Dataset, feats: pd.DataFrame, as_of: pd.Timestamp, champions: dict, config: Config
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
-    """`score`, and the top drivers of the long explanations (`top_drivers`), read from the contributions."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series, list[str]]:
+    """`score`, the top drivers of the long explanations (`top_drivers`), read from the contributions, and
+    each account's leading target (`lead_targets`, against each model's base probability)."""
     models, explained, notes = model_scores(feats, champions, config)
     frame = models[[c for c in models.columns if c != "expected_uplift"]].copy()
     history = dataset.has_history
@@ -145,7 +146,8 @@ def _score(
         )
     )
     drivers = explained_drivers([(target, points) for target, points, _ in explained], long)
-    return frame, long, drivers, notes
+    base = {target: float(table["base"].iat[0]) for target, _, table in explained if len(table)}
+    return frame, long, drivers, lead_targets(frame, base), notes
 
 
 @dataclass
@@ -164,7 +166,7 @@ def score_accounts(
 ) -> AccountScores:
     """Everything `rank` knows of an account before the portfolio-wide ranking; per account only."""
 
-    scored, long, drivers, notes = _score(dataset, feats, as_of, champions, config)
+    scored, long, drivers, lead, notes = _score(dataset, feats, as_of, champions, config)
     profile_input = dataset.accounts.set_index("account_id").reindex(feats.index)
     for column in feats.columns:
         if column not in profile_input.columns:
@@ -180,8 +182,7 @@ def score_accounts(
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
     ids = pd.Index(scored.index)
-    base = long.groupby("target")["base"].first().astype(float).to_dict() if len(long) else {}
-    items = reason_items(drivers, rating.contributions, ids, lead=lead_targets(scored, base))
+    items = reason_items(drivers, rating.contributions, ids, lead=lead)
     scored["reasons"] = reasons_text(items, ids).to_numpy()
     reasons = reason_columns(items, ids)
     for column in reasons.columns:  # the same items as `reasons`, one column each (REASON_COLUMNS)

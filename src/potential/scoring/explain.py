@@ -232,6 +232,30 @@ def _strongest_first(
     return ordered.drop(columns=["_later", "_size"]).groupby("account_id", sort=False).head(slots)
 
 
+def _candidates(
+    frame: pd.DataFrame,
+    phrase: str,
+    points: pd.Series,
+    source: str,
+    targets: np.ndarray | list[str],
+    labels: list[str],
+) -> pd.DataFrame:
+    """Reason rows (ITEM_COLUMNS but position) of `frame`'s rows: the `phrase` column, `points` rounded to
+    one decimal, and the text "phrase (label +1.0 pts)"."""
+    rounded = points.to_numpy(dtype=float).round(1)
+    phrases = frame[phrase].astype(str).to_numpy()
+    return pd.DataFrame(
+        {
+            "account_id": frame["account_id"].astype(str).to_numpy(),
+            "phrase": phrases,
+            "points": rounded,
+            "source": source,
+            "target": targets,
+            "text": [f"{p} ({lab} {c:+.1f} pts)" for p, lab, c in zip(phrases, labels, rounded, strict=True)],
+        }
+    )
+
+
 def reason_items(
     drivers: pd.DataFrame,
     rating: pd.DataFrame | None,
@@ -267,41 +291,14 @@ def reason_items(
             leading = drivers["account_id"].astype(str).map(lead).to_numpy()
             later = (drivers["target"].astype(str).to_numpy() != leading) & pd.notna(leading)
         d = _strongest_first(drivers, "contribution", ["target", "feature"], slots, later)
-        points = (d["contribution"].to_numpy(dtype=float) * 100).round(1)
         targets = d["target"].astype(str).to_numpy()
-        candidates.append(
-            pd.DataFrame(
-                {
-                    "account_id": d["account_id"].astype(str).to_numpy(),
-                    "phrase": d["phrase"].astype(str).to_numpy(),
-                    "points": points,
-                    "source": "model",
-                    "target": targets,
-                    "text": [
-                        f"{p} ({_TARGET_LABEL.get(t, t)} {c:+.1f} pts)"
-                        for p, t, c in zip(d["phrase"], targets, points, strict=True)
-                    ],
-                }
-            )
-        )
+        labels = [_TARGET_LABEL.get(t, t) for t in targets]
+        candidates.append(_candidates(d, "phrase", d["contribution"] * 100, "model", targets, labels))
     if rating is not None and not rating.empty:
         known = rating[rating["known"].astype(bool) & (rating["points"].abs() > 0)]
         known = _strongest_first(known, "points", ["criterion"], slots)
-        points = known["points"].to_numpy(dtype=float).round(1)
-        candidates.append(
-            pd.DataFrame(
-                {
-                    "account_id": known["account_id"].astype(str).to_numpy(),
-                    "phrase": known["sentence"].astype(str).to_numpy(),
-                    "points": points,
-                    "source": "rating",
-                    "target": "",
-                    "text": [
-                        f"{s} (rating {p:+.1f} pts)" for s, p in zip(known["sentence"], points, strict=True)
-                    ],
-                }
-            )
-        )
+        n = len(known)
+        candidates.append(_candidates(known, "sentence", known["points"], "rating", [""] * n, ["rating"] * n))
     ids = pd.Index([str(a) for a in account_ids])
     if not candidates:
         return pd.DataFrame({c: pd.Series(dtype=float if c == "points" else object) for c in ITEM_COLUMNS})
