@@ -75,6 +75,23 @@ def test_engagement_and_exec_contacts():
     assert f.loc["a", "activities_365d"] == 2
 
 
+def test_activity_against_its_own_usual_pace():
+    """activity_trend_30d: the last 30 days against the account's average 30 days over the 335 before."""
+    tx = pd.DataFrame({"account_id": ["a", "b"], "date": ["2024-05-01", "2024-05-01"], "amount": [1, 1]})
+    days = pd.date_range("2023-08-01", periods=11, freq="30D")  # one activity a month, all before June
+    act = pd.DataFrame(
+        {
+            "account_id": ["a"] * 11 + ["a"] * 3 + ["b"] * 11,
+            "date": list(days) + [pd.Timestamp("2024-06-20")] * 3 + list(days),
+            "kind": "meeting",
+        }
+    )
+    f = build_features(dataset(tx, activities=act), AS_OF, FeatureConfig())
+    # a: 3 in the last 30 days vs 11 in the 335 days before (0.985 per 30 days)
+    assert f.loc["a", "activity_trend_30d"] == pytest.approx(3 / (11 * 30 / 335) - 1)
+    assert f.loc["b", "activity_trend_30d"] == pytest.approx(-1.0)  # quiet this month
+
+
 def test_peer_headroom_and_prospects():
     rng = np.random.default_rng(1)
     ids = [f"x{i}" for i in range(20)]

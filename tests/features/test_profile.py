@@ -27,3 +27,22 @@ def test_text_levels_and_categories_by_hand():
     restricted = profile_features(accounts, AS_OF, {"region": ("south",)})
     assert restricted["region"].cat.codes.tolist() == [-1, 0, -1, -1, 0, -1, -1, 0]  # off the levels: NaN
     assert "tier" not in restricted.columns
+
+
+def test_budget_season_from_the_fiscal_year_start_or_end():
+    """Numbers, month names and abbreviations all give the month of the account's budget year."""
+    starts = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d", "e", "f"],
+            "fiscal_year_start": ["April", "oct", None, "7", "13", "July"],
+        }
+    )
+    months = profile_features(starts, pd.Timestamp("2025-05-10"))["months_into_fiscal_year"]
+    # May is the 2nd month of an April year, the 8th of an October year, the 11th of a July year
+    assert months.tolist()[:2] == [1.0, 7.0] and months["d"] == 10.0 and months["f"] == 10.0
+    assert months[["c", "e"]].isna().all()  # blank or not a month: unknown, never a guess
+    ends = pd.DataFrame({"account_id": ["a", "b"], "fiscal_year_end": pd.array([3, 12], dtype="Int64")})
+    # a year ending in March starts in April; one ending in December starts in January
+    april = profile_features(ends, pd.Timestamp("2025-04-01"))
+    assert april["months_into_fiscal_year"].tolist() == [0.0, 3.0]
+    assert "months_into_fiscal_year" not in profile_features(ends[["account_id"]], AS_OF).columns

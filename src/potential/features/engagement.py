@@ -13,7 +13,7 @@ from potential.features.timebase import day_of, rel_change, to_days
 
 ACTIVITY_WINDOWS = (30, 90, 180, 365)
 KIND_WINDOWS = (90, 365)
-EXEC_WINDOWS = (90, 180, 365)
+EXEC_WINDOWS = (60, 90, 180, 365)
 MAX_KINDS = 8
 EXEC_PATTERN = re.compile(r"exec|c-level|cxo|ceo|cfo|cio|cto|vp|director|board", re.IGNORECASE)
 # roles that sign or shape a purchase: executives plus finance, procurement and budget owners
@@ -151,6 +151,11 @@ def engagement_features(arr: ActivityArrays, as_of: pd.Timestamp) -> dict[str, n
     for w in ACTIVITY_WINDOWS:
         out[f"activities_{w}d"] = count(past & (age <= w))
     out["activity_trend_90d"] = rel_change(out["activities_90d"], count(past & (age > 90) & (age <= 180)))
+    # the last 30 days against the account's own average 30 days over the 11 months before: a run-up of
+    # meetings and calls shows here first, and a busy account is not mistaken for a rising one
+    out["activity_trend_30d"] = rel_change(
+        out["activities_30d"], count(past & (age > 30) & (age <= 365)) * 30.0 / 335.0
+    )
     for i, kind in enumerate(arr.kinds):
         for w in KIND_WINDOWS:
             out[f"{kind}_{w}d"] = count(past & (arr.kind == i) & (age <= w))

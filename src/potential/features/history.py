@@ -12,6 +12,7 @@ from potential.features.timebase import day_of, rel_change, safe_ratio, to_days
 
 TREND_WINDOWS = (90, 180, 365)
 MONTH_DAYS = 365.25 / 12
+NEW_PRODUCT_WINDOWS = (90, 180)  # trial orders of something new come one to six months before a step
 
 
 @dataclass(frozen=True)
@@ -216,13 +217,15 @@ def history_features(
     out["month_of_year"] = np.full(n, float(pd.Timestamp(as_of).month))  # budget seasons are calendar-bound
     if arr.product is not None:
         has = arr.product >= 0
-        # products bought for the first time in the last 90 days (trials of something new); an account's very
+        # products bought for the first time in the last 90 / 180 days (trials of something new); an account's very
         # first purchases are all new, so only products first bought after its first 90 days count
         if arr.product_first_account is not None and arr.product_first_t is not None:
             pair_account, pair_first = arr.product_first_account, arr.product_first_t
             since = T - pair_first
-            fresh = (since > 0) & (since <= 90) & (pair_first - first[pair_account] > 90)
-            out["new_products_90d"] = np.bincount(pair_account[fresh], minlength=n).astype(float)
+            settled = pair_first - first[pair_account] > 90
+            for w in NEW_PRODUCT_WINDOWS:
+                fresh = (since > 0) & (since <= w) & settled
+                out[f"new_products_{w}d"] = np.bincount(pair_account[fresh], minlength=n).astype(float)
         cur = year & positive & has
         prev = past & positive & has & (age > 365.25) & (age <= 730.5)
         products = distinct_count(arr.code[cur], arr.product[cur], n)

@@ -1,4 +1,12 @@
-"""Profile attributes passed through as model features, dtypes preserved, plus account age."""
+"""Profile attributes passed through as model features, dtypes preserved, plus account age and budget season.
+
+Budget season: when the accounts table says when each account's fiscal year starts (`fiscal_year_start`) or
+ends (`fiscal_year_end`), as a month number 1-12 or a month name ("April", "apr"), the feature
+`months_into_fiscal_year` is the number of whole months from that start to the as-of month (0 = the first
+month of the account's budget year). New budgets open at the start of a fiscal year, so the same calendar
+month is early in one customer's budget year and late in another's; `month_of_year` alone cannot tell them
+apart.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,31 @@ from potential.features.timebase import day_of, to_days
 
 EXCLUDED = {"account_id", "account_name", "name", "company", "company_name"}
 MAX_LEVELS = 100
+FISCAL_COLUMNS = {"fiscal_year_start": 0, "fiscal_year_end": 1}  # column -> months from it to the next start
+MONTH_NAMES = {
+    name: i + 1
+    for i, names in enumerate(
+        zip(
+            (
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ),
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+            strict=True,
+        )
+    )
+    for name in names
+}
 
 
 def category_levels(accounts: pd.DataFrame) -> dict[str, tuple[str, ...]]:
@@ -51,7 +84,25 @@ def profile_features(
             out[column] = series.to_numpy(dtype=float)
         elif column in levels:
             out[column] = _categorical(series, levels[column])
+    for column, shift in FISCAL_COLUMNS.items():
+        if column in accounts.columns and "months_into_fiscal_year" not in out.columns:
+            start = (fiscal_month(accounts[column]) - 1 + shift) % 12  # 0 = January, NaN unknown
+            out["months_into_fiscal_year"] = (pd.Timestamp(as_of).month - 1 - start) % 12
     return out
+
+
+def fiscal_month(series: pd.Series) -> np.ndarray:
+    """A month column as numbers 1-12: numbers as they are, month names and abbreviations by name (any case);
+    anything else (blank, 13, "Q2") is NaN."""
+    if pd.api.types.is_numeric_dtype(series):
+        month = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = series.astype("string").str.strip().str.lower()
+        named = text.map(MONTH_NAMES, na_action="ignore")
+        month = pd.to_numeric(named.fillna(pd.to_numeric(text, errors="coerce")), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+    return np.where((month >= 1) & (month <= 12) & (month == np.floor(month)), month, np.nan)
 
 
 def _as_text(values: np.ndarray) -> np.ndarray:

@@ -205,6 +205,16 @@ PHRASES: tuple[Phrase, ...] = (
         missing="No activity in the 90 days before the last 90 to compare with",
     ),
     Phrase(
+        r"activity_trend_30d",
+        "Activity in the last 30 days vs the account's average 30 days over the year before",
+        lambda v, g: (
+            "Activity in the last 30 days at its usual pace"
+            if abs(v) < 0.005
+            else f"Activity in the last 30 days {'up' if v > 0 else 'down'} {_pct(v)} vs its usual pace"
+        ),
+        missing="No activity in the year before the last 30 days to compare with",
+    ),
+    Phrase(
         r"exec_contacts_(\d+)d",
         "Executive-level contacts in the last {0} days",
         lambda v, g: (
@@ -263,6 +273,17 @@ PHRASES: tuple[Phrase, ...] = (
         ),
     ),
     # ---- profile-derived and peers
+    Phrase(
+        r"months_into_fiscal_year",
+        "Months since the start of the account's fiscal year (budgets open at its start)",
+        lambda v, g: (
+            "First month of its fiscal year: new budgets"
+            if v == 0
+            else f"Month {v + 1:.0f} of its fiscal year"
+        ),
+        missing="Fiscal year not on record",
+        reasons=("expansion",),
+    ),
     Phrase(
         r"account_age_days",
         "Days since the account was created",

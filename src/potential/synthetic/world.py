@@ -244,6 +244,9 @@ def build_world(rng: np.random.Generator, n: int, m: int, end: pd.Timestamp) -> 
             "influence_value": _blank(rng, influence, 0.1),
             "knowledge_value": _blank(rng, knowledge, 0.1),
             "collaboration": _blank(rng, collaboration, 0.08),
+            # the month budgets open, as CRMs hold it (some blank); drawn from a child generator so the
+            # rest of the world is the same with or without the column
+            "fiscal_year_start": pd.array(_blank(rng.spawn(1)[0], fiscal_start + 1, 0.1), dtype="Int64"),
         }
     )
     return World(
