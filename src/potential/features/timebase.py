@@ -23,12 +23,14 @@ def day_of(as_of: pd.Timestamp) -> float:
 
 
 def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den where den > 0, else NaN (no division warnings)."""
+    """num / den where den > 0 and the ratio is finite, else NaN (no division warnings)."""
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     out = np.full(np.broadcast(num, den).shape, np.nan)
     ok = den > 0
-    np.divide(num, den, out=out, where=ok)
+    with np.errstate(over="ignore"):
+        np.divide(num, den, out=out, where=ok)
+    out[np.isinf(out)] = np.nan  # a denominator so small the ratio overflows (a subnormal amount) tells nothing
     return out
 
 
