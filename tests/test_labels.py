@@ -16,9 +16,9 @@ def test_labels_by_hand():
         return [("", m + pd.Timedelta(days=day - 1), amount) for m in pd.date_range(start, end, freq="MS")]
 
     rows = (
-        # a: 500 a month since 2023-01-05, then 800 a month from August (the Aug 5 order pays from Jul 6): grows
+        # a: 500 a month since 2023-01-05, then 900 a month from August (the Aug 5 order pays from Jul 6): grows
         [("a", d, x) for _, d, x in monthly("2023-01-01", "2024-07-01", 5, 500.0)]
-        + [("a", d, x) for _, d, x in monthly("2024-08-01", "2024-11-01", 5, 800.0)]
+        + [("a", d, x) for _, d, x in monthly("2024-08-01", "2024-11-01", 5, 900.0)]
         # b: new in May, a small refund in June, nothing after: churns
         + [("b", pd.Timestamp("2024-05-01"), 1000.0), ("b", pd.Timestamp("2024-06-01"), -10.0)]
         # c: one order in 2023: not active in the 180 days before the cutoff
@@ -39,15 +39,15 @@ def test_labels_by_hand():
         {
             "churn": [0.0, 1.0, 0.0, 0.0],
             "expansion": [1.0, 0.0, 0.0, 0.0],
-            "horizon_spend": [2100.0, 0.0, 3000.0, 3500.0],
+            "horizon_spend": [2300.0, 0.0, 3000.0, 3500.0],
             "previous_spend": [1500.0, 990.0, 1000.0, 0.0],
             # a, e: last year's Jul-Sep (1,500; 3,000) beats the run rate (6,000 x 90/365; 9,000 x 90/365)
             # b, d: under one horizon of history, so their spend so far counts as one horizon's worth
             "baseline_spend": [1500.0, 990.0, 1000.0, 3000.0],
             # a: the step's new money, (level after - level before) x 90, where the level after is the
-            # Aug..Nov orders over [Jul 6, Nov 3) (about 300 a month more; the horizon's 2,100 - 1,500 = 600
+            # Aug..Nov orders over [Jul 6, Nov 3) (about 400 a month more; the horizon's 2,300 - 1,500 = 800
             # counts the old-level July order); the others: horizon spend - growth bar
-            "uplift": [831.368187, -990.0, 2000.0, 500.0],
+            "uplift": [1112.013348, -990.0, 2000.0, 500.0],
         },
         index=pd.Index(["a", "b", "d", "e"], name="account_id"),
     )

@@ -147,7 +147,7 @@ class TimeConfig(StrictModel):
         description="An account is 'active' at a cutoff if it bought within this many days before it.",
     )
     expansion_growth: float = Field(
-        0.5,
+        0.7,
         ge=0,
         description="Expansion: the account's buying level steps up inside the horizon to >= (1 + growth) x "
         "its level before (the year before, the recent months, last year's same window: the highest) "

@@ -118,7 +118,7 @@ def test_a_year_of_data_builds_a_training_set_with_the_note(a_year):
     [
         (
             "expansion",
-            ["lower time.expansion_growth (now 0.5) or time.expansion_min_extra_orders (now 0.5)",
+            ["lower time.expansion_growth (now 0.7) or time.expansion_min_extra_orders (now 0.5)",
              "another time.horizon_days (now 60)", "time.max_cutoffs (now 12)", "training.min_positives"],
         ),
         ("churn", ["a shorter --horizon-days (time.horizon_days, now 60)", "time.max_cutoffs", "min_positives"]),

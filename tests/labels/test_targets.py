@@ -63,22 +63,22 @@ def step_at(tx: pd.DataFrame, point: str) -> tuple[float, float, float, float]:
 
 
 def test_worked_example_sustained_step_up_is_expansion():
-    tx = frame(a=STEADY + [JAN] + after(1600.0))
+    tx = frame(a=STEADY + [JAN] + after(1800.0))
     row = labels(tx).loc["a"]
     assert row["expansion"] == 1.0 and row["churn"] == 0.0
-    # the step point is 2025-01-16: the Feb 15 order (1,600) pays for Jan 16 .. Feb 15
+    # the step point is 2025-01-16: the Feb 15 order (1,800) pays for Jan 16 .. Feb 15
     ratio, before, after_, late = step_at(tx, "2025-01-16")
-    assert after_ == pytest.approx(6400 / 120)  # Feb..May orders over [Jan 16, May 16)
+    assert after_ == pytest.approx(7200 / 120)  # Feb..May orders over [Jan 16, May 16)
     assert before == pytest.approx(1000 * 12 / 365, rel=0.02)  # the year before: 1,000 a month
-    assert ratio == pytest.approx(1.6, rel=0.02) and late == pytest.approx(ratio, rel=0.02)
+    assert ratio == pytest.approx(1.8, rel=0.02) and late == pytest.approx(ratio, rel=0.02)
     # a local peak: half a month either side the ratio is lower
     assert step_at(tx, "2025-01-01")[0] < ratio and step_at(tx, "2025-01-31")[0] < ratio
     assert row["baseline_spend"] == pytest.approx(3000.0)  # max(12,000 x 90/365, last year's 3,000)
-    assert row["horizon_spend"] == 1000 + 1600 + 1600
-    # the new money per horizon at the new level; 4,200 - 3,000 would undercount it (the Jan 15 order
+    assert row["horizon_spend"] == 1000 + 1800 + 1800
+    # the new money per horizon at the new level; 4,600 - 3,000 would undercount it (the Jan 15 order
     # still pays for the old level)
     assert row["uplift"] == pytest.approx((after_ - before) * 90)
-    assert row["uplift"] == pytest.approx(1824, rel=0.01)
+    assert row["uplift"] == pytest.approx(2424, rel=0.01)
 
 
 def test_dip_and_return_is_not_expansion():
@@ -106,12 +106,14 @@ def test_seasonal_peak_that_repeats_last_year_is_not_expansion():
     # last year's same window sets the bar: the level over [Jan 1, May 1) is last year's
     ratio, before, after_, _ = step_at(frame(a=seasonal(1.0)), "2025-01-01")
     assert ratio == pytest.approx(1.0, abs=0.05)
-    # the same season at twice last year's level is growth (from the February order, which pays from
+    # the same season at 2.5x last year's level is growth (from the February order, which pays from
     # Jan 16 on); the late half of the window (April, May) is held against the year's average, which
-    # includes the peak months, so it reads 2 x 1,000 / (15,000 / 12) = 1.6
-    assert labels(frame(a=seasonal(2.0))).loc["a", "expansion"] == 1.0
-    ratio, _, _, late = step_at(frame(a=seasonal(2.0)), "2025-01-16")
-    assert ratio == pytest.approx(2.0, rel=0.02) and late == pytest.approx(1.6, rel=0.03)
+    # includes the peak months, so it reads 2.5 x 1,000 / (15,000 / 12) = 2.0
+    assert labels(frame(a=seasonal(2.5))).loc["a", "expansion"] == 1.0
+    ratio, _, _, late = step_at(frame(a=seasonal(2.5)), "2025-01-16")
+    assert ratio == pytest.approx(2.5, rel=0.02) and late == pytest.approx(2.0, rel=0.03)
+    # at twice last year's level the late half reads 1.6, under the default bar of 1.7: not yet
+    assert labels(frame(a=seasonal(2.0))).loc["a", "expansion"] == 0.0
 
 
 def test_one_big_order_alone_is_not_expansion():
@@ -135,10 +137,10 @@ def test_catch_up_order_is_not_expansion_even_after_one_last_year():
 
 
 def test_growth_worth_less_than_the_minimum_extra_is_not_expansion():
-    # 3,000 a quarter, then 4,800 from the Feb 15 order, which pays for Nov 16 .. Feb 15: the level is 60%
+    # 3,000 a quarter, then 5,400 from the Feb 15 order, which pays for Nov 16 .. Feb 15: the level is 80%
     # up from Nov 16, worth about 0.6 x 3,000 = 1,800 a horizon
     quarterly = [(d, x) for d, x in monthly("2023-02-01", "2024-11-01", 3000.0) if d.month % 3 == 2]
-    tx = frame(a=quarterly + [("2025-02-15", 4800), ("2025-05-15", 4800)])
+    tx = frame(a=quarterly + [("2025-02-15", 5400), ("2025-05-15", 5400)])
     november = pd.Timestamp("2024-11-01")
     strict = Config().with_overrides({"time.expansion_min_extra_orders": 1.0})  # >= 3,000 a horizon
     assert labels(tx, strict, cutoff=november).loc["a", "expansion"] == 0.0
@@ -147,7 +149,7 @@ def test_growth_worth_less_than_the_minimum_extra_is_not_expansion():
 
 def test_same_history_in_a_currency_1000x_smaller_gets_the_same_labels():
     orders = {
-        "step_up": STEADY + [JAN] + after(1600.0),
+        "step_up": STEADY + [JAN] + after(1800.0),
         "flat": STEADY + [JAN] + after(1100.0),
         "gone": STEADY,
     }
@@ -209,7 +211,7 @@ def test_baseline_reads_only_events_before_the_date():
 def test_targets_are_per_account():
     # an account's labels do not depend on which other accounts are in the table (partitioned engines)
     tx = frame(
-        a=STEADY + [JAN] + after(1600.0),
+        a=STEADY + [JAN] + after(1800.0),
         b=[(d, x * 40) for d, x in STEADY] + [("2025-01-20", 40_000)],
     )
     both = labels(tx)
@@ -256,7 +258,7 @@ def test_a_step_late_in_the_horizon_counts_when_the_data_after_it_shows_it_holds
 
 
 def test_labels_read_the_data_up_to_the_given_end_only():
-    tx = frame(a=STEADY + [JAN] + after(1600.0))
+    tx = frame(a=STEADY + [JAN] + after(1800.0))
     ids = pd.unique(tx["account_id"])
     ds = Dataset(pd.DataFrame({"account_id": ids}), tx, None, None)
     prepared = prepare(ds, AS_OF, Config().features)

@@ -66,19 +66,19 @@ orders have not caught up yet) and overcount a lumpy order. On other rows, horiz
 uplift regressor learns the expanding rows only.
 Revenue at risk, in scoring, is the baseline: what the account is expected to spend if it is kept.
 
-Worked example (h = 90, growth 0.5, min extra 0.5 orders, level window 120 days). Cutoff C = 2025-01-01;
+Worked example (h = 90, growth 0.7, min extra 0.5 orders, level window 120 days). Cutoff C = 2025-01-01;
 the data runs to 2025-06-01. The account bought 1,000 on the 15th of every month from 2023-06-15 to
-2025-01-15, then 1,600 on the 15th of every month from 2025-02-15.
+2025-01-15, then 1,800 on the 15th of every month from 2025-02-15.
 
     candidate points         Jan 1, Jan 16, Jan 31, Feb 15, Mar 2, Mar 17 (and Dec 17, Apr 1 as neighbours)
-    the Feb 15 order         1,600 spread over Jan 16 .. Feb 15: the level steps up on Jan 16
-    after (Jan 16)           Feb..May orders = 6,400 over [Jan 16, May 16)          = 53.33 a day
-    before (Jan 16)          max(year 33.07, last 120 days 33.06, last year's window 33.06) = 33.07 a day
-    ratio                    53.33 / 33.07 = 1.61 >= 1.5; late ratio (Mar 17 .. May 16) 1.60 >= 1.5
-    peak                     ratios 1.54 (Jan 1), 1.61 (Jan 16), 1.53 (Jan 31): Jan 16 is the peak
-    material                 (53.33 - 33.07) x 90 = 1,824 >= 0.5 x 1,000 (average order-day)
-    -> expansion = 1, churn = 0; horizon spend 1,000 + 1,600 + 1,600 = 4,200; uplift (53.33 - 33.07) x 90
-       = 1,824 (the Jan 15 order still pays for the old level, so 4,200 - 3,000 = 1,200 undercounts it)
+    the Feb 15 order         1,800 spread over Jan 16 .. Feb 15: the level steps up on Jan 16
+    after (Jan 16)           Feb..May orders = 7,200 over [Jan 16, May 16)          = 60.00 a day
+    before (Jan 16)          max(year 32.79, last 120 days 32.78, last year's window 33.06) = 33.06 a day
+    ratio                    60.00 / 33.06 = 1.81 >= 1.7; late ratio (Mar 17 .. May 16) 1.80 >= 1.7
+    peak                     ratios 1.72 (Jan 1), 1.81 (Jan 16), 1.68 (Jan 31): Jan 16 is the peak
+    material                 (60.00 - 33.06) x 90 = 2,424 >= 0.5 x 1,000 (average order-day)
+    -> expansion = 1, churn = 0; horizon spend 1,000 + 1,800 + 1,800 = 4,600; uplift (60.00 - 33.06) x 90
+       = 2,424 (the Jan 15 order still pays for the old level, so 4,600 - 3,000 = 1,600 undercounts it)
 
 The same account ordering nothing in October, November and December and catching up with 3,000 on
 January 15 (then 1,000 a month) is not expanding: the catch-up is spread over the four months it pays
