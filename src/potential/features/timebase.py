@@ -30,7 +30,8 @@ def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     ok = den > 0
     with np.errstate(over="ignore"):
         np.divide(num, den, out=out, where=ok)
-    out[np.isinf(out)] = np.nan  # a denominator so small the ratio overflows (a subnormal amount) tells nothing
+    # a denominator so small that the ratio overflows (a subnormal amount) tells nothing
+    out[np.isinf(out)] = np.nan
     return out
 
 
