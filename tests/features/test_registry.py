@@ -88,3 +88,11 @@ def test_order_timing_is_a_reason_for_churn_only_and_the_calendar_never():
     drivers = top_drivers(long)
     assert drivers["feature"].tolist() == ["new_products_90d"]
     assert drivers["phrase"].tolist() == ["Tried 1 new product in the last 90 days"]
+
+
+def test_budget_season_reads_as_time_to_the_next_budget():
+    assert phrase("months_into_fiscal_year", 0.0) == "First month of its fiscal year: new budgets"
+    assert phrase("months_into_fiscal_year", 10.0) == "Month 11 of its fiscal year: new budgets in 2 months"
+    assert phrase("months_into_fiscal_year", 4.0) == "Month 5 of its fiscal year"
+    assert speaks_to("months_into_fiscal_year", "expansion")
+    assert not speaks_to("months_into_fiscal_year", "churn")

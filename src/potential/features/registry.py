@@ -279,6 +279,8 @@ PHRASES: tuple[Phrase, ...] = (
         lambda v, g: (
             "First month of its fiscal year: new budgets"
             if v == 0
+            else f"Month {v + 1:.0f} of its fiscal year: new budgets in {_count(12 - v, 'month')}"
+            if v >= 9
             else f"Month {v + 1:.0f} of its fiscal year"
         ),
         missing="Fiscal year not on record",
