@@ -11,7 +11,7 @@ import pytest
 from potential.config import Config
 from potential.data.schema import Dataset
 from potential.features.build import build_features
-from potential.features.registry import describe, lookup, phrase
+from potential.features.registry import describe, lookup, phrase, speaks_to
 from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio
 
 _PORTFOLIO = generate_portfolio(300, 36, seed=5)
