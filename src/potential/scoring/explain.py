@@ -15,6 +15,7 @@ import pandas as pd
 
 from potential.features.registry import phrase, speaks_to
 from potential.models.training import TrainedModel
+from potential.scoring.treeshap import tree_contributions
 
 
 def _encoded(model: TrainedModel, features: pd.DataFrame) -> np.ndarray:
@@ -47,12 +48,13 @@ def contributions(
 ) -> tuple[pd.DataFrame, np.ndarray, float]:
     """(contributions in probability points per feature [accounts x features], probabilities, base).
 
-    One TreeSHAP pass per account gives the contributions; the probability is the booster's own prediction,
+    LightGBM's TreeSHAP gives the contributions, computed once per distinct decision pattern of each tree
+    (`treeshap.tree_contributions`, the same numbers); the probability is the booster's own prediction,
     calibrated (`probabilities`, so a score computed with or without explanations is the same number).
     `n_jobs` threads (default: LightGBM's, all cores).
     """
     X = _encoded(model, features)
-    phi = _predict(model, X, n_jobs, pred_contrib=True)
+    phi = tree_contributions(model.booster, X, model.booster.best_iteration or None, n_jobs)
     prob = _calibrated(model, X, n_jobs)
     bias = float(phi[0, -1]) if len(phi) else 0.0
     phi_features = phi[:, :-1]
