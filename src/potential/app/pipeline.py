@@ -447,7 +447,8 @@ class Pipeline:
             ranked, request.top, list(request.tiers) or None, list(request.actions) or None
         )
 
-        features = self.engine.features(data, as_of)  # for the change split and the drift, built once
+        # for the change split and the drift: the table the scores came from where the engine kept it
+        features = scored.features if scored.features is not None else self.engine.features(data, as_of)
         under_previous = self._under_previous_models(
             features, scored.table, as_of, tracker, champions, ranked, workspace, notes
         )

@@ -56,6 +56,9 @@ class Scored:
     table: pd.DataFrame  # account_id, probabilities, money, rating, names, reasons
     notes: list[str]
     parts: Any  # engine-specific handle on explanations, rating and drivers (for write_report_inputs)
+    # the feature table the scores came from, where the engine holds it in memory whole (pandas); None where
+    # it does not (dask), and the pipeline builds it when it needs it
+    features: pd.DataFrame | None = None
 
 
 D = TypeVar("D", bound=InputData)

@@ -58,7 +58,7 @@ class PandasEngine:
     ) -> Scored:
         feats = self.features(data, as_of)
         scored = score_accounts(data, feats, as_of, champions, self.config, profile)
-        return Scored(scored.table, scored.notes, scored)
+        return Scored(scored.table, scored.notes, scored, features=feats)
 
     def outcomes(self, data: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
         last = data.last_date()
