@@ -76,12 +76,14 @@ class PandasEngine:
     ) -> list[Path]:
         parts: AccountScores = scored.parts
         paths = []
+        # every scored account exported (the default): nothing to filter out of tables of accounts x features
+        whole = keep.issuperset(scored.table["account_id"])
         for name, table in (
             ("explanations", parts.explanations),
             ("rating", parts.rating),
             ("drivers", parts.drivers),
         ):
-            mine = table[table["account_id"].isin(keep)].reset_index(drop=True)
+            mine = (table if whole else table[table["account_id"].isin(keep)]).reset_index(drop=True)
             paths.append(write_table(mine, exports / f"{name}.parquet"))
         history = monthly_history(data, as_of, pd.Index(sorted(keep)))
         paths.append(write_table(history, exports / "history.parquet"))
