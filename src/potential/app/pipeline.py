@@ -737,7 +737,7 @@ class Pipeline:
         """Train on the events before `as_of`, rank, and score every method against the next horizon."""
         from potential.data.truth import true_outcomes
         from potential.features.btyd import btyd_scores
-        from potential.models.training import as_object, fit_logistic, rule_scores
+        from potential.models.training import fit_logistic, rule_scores
         from potential.scoring.backtest import evaluate
         from potential.scoring.rating import load_profile
         from potential.tracking.store import Champion
@@ -795,7 +795,7 @@ class Pipeline:
             if rule is not None:
                 scores["rfm_rule"] = pd.Series(rule, index=feats.index)
             if target in logistic:
-                probabilities = logistic[target].predict_proba(as_object(feats[ts.features.columns]))[:, 1]
+                probabilities = logistic[target].predict_proba(feats[ts.features.columns])[:, 1]
                 scores["logistic"] = pd.Series(probabilities, index=feats.index)
             if bgnbd is not None:
                 scores["bgnbd"] = bgnbd[f"{target}_score"]

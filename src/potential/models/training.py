@@ -548,6 +548,8 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+    from potential.models.encoding import CategoryCodes
+
     numeric = [c for c in features.columns if not isinstance(features[c].dtype, pd.CategoricalDtype)]
     categorical = [c for c in features.columns if c not in numeric]
     num_pipe = make_pipeline(
@@ -555,25 +557,14 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
         FunctionTransformer(_signed_log),
         StandardScaler(),
     )
-    cat_pipe = make_pipeline(
-        SimpleImputer(strategy="constant", fill_value="missing"),
-        OneHotEncoder(handle_unknown="ignore", min_frequency=10),
-    )
+    # missing and unseen categories share code -1, one column of their own
+    cat_pipe = make_pipeline(CategoryCodes(), OneHotEncoder(handle_unknown="ignore", min_frequency=10))
     transformers = [("num", num_pipe, numeric)]
     if categorical:
         transformers.append(("cat", cat_pipe, categorical))
     return Pipeline(
         [("prep", ColumnTransformer(transformers)), ("lr", LogisticRegression(max_iter=2000, C=0.5))]
     )
-
-
-def as_object(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns as plain objects (missing = None), the form scikit-learn's encoders take."""
-    out = frame.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out
 
 
 def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
@@ -592,11 +583,11 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
 
 def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> Pipeline:
     """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
-    train and calibration slices, where the target is known). Score with `predict_proba(as_object(X))`."""
+    train and calibration slices, where the target is known). Score with `predict_proba(X)`."""
     if rows is None:
         rows = ts.slice.isin(["train", "calibration"]) & ts.labels[target].notna()
     pipe = logistic_baseline(ts.features)
-    pipe.fit(as_object(ts.features[rows]), ts.labels.loc[rows, target].to_numpy())
+    pipe.fit(ts.features[rows], ts.labels.loc[rows, target].to_numpy())
     return pipe
 
 
@@ -609,7 +600,7 @@ def train_baselines(
     if rule is not None:
         out["rfm_rule"] = classification_metrics(y["test"], rule, probabilities=False)
     pipe = fit_logistic(ts, target, slices["train"] | slices["calibration"])
-    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(as_object(X_test))[:, 1])
+    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(X_test)[:, 1])
     return out
 
 
