@@ -66,7 +66,7 @@ def main(
         spec = FeatureSpec.from_frame(ts.features)
         train = (ts.slice == "train") & ts.labels["churn"].notna()
         X, y = spec.encode(ts.features[train]), ts.labels.loc[train, "churn"].to_numpy()
-        params = {**lgb_params(config, "binary", rows=len(y))}
+        params = lgb_params(config, "binary", rows=len(y), positive_rate=float(y.mean()))
         _, t_raw = _clock(
             lambda: lgb.train(
                 params, lgb.Dataset(X, y, categorical_feature=list(spec.categories) or "auto"), trees

@@ -199,7 +199,8 @@ class LightGBMParams(StrictModel):
     min_child_samples: int = Field(
         40,
         ge=1,
-        description="Fewest training rows in a leaf (raised to 50 below training.small_data_rows rows).",
+        description="Fewest training rows in a leaf (raised to 50 below training.small_data_rows rows, and for a "
+        "rare target by training.min_leaf_positives).",
     )
     subsample: float = Field(
         0.8, gt=0, le=1, description="Share of training rows drawn for each bagging round (bagging_fraction)."
@@ -270,6 +271,15 @@ class TrainingConfig(StrictModel):
     )
     class_weight: Literal["balanced", "none"] = Field(
         "none", description="'balanced' reweights classes; calibration corrects the probabilities either way."
+    )
+    min_leaf_positives: float = Field(
+        0.0,
+        ge=0,
+        description="Leaves large enough to hold this many positive rows at the target's rate: a classifier's "
+        "min_child_samples is raised to min_leaf_positives / positive rate, never above 2% of the training "
+        "rows; 0 = off. With 12, a rare, noisy target (expansion at ~3% positives) gets leaves of ~400 rows: "
+        "+0.012 expansion ROC-AUC against the demo world's true events, -0.012 on the retail stand-in's "
+        "labels (README, 'Models, tracking and promotion').",
     )
     small_data_rows: int = Field(
         10_000,

@@ -11,6 +11,7 @@ from potential.models.training import (
     FeatureSpec,
     TrainedModel,
     classification_metrics,
+    lgb_params,
     lift_at,
     train_target,
 )
@@ -136,3 +137,16 @@ def test_model_names_replace_only_what_lightgbm_refuses_and_stay_unique():
         "Revenue _EUR___2",
         "a__b_",
     )
+
+
+def test_rare_targets_can_get_leaves_expected_to_hold_a_dozen_positives():
+    assert Config().training.min_leaf_positives == 0  # off by default: configured sizes as they are
+    assert lgb_params(Config(), "binary", rows=200_000, positive_rate=0.03)["min_child_samples"] == 40
+    config = Config().with_overrides({"training.min_leaf_positives": 12})
+    # 3% positives: leaves of 400 rows; 30%: the configured 40 stands (the rule only raises it)
+    assert lgb_params(config, "binary", rows=200_000, positive_rate=0.03)["min_child_samples"] == 400
+    assert lgb_params(config, "binary", rows=200_000, positive_rate=0.3)["min_child_samples"] == 40
+    # never above 2% of the training rows, so a mid-sized table still splits
+    assert lgb_params(config, "binary", rows=12_000, positive_rate=0.03)["min_child_samples"] == 240
+    # no rate (the uplift regressor): the configured size
+    assert lgb_params(config, "regression", rows=12_000)["min_child_samples"] == 40

@@ -232,8 +232,11 @@ class TargetResult:
     tuning: TuningResult | None = None  # the parameter search that chose `params`, when it ran
 
 
-def lgb_params(config: Config, objective: str, rows: int | None = None) -> dict[str, Any]:
-    """LightGBM parameters from the config; shallow, regularised trees when `rows` is a small table."""
+def lgb_params(
+    config: Config, objective: str, rows: int | None = None, positive_rate: float | None = None
+) -> dict[str, Any]:
+    """LightGBM parameters from the config for a booster fitted on `rows` training rows: larger leaves for a
+    rare target (`positive_rate`, `training.min_leaf_positives`), shallow, regularised trees for a small table."""
     p = config.training.lightgbm
     params = {
         "objective": objective,
@@ -250,6 +253,12 @@ def lgb_params(config: Config, objective: str, rows: int | None = None) -> dict[
         "force_col_wise": True,
         "verbosity": -1,
     }
+    wanted = config.training.min_leaf_positives
+    if (
+        rows is not None and positive_rate and wanted > 0
+    ):  # never above 2% of the rows: a small table still splits
+        rare = min(math.ceil(wanted / positive_rate), rows // 50)
+        params["min_child_samples"] = max(params["min_child_samples"], rare)
     if rows is not None and rows < config.training.small_data_rows:
         params["num_leaves"] = min(params["num_leaves"], 8)
         params["min_child_samples"] = max(params["min_child_samples"], 50)
@@ -422,7 +431,7 @@ def train_target(
         _check_positives(target, y[name], config, name)
     spec = FeatureSpec.from_frame(ts.features)
     X_cal = spec.encode(ts.features[slices["calibration"]])
-    params = lgb_params(config, "binary", rows=len(y_train))
+    params = lgb_params(config, "binary", rows=len(y_train), positive_rate=float(np.nanmean(y_train)))
     tuning = tune_classifier(ts, target, spec, params, config, (X_cal, y["calibration"]))
     if tuning is None:
         booster = boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))

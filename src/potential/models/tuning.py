@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SPACE: dict[str, tuple[float, float, bool]] = {
     "learning_rate": (0.01, 0.2, True),
     "num_leaves": (4, 64, True),
-    "min_child_samples": (10, 300, True),
+    "min_child_samples": (10, 1000, True),
     "lambda_l1": (1e-3, 10.0, True),
     "lambda_l2": (1e-3, 50.0, True),
     "feature_fraction": (0.3, 1.0, False),
