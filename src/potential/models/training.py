@@ -254,9 +254,8 @@ def lgb_params(
         "verbosity": -1,
     }
     wanted = config.training.min_leaf_positives
-    if (
-        rows is not None and positive_rate and wanted > 0
-    ):  # never above 2% of the rows: a small table still splits
+    if rows is not None and positive_rate and wanted > 0:
+        # never above 2% of the rows, so a small table still splits
         rare = min(math.ceil(wanted / positive_rate), rows // 50)
         params["min_child_samples"] = max(params["min_child_samples"], rare)
     if rows is not None and rows < config.training.small_data_rows:
