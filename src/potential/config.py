@@ -272,6 +272,15 @@ class TrainingConfig(StrictModel):
     class_weight: Literal["balanced", "none"] = Field(
         "none", description="'balanced' reweights classes; calibration corrects the probabilities either way."
     )
+    refit: bool = Field(
+        True,
+        description="After time validation, the published classifier is refitted on every labelled cutoff "
+        "(train, calibration and test slices: the latest outcomes, which matter most when the history is "
+        "short) with the parameters and tree count validation chose; its probabilities are LightGBM's own "
+        "(log loss; the class-weight prior undone under 'balanced'). The test metrics are those of the "
+        "validation model, so they measure the procedure. false publishes the validation model with its "
+        "calibrator (README, 'Models, tracking and promotion').",
+    )
     min_leaf_positives: float = Field(
         0.0,
         ge=0,

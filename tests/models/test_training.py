@@ -46,6 +46,40 @@ def test_train_churn_is_deterministic_and_calibrated(training_set):
     )
 
 
+def test_published_model_is_refitted_on_every_labelled_cutoff(training_set):
+    # the validation model (test scores, metrics) never sees the test slice's labels; the published one does
+    flipped = training_set.labels.copy()
+    test = (training_set.slice == "test") & flipped["churn"].notna()
+    flipped.loc[test, "churn"] = 1.0 - flipped.loc[test, "churn"]
+    other = type(training_set)(
+        training_set.features, flipped, training_set.slice, training_set.cutoffs, "history"
+    )
+    a, b = train_target(training_set, "churn", config()), train_target(other, "churn", config())
+    assert np.array_equal(a.test_scores, b.test_scores)
+    rows = training_set.features[test]
+    assert not np.allclose(a.model.predict(rows), b.model.predict(rows))
+    assert a.params["n_refit"] == int(training_set.labels["churn"].notna().sum())
+    assert a.model.booster.current_iteration() == int(a.metrics["best_iteration"])
+    # probabilities are the booster's own, which log loss fits to the labelled rows' rate
+    labelled = training_set.features[training_set.labels["churn"].notna()]
+    rate = float(training_set.labels["churn"].mean())
+    assert a.model.predict(labelled).mean() == pytest.approx(rate, abs=0.03)
+    # training.refit: false publishes the validation model: it scores the test slice as the metrics say
+    off = train_target(training_set, "churn", config(**{"training.refit": False}))
+    assert off.params["n_refit"] == 0
+    assert np.allclose(off.model.predict(rows), off.test_scores)
+
+
+def test_refitted_balanced_model_undoes_the_class_weights(training_set):
+    # balanced weights train on odds inflated by (1 - rate) / rate; the prior shift brings the mean back
+    result = train_target(training_set, "churn", config(**{"training.class_weight": "balanced"}))
+    labelled = training_set.labels["churn"].notna()
+    rate = float(training_set.labels.loc[labelled, "churn"].mean())
+    assert rate < 0.35  # far from the 0.5 balanced odds would put the mean near
+    assert result.model.predict(training_set.features[labelled]).mean() == pytest.approx(rate, abs=0.05)
+    assert result.model.calibrator.method == "sigmoid"
+
+
 def test_expansion_has_uplift_regressor(training_set):
     result = train_target(training_set, "expansion", config())
     assert result.uplift is not None

@@ -7,7 +7,7 @@ import pytest
 from potential.config import Config, DataConfig
 from potential.data.schema import load_dataset
 from potential.labels.training_set import build_training_set
-from potential.models.training import FeatureSpec, LocalBoosters, train_target
+from potential.models.training import FeatureSpec, LocalBoosters, lgb_params, train_target
 from potential.models.tuning import SPACE
 from potential.tracking.store import REGISTERED, TUNING_TRIAL_METRIC, Tracker
 from tests import stages as pipeline
@@ -91,15 +91,14 @@ def test_the_tuned_parameters_are_the_final_model(training_set):
     assert int(recorded["min_data_in_leaf"]) == tuning.searched["min_child_samples"]
     # the model string writes parameters with six significant digits
     assert float(recorded["learning_rate"]) == pytest.approx(tuning.searched["learning_rate"], rel=1e-5)
-    # a fresh fit with the winning parameters is the booster the result holds
+    # a fresh fit with the winning parameters and tree count on every labelled cutoff is the booster the
+    # result holds (`training.refit`)
     spec = FeatureSpec.from_frame(training_set.features)
-    calibration = (training_set.slice == "calibration") & training_set.labels["churn"].notna()
-    valid = (
-        spec.encode(training_set.features[calibration]),
-        training_set.labels.loc[calibration, "churn"].to_numpy(),
-    )
-    refit = LocalBoosters(training_set).classifier("churn", spec, result.params, config(), valid)
+    params = {k: result.params[k] for k in {*lgb_params(config(), "binary"), *SPACE}}
+    rounds = int(result.metrics["best_iteration"])
+    refit = LocalBoosters(training_set).refit("churn", spec, params, config(), rounds)
     assert refit.model_to_string() == result.model.booster.model_to_string()
+    assert result.model.booster.current_iteration() == rounds
 
 
 def test_search_off_keeps_the_configured_parameters(training_set):

@@ -51,8 +51,26 @@ def test_gate_keeps_champion_when_new_model_is_not_better(workspace):
     summary = pipeline.train(data, AS_OF, root, cfg(**{"training.promotion.min_delta": 0.001}))
     assert not any(d["promoted"] for d in summary.decisions.values())
     assert "does not beat" in summary.decisions["churn"]["reason"]
+    # the champion was refitted on every labelled cutoff up to this as-of, this test slice included:
+    # re-scoring it there would be in-sample, so its recorded (out-of-sample) metric stands in
+    assert "as recorded when it was trained" in summary.decisions["churn"]["reason"]
+    assert summary.decisions["churn"]["old"] == tracker.champions()["churn"].metrics["roc_auc"]
     after = {t: c.version for t, c in Tracker(root, cfg()).champions().items()}
     assert after == before
+
+
+def test_gate_rescores_a_champion_that_never_saw_the_test_slice(tmp_path):
+    from tests.conftest import make_tables, write_tables
+
+    data = write_tables(tmp_path / "data", make_tables())
+    plain = cfg(**{"training.refit": False})
+    pipeline.train(data, AS_OF, tmp_path, plain)
+    assert Tracker(tmp_path, plain).champions()["churn"].learned_until is None
+    summary = pipeline.train(data, AS_OF, tmp_path, plain)
+    assert "re-scored on this test slice" in summary.decisions["churn"]["reason"]
+    # refitted on outcomes up to the as-of, it is compared on its record at any later retraining on them
+    pipeline.train(data, AS_OF, tmp_path, cfg(**{"training.promotion.min_delta": -1.0}))
+    assert Tracker(tmp_path, cfg()).champions()["churn"].learned_until == AS_OF
 
 
 def test_failed_training_moves_no_alias(workspace, monkeypatch):

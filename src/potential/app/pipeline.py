@@ -306,7 +306,7 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------- train
     def train(self, request: TrainRequest) -> TrainSummary:
         """Train churn and expansion models (LightGBM + baselines) at the as-of, log them and gate the champions."""
-        from potential.tracking.store import Tracker
+        from potential.tracking.store import Champion, Tracker
 
         config = self.config
         started = time.perf_counter()
@@ -354,11 +354,14 @@ class Pipeline:
         tracker = Tracker(request.workspace, config)
         tracker.set_input_example(ts.features)
 
-        def rescore(model, target: str) -> float | None:
-            result = results[target]
+        def rescore(champion: Champion, target: str) -> float | None:
+            result, model = results[target], champion.model
             test = ts.features.loc[result.test_index]
             if set(model.spec.columns) != set(result.model.spec.columns):
                 return None
+            learned = champion.learned_until
+            if learned is not None and (ts.mode != "history" or learned > min(ts.cutoffs["test"])):
+                return None  # refitted on these outcomes: in-sample here, its recorded metrics compare fairly
             y = ts.labels.loc[result.test_index, target].to_numpy()
             return classification_metrics(y, model.predict(test)).get(config.training.promotion.metric)
 

@@ -582,9 +582,10 @@ class DaskBoosters:
     number of trees is chosen afterwards on the calibration slice, as early stopping would have.
     """
 
-    def __init__(self, train: dd.DataFrame, client: Client):
+    def __init__(self, train: dd.DataFrame, client: Client, labelled: dd.DataFrame | None = None):
         self.train = train
         self.client = client
+        self.labelled = train if labelled is None else labelled  # every slice, for `refit`
 
     def train_labels(self, target: str) -> np.ndarray:
         return self.train[target].dropna().compute().to_numpy()
@@ -610,6 +611,23 @@ class DaskBoosters:
         model = DaskLGBMClassifier(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
         return choose_iteration(model.booster_, valid[0], valid[1], "binary")
+
+    def refit(self, target: str, spec, params: dict[str, Any], config: Config, rounds: int):
+        from lightgbm.dask import DaskLGBMClassifier
+
+        rows = self.labelled[~self.labelled[target].isna()]
+        weight = None
+        if config.training.class_weight == "balanced":
+            positive = float(rows[target].mean().compute())
+            weight = rows[target].map_partitions(
+                lambda y: pd.Series(balanced_weights(y.to_numpy(), positive), index=y.index),
+                meta=(target, float),
+            )
+        model = DaskLGBMClassifier(
+            client=self.client, **{**_sklearn_params(params, config), "n_estimators": rounds}
+        )
+        model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
+        return model.booster_
 
     def uplift_regressor(
         self, spec, params: dict[str, Any], config: Config, valid: tuple[pd.DataFrame, np.ndarray]
@@ -695,7 +713,7 @@ def training_set(data: DaskData, as_of: pd.Timestamp, config: Config, client: Cl
     feats = local[feature_columns].set_axis(key)
     labels = local[label_columns].set_axis(key)
     ts = TrainingSet(feats, labels, local["slice"].set_axis(key), plan, "history")
-    return ts, DaskBoosters(train, client)
+    return ts, DaskBoosters(train, client, labelled=frame)
 
 
 def _override_labels(part: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:

@@ -66,6 +66,9 @@ class Champion:
     version: str
     run_id: str
     metrics: dict[str, float]
+    # the as-of through which a refitted booster (`training.refit`) learned outcomes; None for a validation
+    # model, which never saw its test slice
+    learned_until: pd.Timestamp | None = None
 
 
 class Tracker:
@@ -108,15 +111,16 @@ class Tracker:
         self,
         results: dict[str, TargetResult],
         context: dict[str, Any],
-        challenger_metric: Callable[[TrainedModel, str], float | None],
+        challenger_metric: Callable[[Champion, str], float | None],
         artifacts: dict[str, bytes] | None = None,
         parent_metrics: dict[str, float] | None = None,
         checkpoint: Callable[[], None] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Log one parent run with a child run per target x model, register the LightGBM models, apply the gate.
 
-        `challenger_metric(model, target)` scores an existing champion on this run's test slice (None if it
-        cannot be scored, e.g. another feature set), so the gate compares like with like.
+        `challenger_metric(champion, target)` scores an existing champion on this run's test slice (None if
+        it cannot be scored fairly: another feature set, or a refitted champion that learned those outcomes;
+        its recorded test metrics are used then), so the gate compares like with like.
         Returns per target: version, promoted (bool), reason.
         """
         exp = self.experiment_id()
@@ -298,7 +302,7 @@ class Tracker:
         result: TargetResult,
         registered: dict[str, tuple[str, str]],
         metric: str,
-        challenger_metric: Callable[[TrainedModel, str], float | None],
+        challenger_metric: Callable[[Champion, str], float | None],
     ) -> dict[str, Any]:
         version = registered[target][1]
         new = float(result.metrics.get(metric, float("nan")))
@@ -311,7 +315,7 @@ class Tracker:
                 "metric": metric,
                 "new": new,
             }
-        old = challenger_metric(current.model, target)
+        old = challenger_metric(current, target)
         basis = "re-scored on this test slice"
         if old is None:
             old = float(current.metrics.get(metric, float("nan")))
@@ -342,7 +346,9 @@ class Tracker:
         model = self.load_version(target, str(mv.version))
         run = self.client.get_run(mv.run_id) if mv.run_id else None
         metrics = dict(run.data.metrics) if run else {}
-        return Champion(target, model, str(mv.version), mv.run_id or "", metrics)
+        refitted = run is not None and run.data.params.get("refit", "off") != "off"
+        learned = pd.Timestamp(run.data.tags["potential.as_of"]) if refitted and run else None
+        return Champion(target, model, str(mv.version), mv.run_id or "", metrics, learned)
 
     def load_version(self, target: str, version: str) -> TrainedModel:
         """One registered version as a `TrainedModel`: from the pyfunc's artifacts, or (workspaces trained
@@ -716,8 +722,16 @@ def describe_model(target: str, result: TargetResult, context: dict[str, Any]) -
             f"on {int(m.get('n', 0)):,} expanding rows. {use}Output: expected_uplift in the data's currency."
         )
     m = result.metrics
+    if p.get("n_refit"):
+        how = (
+            f"LightGBM validated on the slices below, then refitted on all {p['n_refit']:,} labelled rows "
+            "with the validated tree count (probabilities: the booster's own), "
+        )
+        measured = "Validation model on the test slice"
+    else:
+        how, measured = f"LightGBM, {p.get('calibration')} calibration, ", "Test slice"
     return (
-        f"P({target}) over the horizon: LightGBM, {p.get('calibration')} calibration, {trained} Test slice: "
+        f"P({target}) over the horizon: {how}{trained} {measured}: "
         f"ROC-AUC {m.get('roc_auc', float('nan')):.3f}, PR-AUC {m.get('pr_auc', float('nan')):.3f}, "
         f"lift@20% {m.get('lift_at_20', float('nan')):.2f}, Brier {m.get('brier', float('nan')):.4f}, "
         f"positive rate {m.get('positive_rate', float('nan')):.3f}. {use}Output: {target}_probability (calibrated)."
