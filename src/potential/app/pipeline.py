@@ -764,7 +764,9 @@ class Pipeline:
             champions[target] = Champion(target, result.model, "backtest", "", result.metrics)
             if result.uplift is not None:
                 champions["uplift"] = Champion("uplift", result.uplift, "backtest", "", result.uplift_metrics)
-            logistic[target] = fit_logistic(ts, target)
+            # the rows the published model learned: every labelled cutoff when it was refitted on them
+            learned = ts.labels[target].notna() if config.training.refit else None
+            logistic[target] = fit_logistic(ts, target, learned)
         if not champions:
             raise InsufficientDataError(f"backtest {day}: no target could be trained on the events before it")
         self.say(f"backtest {day}: ranking and scoring against the next {h} days")
