@@ -481,8 +481,8 @@ def train_target(
             refit_calibrator(config, float(np.mean(labelled))),
         )
     baselines = train_baselines(ts, target, slices, y)
-    importance = pd.DataFrame(
-        {"feature": list(spec.columns), "gain": booster.feature_importance("gain")}
+    importance = pd.DataFrame(  # of the booster that is published
+        {"feature": list(spec.columns), "gain": model.booster.feature_importance("gain")}
     ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
     result = TargetResult(
         target=target,
