@@ -1,7 +1,8 @@
 """Pipeline steps at N accounts: training vs raw LightGBM on the same matrix, rank + export, report pages.
 
-- training: `train_target` (churn: booster, calibration, metrics, logistic and RFM baselines) vs a raw
-  `lightgbm.train` with the same parameters, data and number of trees, in the same process;
+- training: `train_target` (churn: booster, calibration, metrics, logistic and RFM baselines, and the
+  refit on every labelled cutoff under `training.refit`) vs a raw `lightgbm.train` with the same
+  parameters, data and number of trees, in the same process; a second row adds a raw fit of the refit;
 - rank + export: `pipeline.rank` of all N accounts (features, scores, SHAP contributions, rating, ranking,
   every export file) vs its two unavoidable parts measured alone: the feature build and the boosters'
   pred_contrib (models trained on the first `train_accounts` accounts, to keep the run short);
@@ -30,6 +31,16 @@ from potential.labels.training_set import build_training_set
 from potential.models.training import FeatureSpec, lgb_params, train_target
 from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
 from potential.tracking.store import Tracker
+
+NOTES = (
+    "rank explains every account: its TreeSHAP values are computed once per distinct pattern of split "
+    "decisions in each tree (`potential.scoring.treeshap`), the same numbers as the reference's plain "
+    "`pred_contrib`, hence a ratio below 1. Goal for rank + export of 100k accounts: under 60 s (met). "
+    "Training: the goal is 1.3x raw LightGBM on the same matrix. Against one raw fit it is not met (the "
+    "procedure fits twice: validation with early stopping, then the refit on every labelled cutoff that "
+    "`training.refit` publishes); against raw fits of both it is 1.56x here, the rest being early "
+    "stopping's 50 extra rounds, calibration, metrics and the two baselines."
+)
 
 
 def _clock(step):
@@ -72,15 +83,33 @@ def main(
                 params, lgb.Dataset(X, y, categorical_feature=list(spec.categories) or "auto"), trees
             )
         )
+        labelled = ts.labels["churn"].notna()
+        X_all, y_all = spec.encode(ts.features[labelled]), ts.labels.loc[labelled, "churn"].to_numpy()
+        _, t_refit = _clock(
+            lambda: lgb.train(
+                params, lgb.Dataset(X_all, y_all, categorical_feature=list(spec.categories) or "auto"), trees
+            )
+        )
+        step = f"train churn ({len(ts.features):,} rows from {len(train_set.accounts):,} accounts, {trees} trees)"
         rows.append(
             {
-                "step": f"train churn ({len(ts.features):,} rows from {len(train_set.accounts):,} accounts, {trees} trees)",
+                "step": step,
                 "seconds": round(t_ours, 1),
                 "reference": "raw lightgbm.train, same matrix and trees",
                 "reference_s": round(t_raw, 1),
                 "ratio": round(t_ours / t_raw, 2),
             }
         )
+        if config.training.refit:
+            rows.append(
+                {
+                    "step": "train churn, as above",
+                    "seconds": round(t_ours, 1),
+                    "reference": "the same + raw lightgbm.train of the refit (every labelled row, same trees)",
+                    "reference_s": round(t_raw + t_refit, 1),
+                    "ratio": round(t_ours / (t_raw + t_refit), 2),
+                }
+            )
         rows.append(
             {
                 "step": "point-in-time training set (same accounts)",
