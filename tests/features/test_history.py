@@ -43,6 +43,30 @@ def test_windows_recency_and_trend_by_hand():
     assert f.loc["b", "days_since_last_purchase"] == (AS_OF - pd.Timestamp("2024-01-15")).days
 
 
+def test_purchase_rhythm_by_hand():
+    # a: purchase days 0, 10, 20, 40 (rows unsorted, a same-day repeat and a refund that is no purchase);
+    # b: two purchase days only; the order at the as-of is the future and counts for no one
+    start = pd.Timestamp("2024-01-01")
+    day = lambda d: (start + pd.Timedelta(days=d)).date().isoformat()  # noqa: E731
+    tx = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "a", "a", "a", "b", "b", "a"],
+            "date": [day(20), day(0), day(40), day(10), day(10), day(30), day(0), day(5), "2024-07-01"],
+            "amount": [10, 10, 10, 10, 5, -3, 10, 10, 10],
+        }
+    )
+    f = build_features(dataset(tx), AS_OF, FeatureConfig())
+    gaps = np.array([10.0, 10.0, 20.0])
+    assert f.loc["a", "purchase_gap_mean_days"] == pytest.approx(gaps.mean())
+    assert f.loc["a", "purchase_gap_cv"] == pytest.approx(gaps.std() / gaps.mean())
+    assert f.loc["a", "purchase_gap_last_ratio"] == pytest.approx(20.0 / gaps.mean())
+    assert np.isnan(f.loc["b", "purchase_gap_cv"]) and np.isnan(f.loc["b", "purchase_gap_last_ratio"])
+    # at an earlier cutoff only the days before it count: 0, 10, 20
+    early = build_features(dataset(tx), start + pd.Timedelta(days=25), FeatureConfig())
+    assert early.loc["a", "purchase_gap_cv"] == pytest.approx(0.0)
+    assert early.loc["a", "purchase_gap_last_ratio"] == pytest.approx(1.0)
+
+
 def test_refunds_and_deal_size():
     tx = pd.DataFrame(
         {

@@ -125,6 +125,28 @@ PHRASES: tuple[Phrase, ...] = (
         reasons=("churn",),
     ),
     Phrase(
+        r"purchase_gap_cv",
+        "Spread of the gaps between purchases over their mean (0 = like clockwork, about 1 = irregular)",
+        lambda v, g: (
+            f"Buys on a regular rhythm (gap spread {v:.1f}x the mean)"
+            if v < 0.5
+            else f"Buys irregularly (gap spread {v:.1f}x the mean)"
+        ),
+        missing="Too few purchases for a usual rhythm",
+        reasons=("churn",),
+    ),
+    Phrase(
+        r"purchase_gap_last_ratio",
+        "Latest gap between purchases relative to the usual gap (above 1 = slowing down)",
+        lambda v, g: (
+            f"Orders slowing: the last gap was {v:.1f}x the usual"
+            if v > 1.2
+            else f"Last gap {v:.1f}x the usual"
+        ),
+        missing="Too few purchases for a usual rhythm",
+        reasons=("churn",),
+    ),
+    Phrase(
         r"spend_lifetime",
         "Net spend over the whole history",
         lambda v, g: f"Spend over the whole history: {_money(v)}",
