@@ -126,7 +126,7 @@ PHRASES: tuple[Phrase, ...] = (
     ),
     Phrase(
         r"purchase_gap_cv",
-        "Spread of the gaps between purchases over their mean (0 = like clockwork, about 1 = irregular)",
+        "Irregularity of purchase gaps (spread / mean)",
         lambda v, g: (
             f"Buys on a regular rhythm (gap spread {v:.1f}x the mean)"
             if v < 0.5
@@ -137,11 +137,13 @@ PHRASES: tuple[Phrase, ...] = (
     ),
     Phrase(
         r"purchase_gap_last_ratio",
-        "Latest gap between purchases relative to the usual gap (above 1 = slowing down)",
+        "Latest purchase gap vs the usual (above 1 = slowing)",
         lambda v, g: (
             f"Orders slowing: the last gap was {v:.1f}x the usual"
             if v > 1.2
-            else f"Last gap {v:.1f}x the usual"
+            else f"Orders speeding up: the last gap was {v:.1f}x the usual"
+            if v < 0.8
+            else f"Orders on their usual pace (last gap {v:.1f}x the usual)"
         ),
         missing="Too few purchases for a usual rhythm",
         reasons=("churn",),
