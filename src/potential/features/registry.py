@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,9 @@ class Phrase:
         return None if match is None else tuple(g.replace("_", " ") for g in match.groups())
 
 
+# the purchase-rhythm features: unknown below a few purchases, and reasons for a churn risk only
+_RHYTHM: dict[str, Any] = {"missing": "Too few purchases for a usual rhythm", "reasons": ("churn",)}
+
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")  # fmt: skip
 
@@ -110,8 +114,7 @@ PHRASES: tuple[Phrase, ...] = (
         r"purchase_gap_mean_days",
         "Usual number of days between purchases",
         lambda v, g: f"Usually buys every {_days(v)}",
-        missing="Too few purchases for a usual rhythm",
-        reasons=("churn",),
+        **_RHYTHM,
     ),
     Phrase(
         r"purchase_gap_ratio",
@@ -121,8 +124,7 @@ PHRASES: tuple[Phrase, ...] = (
             if v > 1
             else f"Buying on rhythm ({v:.1f}x the usual gap)"
         ),
-        missing="Too few purchases for a usual rhythm",
-        reasons=("churn",),
+        **_RHYTHM,
     ),
     Phrase(
         r"purchase_gap_cv",
@@ -132,8 +134,7 @@ PHRASES: tuple[Phrase, ...] = (
             if v < 0.5
             else f"Buys irregularly (gap spread {v:.1f}x the mean)"
         ),
-        missing="Too few purchases for a usual rhythm",
-        reasons=("churn",),
+        **_RHYTHM,
     ),
     Phrase(
         r"purchase_gap_last_ratio",
@@ -145,8 +146,7 @@ PHRASES: tuple[Phrase, ...] = (
             if v < 0.8
             else f"Orders on their usual pace (last gap {v:.1f}x the usual)"
         ),
-        missing="Too few purchases for a usual rhythm",
-        reasons=("churn",),
+        **_RHYTHM,
     ),
     Phrase(
         r"spend_lifetime",
