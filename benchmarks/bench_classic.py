@@ -348,8 +348,9 @@ def history_rows(
         frame = pd.DataFrame({"y": labels[target]}).dropna()
         for name, score in baselines.items():
             frame[name] = score.reindex(frame.index)
-        for tuned, (scores, _, _) in product.items():
-            frame[f"potential {tuned}"] = scores[target].reindex(frame.index)
+        modelled = [tuned for tuned, (scores, _, _) in product.items() if target in scores.columns]
+        for tuned in modelled:  # a target with too few positive rows is refused (train says why)
+            frame[f"potential {tuned}"] = product[tuned][0][target].reindex(frame.index)
         excluded = int(frame.isna().any(axis=1).sum())  # accounts a classic model cannot score
         frame = frame.dropna()
         y = frame["y"].to_numpy()
@@ -358,6 +359,10 @@ def history_rows(
             auc = _auc(y, frame[name].to_numpy())
             rows.append(_row(dataset, target, name, auc, y, excluded, "", round(classic_seconds, 1)))
         for tuned, (_, tuning, seconds) in product.items():
+            if tuned not in modelled:
+                note = "not modelled (too few positive rows)"
+                rows.append(_row(dataset, target, "potential", float("nan"), y, excluded, note, ""))
+                continue
             auc = _auc(y, frame[f"potential {tuned}"].to_numpy())
             note = _tuning_note(tuning.get(target)) if tuned else "off"
             rows.append(
