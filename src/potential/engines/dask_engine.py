@@ -603,11 +603,7 @@ class DaskBoosters:
         rows = self.train[~self.train[target].isna()]
         weight = None
         if config.training.class_weight == "balanced":
-            positive = float(self.train_labels(target).mean())
-            weight = rows[target].map_partitions(
-                lambda y: pd.Series(balanced_weights(y.to_numpy(), positive), index=y.index),
-                meta=(target, float),
-            )
+            weight = _balanced(rows[target], float(self.train_labels(target).mean()))
         model = DaskLGBMClassifier(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), rows[target].astype(int), sample_weight=weight, **_categorical(spec))
         return choose_iteration(model.booster_, valid[0], valid[1], "binary")
@@ -618,11 +614,7 @@ class DaskBoosters:
         rows = self.labelled[~self.labelled[target].isna()]
         weight = None
         if config.training.class_weight == "balanced":
-            positive = float(rows[target].mean().compute())
-            weight = rows[target].map_partitions(
-                lambda y: pd.Series(balanced_weights(y.to_numpy(), positive), index=y.index),
-                meta=(target, float),
-            )
+            weight = _balanced(rows[target], float(rows[target].mean().compute()))
         model = DaskLGBMClassifier(
             client=self.client, **{**_sklearn_params(params, config), "n_estimators": rounds}
         )
@@ -639,6 +631,14 @@ class DaskBoosters:
         model = DaskLGBMRegressor(client=self.client, **_sklearn_params(params, config))
         model.fit(_encoded(rows, spec), y, **_categorical(spec))
         return choose_iteration(model.booster_, valid[0], valid[1], "regression")
+
+
+def _balanced(labels: dd.Series, positive_rate: float) -> dd.Series:
+    """`balanced_weights` of distributed labels, each partition against the rate of them all."""
+    return labels.map_partitions(
+        lambda y: pd.Series(balanced_weights(y.to_numpy(), positive_rate), index=y.index),
+        meta=(labels.name, float),
+    )
 
 
 def _sklearn_params(params: dict[str, Any], config: Config) -> dict[str, Any]:

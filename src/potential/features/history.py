@@ -54,16 +54,19 @@ class TransactionArrays:
         day_code = np.full(len(code), -1, dtype=np.int64)
         day_account = np.zeros(0, dtype=np.int64)
         day_value = np.zeros(0, dtype=np.float32)
+        day_keys = np.zeros(
+            0, dtype=np.int64
+        )  # account x 1e6 + day of each day code: sorts as (account, day)
         if positive.any():
-            day_code[positive] = pd.factorize(
+            day_code[positive], day_keys = pd.factorize(
                 code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64)
-            )[0]
-            day_account = np.zeros(int(day_code.max()) + 1, dtype=np.int64)
+            )
+            day_account = np.zeros(len(day_keys), dtype=np.int64)
             day_account[day_code[positive]] = code[positive]
             day_value = np.zeros(len(day_account), dtype=np.float32)  # whole days: exact in 32 bits
             day_value[day_code[positive]] = day[positive]
         # 32-bit: every cutoff reads it, and it stays in memory beside the transactions
-        day_order = np.argsort(day_account * 1_000_000 + day_value.astype(np.int64), kind="stable")
+        day_order = np.argsort(day_keys, kind="stable")
         day_order = day_order.astype(np.int32 if len(day_order) < 2**31 else np.int64)
         firsts = _first_purchase_of_products(code, product, t, positive)
         order_code = order_account = None
@@ -160,21 +163,24 @@ def distinct_count(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray
     return np.bincount(keys // width, minlength=n).astype(float)
 
 
-def _purchase_days(arr: TransactionArrays, mask: np.ndarray) -> np.ndarray:
-    """Distinct purchase days per account among the masked (positive) transactions, in linear time."""
+def _seen_days(arr: TransactionArrays, mask: np.ndarray) -> np.ndarray:
+    """Which day codes the masked (positive) transactions fall on, in linear time."""
     seen = np.zeros(len(arr.day_account), dtype=bool)
     seen[arr.day_code[mask]] = True
+    return seen
+
+
+def _purchase_days(arr: TransactionArrays, seen: np.ndarray) -> np.ndarray:
+    """Distinct purchase days per account among the `seen` day codes (`_seen_days`)."""
     return np.bincount(arr.day_account[seen], minlength=arr.n_accounts).astype(float)
 
 
-def _gap_rhythm(arr: TransactionArrays, mask: np.ndarray, mean_gap: np.ndarray) -> dict[str, np.ndarray]:
-    """How regular an account's purchase days are and whether it is slowing down, among the masked (positive)
-    transactions: the spread of the gaps between purchase days over their mean (0 = like clockwork; a
+def _gap_rhythm(arr: TransactionArrays, seen: np.ndarray, mean_gap: np.ndarray) -> dict[str, np.ndarray]:
+    """How regular an account's purchase days are and whether it is slowing down, among the `seen` day codes
+    (`_seen_days`): the spread of the gaps between purchase days over their mean (0 = like clockwork; a
     memoryless buyer is near 1), and the latest gap over the mean (above 1 = the last order came late).
     NaN below three purchase days. Linear time: the day codes are sorted by (account, day) once."""
     n = arr.n_accounts
-    seen = np.zeros(len(arr.day_account), dtype=bool)
-    seen[arr.day_code[mask]] = True
     ordered = arr.day_order[seen[arr.day_order]]
     account, day = arr.day_account[ordered], arr.day_value[ordered].astype(float)
     same = account[1:] == account[:-1]
@@ -207,7 +213,7 @@ def history_features(
         in_w = past & (age <= w)
         out[f"spend_{w}d"] = _sum(arr, in_w, arr.amount)
         out[f"orders_{w}d"] = _orders(arr, in_w & positive)
-        out[f"purchase_days_{w}d"] = _purchase_days(arr, in_w & positive)
+        out[f"purchase_days_{w}d"] = _purchase_days(arr, _seen_days(arr, in_w & positive))
     for w in TREND_WINDOWS:
         current = _sum(arr, past & (age <= w), arr.amount)
         previous = _sum(arr, past & (age > w) & (age <= 2 * w), arr.amount)
@@ -221,12 +227,13 @@ def history_features(
         np.fmin.at(first, arr.code[pos_past], arr.t[pos_past])
     out["days_since_last_purchase"] = T - last
     out["tenure_days"] = T - first
-    days = _purchase_days(arr, pos_past)
+    seen = _seen_days(arr, pos_past)
+    days = _purchase_days(arr, seen)
     span = np.floor(last) - np.floor(first)
     gap = safe_ratio(span, days - 1)
     out["purchase_gap_mean_days"] = gap
     out["purchase_gap_ratio"] = safe_ratio(out["days_since_last_purchase"], gap)
-    out.update(_gap_rhythm(arr, past & positive, gap))
+    out.update(_gap_rhythm(arr, seen, gap))
     out["spend_lifetime"] = _sum(arr, past, arr.amount)
     out["purchase_days_lifetime"] = days
 
