@@ -179,6 +179,28 @@ def test_account_and_text_codes_by_hand():
     codes = text_codes(pd.Series(["p2", "", "p1", "p2", None, "p3"], dtype="str"))
     assert codes.tolist() == [0, -1, 2, 0, -1, 3]  # first-appearance codes; blank and missing: -1
     assert codes.dtype == np.int32
+    stored = pd.Series(["p2", "", "p1", "p2", "", "p3"], dtype="category")  # as the reader stores event text
+    assert text_codes(stored).tolist() == [0, -1, 2, 0, -1, 3]  # numbered as text is
+
+
+def test_features_are_the_same_from_event_text_stored_as_categories_or_as_text(tmp_path):
+    from potential.config import DataConfig
+    from potential.data.schema import load_dataset
+    from potential.synthetic.portfolio import generate_portfolio, write_portfolio
+
+    write_portfolio(generate_portfolio(300, 24, 3), tmp_path)  # contacts with roles, as CSV
+    ds = load_dataset(tmp_path, DataConfig())
+    stored = {"transactions": ["product"], "activities": ["kind", "contact_id", "contact_role", "seniority"]}
+    for table, columns in stored.items():
+        frame = getattr(ds, table)
+        for column in columns:
+            assert isinstance(frame[column].dtype, pd.CategoricalDtype), (table, column)
+    as_text = {t: getattr(ds, t).astype({c: str for c in cs}) for t, cs in stored.items()}
+    plain = Dataset(ds.accounts, as_text["transactions"], as_text["activities"], ds.labels)
+    as_of = pd.Timestamp("2025-01-01")
+    pd.testing.assert_frame_equal(
+        build_features(ds, as_of, FeatureConfig()), build_features(plain, as_of, FeatureConfig())
+    )
 
 
 @pytest.mark.parametrize("numbered", [False, True])

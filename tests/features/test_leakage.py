@@ -26,6 +26,7 @@ def rewrite_future(ds, as_of, seed=0):
     extra.iloc[0, extra.columns.get_loc("date")] = as_of  # exactly at as_of
     act = ds.activities.copy()
     fut = act["date"] >= as_of
+    act["kind"] = act["kind"].cat.add_categories(["brand_new_kind"])  # the reader stores kinds as categories
     act.loc[fut, "kind"] = "brand_new_kind"
     act_extra = act.sample(300, random_state=seed, replace=True).assign(
         date=as_of + pd.to_timedelta(rng.integers(0, 30, 300), unit="D"), kind="exec_meeting"

@@ -918,16 +918,21 @@ def clean_table(
     config: DataConfig,
     notes: list[str],
     plan: ReadPlan | None = None,
+    categories: bool = True,
 ) -> pd.DataFrame:
     """Map, type and validate a table as read (the whole file, or one partition of a partitioned one).
 
     `plan` holds the conventions decided for the whole table (`plan_table`); without one they are decided
     from `raw` itself — right for a whole file, and for a partition only if it is representative.
+    `categories` stores the events' text columns as categories (`_event_categories`); partitions of one
+    table keep them as text, since each partition would have categories of its own.
     """
     spec = TABLES[table]
     mapping = dict(config.columns.get(table, {}))
     frame = _map_columns(raw, spec, mapping, path, notes)
+    del raw  # from here `frame` holds the file's text alone: each column's text is freed once it is typed
     frame = _clean_ids(frame, path, table, mapping.get(ID))
+    release_arrow_memory()  # the ids as read
     line_items = table == "transactions" and "amount" not in frame.columns  # amount = quantity x unit_price
     # dates and numbers are read from each column's distinct values (a few thousand days for millions of
     # events), then spread back to the rows; a refused value is refused from the whole column, by row
@@ -953,7 +958,8 @@ def clean_table(
                 required=column in spec.required,
                 dayfirst=plan.dayfirst.get(column),
             )
-            frame[column] = _parse_by_value(frame[column], distinct.get(column), read, notes)
+            frame[column] = _parse_by_value(frame[column], distinct.pop(column, None), read, notes)
+            release_arrow_memory()  # the column's text
     for column in spec.numbers:
         if column in frame.columns:
             read = partial(
@@ -965,7 +971,7 @@ def clean_table(
                 decimal=plan.decimal.get(column, "." if config.decimal == "auto" else config.decimal),
                 source=mapping.get(column),
             )
-            frame[column] = _parse_by_value(frame[column], distinct.get(column), read, notes)
+            frame[column] = _parse_by_value(frame[column], distinct.pop(column, None), read, notes)
     if table == "accounts":
         dup = frame[ID].duplicated(keep=False)
         if dup.any():
@@ -994,7 +1000,28 @@ def clean_table(
                 frame[column] = _strip(frame[column]).fillna("").astype(str)
         if table == "transactions":
             frame = _line_amounts(frame, path, config, notes)
+        if categories:
+            frame = _event_categories(frame, spec)
         frame = _sorted_events(frame, path, config.duplicate_rows, notes)
+    return frame
+
+
+def _event_categories(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """The events' text columns (kind, product, order, contact and role) as categories, values read as text.
+
+    Millions of events repeat a few values (kinds, roles) or a few per account (contacts, orders): each
+    distinct value is stored once, beside a small integer code per row. That is a fraction of the text's
+    memory, the sort into date order moves the codes, not the text, and the feature builders read the codes
+    (`factorize_text`) instead of hashing every row's text again.
+    """
+    frame = frame.copy(deep=False)
+    for column in (*spec.required, *spec.optional):
+        if column == ID or column in spec.dates or column in spec.numbers or column not in frame.columns:
+            continue
+        text = frame[column]
+        frame[column] = (text if pd.api.types.is_string_dtype(text) else text.astype(str)).astype("category")
+        del text
+        release_arrow_memory()  # the column's text, before the next one is encoded
     return frame
 
 

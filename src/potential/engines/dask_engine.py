@@ -229,9 +229,10 @@ def _read_events(files: list[Path], table: str, config: Config, notes: list[str]
         )
     # duplicates are only whole within a bucket: they are dropped there (_tidy_bucket)
     data = config.data.model_copy(update={"duplicate_rows": "keep"})
-    meta = clean_table(sample.head(50), Path(name), table, data, [], plan=plan)
+    meta = clean_table(sample.head(50), Path(name), table, data, [], plan=plan, categories=False)
     return raw.map_partitions(
-        lambda part: clean_table(part, Path(name), table, data, [], plan=plan), meta=meta.head(0)
+        lambda part: clean_table(part, Path(name), table, data, [], plan=plan, categories=False),
+        meta=meta.head(0),
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from potential.features.history import account_codes, distinct_count, first_rows, text_codes
+from potential.features.history import account_codes, distinct_count, factorize_text, first_rows, text_codes
 from potential.features.timebase import day_of, rel_change, to_days
 
 ACTIVITY_WINDOWS = (30, 90, 180, 365)
@@ -62,7 +62,7 @@ class ActivityArrays:
             act, code = activities.loc[keep], code[keep]
         code = code.astype(np.int32)  # half the memory of 64-bit codes: a few million rows stay in memory
         # classify distinct values once, then broadcast by code (millions of rows, a handful of kinds)
-        raw_codes, raw_kinds = pd.factorize(act["kind"].astype(str))
+        raw_codes, raw_kinds = factorize_text(act["kind"])
         slug_of = np.array([kind_slug(k) for k in raw_kinds], dtype=object)
         if kinds is None:
             kinds = top_kinds(kind_counts(act, as_of))
@@ -82,7 +82,7 @@ class ActivityArrays:
         decision = executive.copy()
         for column in ("seniority", "contact_role"):
             if column in act.columns:
-                codes, values = pd.factorize(act[column].astype(str))
+                codes, values = factorize_text(act[column])
                 if not len(codes):
                     continue
                 executive = executive | np.array([bool(EXEC_PATTERN.search(v)) for v in values])[codes]
@@ -113,19 +113,20 @@ def _first_contacts(
     known = contact >= 0
     if not known.any():
         return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
-    contact, code, t = contact[known], code[known], t[known]
+    if not known.all():
+        contact, code, t, decision = contact[known], code[known], t[known], decision[known]
     owner = np.full(int(contact.max()) + 1, -1, dtype=code.dtype)
     owner[contact] = code
     if (owner[contact] == code).all():  # each contact id belongs to one account: the contact is the pair
         first = first_rows(contact, t, numbered=True)
     else:
         first = first_rows(code.astype(np.int64) * (int(contact.max()) + 1) + contact, t)
-    return t[first], code[first], decision[known][first]
+    return t[first], code[first], decision[first]
 
 
 def kind_counts(activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """Events per kind slug before `as_of` (additive: partial counts of partitions sum to the whole)."""
-    codes, kinds = pd.factorize(activities["kind"].astype(str))  # no copy of the rows before `as_of`
+    codes, kinds = factorize_text(activities["kind"])  # no copy of the rows before `as_of`
     before = (activities["date"] < as_of).to_numpy(dtype=bool) & (codes >= 0)
     counts = np.bincount(codes[before], minlength=len(kinds))
     raw = pd.Series(counts, index=pd.Index(kinds, name="kind"), name="count")[counts > 0]

@@ -102,15 +102,34 @@ def account_codes(ids: pd.Series, account_index: pd.Index) -> np.ndarray:
     return positions[codes]
 
 
+def factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code and the distinct values, read as text (a missing value reads as pandas writes it).
+
+    A column the reader stored as a category (event kinds, products, contacts) has its codes already: no
+    pass over the rows' text; the codes follow its categories, unused ones included. Other text is
+    factorised in Arrow (never a Python object per row), codes in order of first appearance.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype) and not values.hasnans:
+        return values.cat.codes.to_numpy(), values.cat.categories.astype(str).to_numpy()
+    codes, distinct = pd.factorize(values.astype(str))
+    return codes, np.asarray(distinct)
+
+
 def text_codes(values: pd.Series) -> np.ndarray:
     """Integer code of each text value in order of first appearance; -1 for a blank or missing value.
 
-    Factorised in Arrow (never a Python object per row): the codes `pd.factorize` gives the values as text,
-    as 32-bit integers (half the memory of millions of 64-bit codes).
+    As 32-bit integers: half the memory of millions of 64-bit codes. Codes in order of first appearance
+    let `first_rows` find each value's first row without sorting.
     """
-    codes, distinct = pd.factorize(values.astype(str))
-    blank = np.append(np.asarray(distinct == "", dtype=bool), True)
-    return np.where(blank[codes], -1, codes).astype(np.int32)
+    codes, distinct = factorize_text(values)
+    if isinstance(values.dtype, pd.CategoricalDtype) and len(codes):  # renumbered as the text would be
+        codes, used = pd.factorize(codes)
+        distinct = distinct[used]
+    codes = codes.astype(np.int32)
+    blank = np.flatnonzero(np.asarray(distinct == "", dtype=bool))
+    if len(blank) or (codes < 0).any():
+        codes[np.isin(codes, blank) | (codes < 0)] = -1
+    return codes
 
 
 def _order_codes(code: np.ndarray, order_id: pd.Series, positive: np.ndarray) -> np.ndarray:
@@ -121,7 +140,7 @@ def _order_codes(code: np.ndarray, order_id: pd.Series, positive: np.ndarray) ->
     out = np.full(len(code), -1, dtype=np.int64)
     if not positive.any():
         return out
-    ids, distinct = pd.factorize(order_id[positive].astype(str))
+    ids, distinct = factorize_text(order_id[positive])
     blank = np.append(np.asarray(distinct == "", dtype=bool), False)[ids]  # a missing id (-1) is not blank
     width = int(ids.max()) + 2
     keys = code[positive] * width + ids
