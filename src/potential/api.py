@@ -88,8 +88,9 @@ def load_dataset(data: DataLike, config: Config | None = None) -> InputData:
 
     Returns:
         The validated dataset: typed frames (`.accounts`, `.transactions`, ...), `.digests` and `.notes`.
-        The events' text columns (kind, product, order_id, contact_id, contact_role, seniority) are pandas
-        categoricals: add a category (`.cat.add_categories`) before writing a new value into one.
+        The events' account ids and text columns (kind, product, order_id, contact_id, contact_role,
+        seniority) are pandas categoricals: add a category (`.cat.add_categories`) before writing a new
+        value into one.
 
     Raises:
         InputError: naming the table, the column, example rows and the fix.

@@ -666,18 +666,20 @@ def _sorted_events(frame: pd.DataFrame, path: Path, policy: str, notes: list[str
     Identical rows share their (date, account), so only rows in such a run of two or more are compared.
     A table already in that order (most exports are) is not sorted or copied.
     """
-    ids = _arrow_text(frame[ID])
+    ids = _id_keys(frame[ID])
     dates = frame["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     same_day = dates[1:] == dates[:-1]
-    before = pc.less_equal(ids[:-1], ids[1:]).to_numpy(zero_copy_only=False)
-    if not ((dates[1:] > dates[:-1]) | (same_day & before)).all():
+    if not ((dates[1:] > dates[:-1]) | (same_day & _pairs(pc.less_equal, ids))).all():
         order = pc.sort_indices(
             pa.table({"d": dates, "i": ids}), sort_keys=[("d", "ascending"), ("i", "ascending")]
         ).to_numpy()
         frame = frame.take(order).reset_index(drop=True)
-        ids, dates = ids.take(pa.array(order)), dates[order]
+        ids, dates = (
+            ids.take(pa.array(order)) if isinstance(ids, pa.ChunkedArray) else ids[order],
+            dates[order],
+        )
         same_day = dates[1:] == dates[:-1]
-    same = same_day & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+    same = same_day & _pairs(pc.equal, ids)
     run = np.zeros(len(frame), dtype=bool)
     run[1:] |= same
     run[:-1] |= same
@@ -693,6 +695,18 @@ def _sorted_events(frame: pd.DataFrame, path: Path, policy: str, notes: list[str
             f"{path.name}: kept {count} exact duplicate row(s); set data.duplicate_rows: drop to remove them."
         )
     return frame
+
+
+def _id_keys(ids: pd.Series) -> pa.ChunkedArray | np.ndarray:
+    """Keys that sort as the ids do: the codes of ids stored as sorted categories, else the text itself."""
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing:
+        return ids.cat.codes.to_numpy()
+    return _arrow_text(ids)
+
+
+def _pairs(compare: Callable, keys: pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """`compare` of each key with the next one, as booleans."""
+    return np.asarray(compare(keys[:-1], keys[1:]).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _arrow_text(series: pd.Series) -> pa.ChunkedArray:
@@ -1007,20 +1021,25 @@ def clean_table(
 
 
 def _event_categories(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """The events' text columns (kind, product, order, contact and role) as categories, values read as text.
+    """The events' account ids and text columns (kind, product, order, contact and role) as categories.
 
-    Millions of events repeat a few values (kinds, roles) or a few per account (contacts, orders): each
-    distinct value is stored once, beside a small integer code per row. That is a fraction of the text's
-    memory, the sort into date order moves the codes, not the text, and the feature builders read the codes
-    (`factorize_text`) instead of hashing every row's text again.
+    Millions of events repeat a few values (kinds, roles) or a few per account (ids, contacts, orders):
+    each distinct value is stored once, beside a small integer code per row. That is a fraction of the
+    text's memory, the sort into date order moves codes, not text, and the feature builders read the
+    codes (`account_codes`, `factorize_text`) instead of hashing every row's text again. The ids'
+    categories are sorted, so their codes sort as the ids do; other categories keep the order in which
+    the values first appear (no sort of millions of distinct contact or order ids).
     """
     frame = frame.copy(deep=False)
+    frame[ID] = frame[ID].astype("category")
+    release_arrow_memory()  # the ids' text
     for column in (*spec.required, *spec.optional):
         if column == ID or column in spec.dates or column in spec.numbers or column not in frame.columns:
             continue
         text = frame[column]
-        frame[column] = (text if pd.api.types.is_string_dtype(text) else text.astype(str)).astype("category")
-        del text
+        codes, values = pd.factorize(text if pd.api.types.is_string_dtype(text) else text.astype(str))
+        frame[column] = pd.Categorical.from_codes(codes, pd.Index(values), validate=False)
+        del text, codes
         release_arrow_memory()  # the column's text, before the next one is encoded
     return frame
 

@@ -97,7 +97,10 @@ def account_codes(ids: pd.Series, account_index: pd.Index) -> np.ndarray:
     One hash pass over the rows (the ids' distinct values), then the lookup runs on the distinct ids only:
     millions of events name a few thousand accounts.
     """
-    codes, distinct = pd.factorize(ids)
+    if isinstance(ids.dtype, pd.CategoricalDtype):  # the reader's events: the distinct ids are known
+        codes, distinct = ids.cat.codes.to_numpy(), ids.cat.categories
+    else:
+        codes, distinct = pd.factorize(ids)
     positions = np.append(account_index.get_indexer(distinct), -1)  # code -1 (a missing id) -> -1
     return positions[codes]
 
