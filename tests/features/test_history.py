@@ -190,7 +190,10 @@ def test_features_are_the_same_from_event_text_stored_as_categories_or_as_text(t
 
     write_portfolio(generate_portfolio(300, 24, 3), tmp_path)  # contacts with roles, as CSV
     ds = load_dataset(tmp_path, DataConfig())
-    stored = {"transactions": ["product"], "activities": ["kind", "contact_id", "contact_role", "seniority"]}
+    stored = {
+        "transactions": ["account_id", "product"],
+        "activities": ["account_id", "kind", "contact_id", "contact_role", "seniority"],
+    }
     for table, columns in stored.items():
         frame = getattr(ds, table)
         for column in columns:

@@ -938,8 +938,8 @@ def clean_table(
 
     `plan` holds the conventions decided for the whole table (`plan_table`); without one they are decided
     from `raw` itself — right for a whole file, and for a partition only if it is representative.
-    `categories` stores the events' text columns as categories (`_event_categories`); partitions of one
-    table keep them as text, since each partition would have categories of its own.
+    `categories` stores the events' account ids and text columns as categories (`_event_categories`);
+    partitions of one table keep them as text, since each partition would have categories of its own.
     """
     spec = TABLES[table]
     mapping = dict(config.columns.get(table, {}))
