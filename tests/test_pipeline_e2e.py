@@ -66,6 +66,11 @@ def test_demo_outputs_contract(demo):
     assert (frame["as_of"] == AS_OF).all()
     assert frame["model_version"].str.contains("churn:v1").all()
     assert frame["reasons"].fillna("").str.len().gt(0).mean() > 0.9
+    # a Save account leads with why it may leave, a Grow account with why it may grow
+    led = frame["reason_1_source"] == "model"
+    assert (frame.loc[led & (frame["action"] == "Save"), "reason_1_target"] == "churn").all()
+    assert (frame.loc[led & (frame["action"] == "Grow"), "reason_1_target"] == "expansion").all()
+    assert not [c for c in frame.columns if c.startswith("grow:")]
     assert (root / "reports" / "index.html").exists()
     assert (root / "models" / "mlflow.db").exists()
     assert "ranked" in out and "tiers" in out

@@ -3,11 +3,14 @@ import pandas as pd
 
 from potential.config import RankingConfig
 from potential.scoring.ranking import (
+    GROW_REASONS,
     assign_tiers,
     compare_with_previous,
     concentration,
+    may_grow,
     priority,
     rank_accounts,
+    save_applies,
 )
 
 
@@ -103,6 +106,35 @@ def test_known_portfolio_ranks_tiers_and_actions_exactly():
     assert rules["a08"] == "Grow: expansion probability 0.50 >= 0.30 with expected uplift worth 50.00"
     assert rules["a05"] == "Nurture: prospect without purchase history"
     assert rules["a09"] == "Maintain: no Save, Grow or Nurture rule applies"
+
+
+def test_save_and_may_grow_read_each_account_alone_and_agree_with_the_actions():
+    portfolio, config = known_portfolio(), RankingConfig()
+    ranked = rank_accounts(portfolio, config).set_index("account_id")
+    saves = portfolio["account_id"][save_applies(portfolio, config)]
+    assert set(saves) == set(ranked.index[ranked["action"] == "Save"])
+    # every account Grow picks may grow; the bar (the portfolio's) decides which of those it picks
+    candidates = set(portfolio["account_id"][may_grow(portfolio, config)])
+    assert set(ranked.index[ranked["action"] == "Grow"]) <= candidates
+    one = portfolio[portfolio["account_id"] == "a01"]  # a Save alone is still a Save
+    assert save_applies(one, config).tolist() == [True]
+
+
+def test_a_grow_account_shows_the_reasons_led_by_its_expansion_drivers():
+    portfolio = known_portfolio()
+    portfolio["reasons"] = "Spend fell 40% (churn risk +6.0 pts)"
+    portfolio["reason_1_target"] = "churn"
+    for account in ("a08", "a09"):  # prepared by scoring for two accounts Grow may pick
+        row = portfolio["account_id"] == account
+        portfolio.loc[row, f"{GROW_REASONS}reasons"] = "Tried 2 new products (expansion +3.0 pts)"
+        portfolio.loc[row, f"{GROW_REASONS}reason_1_target"] = "expansion"
+    ranked = rank_accounts(portfolio, RankingConfig()).set_index("account_id")
+    assert ranked.loc["a08", "action"] == "Grow" and ranked.loc["a09", "action"] == "Maintain"
+    assert ranked.loc["a08", "reasons"] == "Tried 2 new products (expansion +3.0 pts)"
+    assert ranked.loc["a08", "reason_1_target"] == "expansion"
+    assert ranked.loc["a09", "reasons"] == "Spend fell 40% (churn risk +6.0 pts)"  # not a Grow: unchanged
+    assert ranked.loc["a09", "reason_1_target"] == "churn"
+    assert not [c for c in ranked.columns if c.startswith(GROW_REASONS)]
 
 
 def test_action_thresholds_come_from_the_config():

@@ -25,7 +25,7 @@ from potential.scoring.explain import (
     reason_items,
     reasons_text,
 )
-from potential.scoring.ranking import PROSPECT_CONVERSION
+from potential.scoring.ranking import GROW_REASONS, PROSPECT_CONVERSION, may_grow, save_applies
 from potential.scoring.rating import profile_warnings, rate_accounts
 
 HISTORY_MONTHS = 24
@@ -182,13 +182,28 @@ def score_accounts(
         if column in accounts.columns:
             scored[column] = accounts[column].astype(object).where(accounts[column].notna(), "").astype(str)
     ids = pd.Index(scored.index)
-    items = reason_items(drivers, rating.contributions, ids, lead=lead)
-    scored["reasons"] = reasons_text(items, ids).to_numpy()
-    reasons = reason_columns(items, ids)
-    for column in reasons.columns:  # the same items as `reasons`, one column each (REASON_COLUMNS)
-        scored[column] = reasons[column].to_numpy()
+    # an account Save picks (known per account) leads with why it may leave, whatever its lifts say
+    lead = lead.reindex(ids.astype(str)).where(~save_applies(scored, config.ranking), "churn")
+    _add_reasons(scored, reason_items(drivers, rating.contributions, ids, lead=lead), ids)
+    # one led by churn that Grow may pick also gets the reasons led by its expansion drivers: Grow's bar is
+    # the portfolio's, so `rank_accounts` shows them once it has chosen the action (`show_grow_reasons`)
+    maybe = may_grow(scored, config.ranking) & (lead == "churn").to_numpy()
+    grow_ids = ids[maybe]
+    expansion_led = pd.Series("expansion", index=grow_ids.astype(str), dtype=object)
+    items = reason_items(drivers, rating.contributions, grow_ids, lead=expansion_led)
+    _add_reasons(scored, items, grow_ids, prefix=GROW_REASONS)  # every partition has the columns
     scored = scored.reset_index().rename(columns={"index": "account_id"})
     return AccountScores(scored, long, rating.contributions, drivers, notes)
+
+
+def _add_reasons(scored: pd.DataFrame, items: pd.DataFrame, ids: pd.Index, prefix: str = "") -> None:
+    """`reasons` and the REASON_COLUMNS of `items` (the same items, one column each) as columns of `scored`
+    named with `prefix`, for the accounts `ids` (missing for the others)."""
+    columns = reason_columns(items, ids)
+    columns.insert(0, "reasons", reasons_text(items, ids).to_numpy())
+    columns.index = ids
+    for column in columns.columns:
+        scored[f"{prefix}{column}"] = columns[column].reindex(scored.index)
 
 
 def monthly_history(

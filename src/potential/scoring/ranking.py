@@ -23,6 +23,8 @@ import pandas as pd
 from potential.config import RankingConfig
 
 PROSPECT_CONVERSION = 0.1
+# prefix of the columns holding an account's reasons led by its expansion drivers (`show_grow_reasons`)
+GROW_REASONS = "grow:"
 
 
 def _money(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -73,6 +75,60 @@ def grow_bar(frame: pd.DataFrame, config: RankingConfig) -> float:
     return min(rules.grow_min_expansion_probability, rules.grow_min_expansion_lift * mean)
 
 
+def _prospect_and_lapsed(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    prospect = (
+        frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool).to_numpy()
+    )
+    status = frame["status"] if "status" in frame.columns else pd.Series("", index=frame.index)
+    return prospect, (status == "lapsed").to_numpy()
+
+
+def save_applies(frame: pd.DataFrame, config: RankingConfig) -> np.ndarray:
+    """Whether the Save rule picks each account: it reads the account alone, so a partition of the
+    portfolio knows it before the ranking (`choose_actions` evaluates it first)."""
+    prospect, lapsed = _prospect_and_lapsed(frame)
+    p_churn = frame["churn_probability"].to_numpy(dtype=float)
+    save, grow = save_value(frame).to_numpy(), growth_value(frame).to_numpy()
+    return (
+        ~lapsed
+        & ~prospect
+        & (np.nan_to_num(p_churn, nan=-1.0) >= config.actions.save_min_churn_probability)
+        & (save >= grow)
+        & (save > 0)
+    )
+
+
+def may_grow(frame: pd.DataFrame, config: RankingConfig) -> np.ndarray:
+    """Whether Grow can pick each account: every condition but its bar, which depends on the whole
+    portfolio's expansion probabilities (`grow_bar`) and is only known at the ranking."""
+    prospect, lapsed = _prospect_and_lapsed(frame)
+    p_exp = np.nan_to_num(frame["expansion_probability"].to_numpy(dtype=float), nan=0.0)
+    return (
+        ~lapsed
+        & ~prospect
+        & ~save_applies(frame, config)
+        & (p_exp > 0)
+        & (growth_value(frame) > 0).to_numpy()
+    )
+
+
+def show_grow_reasons(frame: pd.DataFrame) -> pd.DataFrame:
+    """An account whose action is Grow shows the reasons led by its expansion drivers where scoring
+    prepared them (the GROW_REASONS columns, `may_grow`), so a manager reads why it may grow; the prepared
+    columns are dropped."""
+    prepared = [c for c in frame.columns if str(c).startswith(GROW_REASONS)]
+    if not prepared:
+        return frame
+    shown = (frame["action"] == "Grow").to_numpy() & frame[f"{GROW_REASONS}reasons"].notna().to_numpy()
+    out = frame.drop(columns=prepared)
+    for column in prepared:
+        target = column[len(GROW_REASONS) :]
+        values = out[target].to_numpy(copy=True)
+        values[shown] = frame[column].to_numpy()[shown]
+        out[target] = values
+    return out
+
+
 def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Series, pd.Series]:
     """Action and the rule that chose it, evaluated in order: Save, Grow, Nurture, Maintain."""
     rules = config.actions
@@ -82,23 +138,15 @@ def choose_actions(frame: pd.DataFrame, config: RankingConfig) -> tuple[pd.Serie
     p_churn = frame["churn_probability"].to_numpy(dtype=float)
     p_exp = frame["expansion_probability"].to_numpy(dtype=float)
     rating = frame["rating_score"].fillna(50).to_numpy(dtype=float)
-    prospect = (
-        frame.get("is_prospect", pd.Series(False, index=frame.index)).fillna(False).astype(bool).to_numpy()
-    )
+    prospect, lapsed = _prospect_and_lapsed(frame)
+    saving = save_applies(frame, config)
     high_value = frame["high_value"].astype(bool).to_numpy()
-    status = frame["status"] if "status" in frame.columns else pd.Series("", index=frame.index)
-    lapsed = (status == "lapsed").to_numpy()
     actions, why = [], []
     for i in range(len(frame)):
         if lapsed[i]:
             actions.append("Nurture")
             why.append("Nurture: lapsed (no purchase in the lookback window), a win-back, not a save")
-        elif (
-            not prospect[i]
-            and p_churn[i] >= rules.save_min_churn_probability
-            and save[i] >= grow[i]
-            and save[i] > 0
-        ):
+        elif saving[i]:
             actions.append("Save")
             why.append(
                 f"Save: churn probability {p_churn[i]:.2f} >= {rules.save_min_churn_probability:.2f} and saving value "
@@ -159,7 +207,7 @@ def rank_accounts(scored: pd.DataFrame, config: RankingConfig) -> pd.DataFrame:
     frame["rank"] = np.arange(1, len(frame) + 1)
     frame["tier"] = assign_tiers(frame["priority_score"], config.tier_shares)
     frame["action"], frame["action_rule"] = choose_actions(frame, config)
-    return frame.reset_index(drop=True)
+    return show_grow_reasons(frame).reset_index(drop=True)
 
 
 def concentration(priority_sorted: pd.Series) -> pd.DataFrame:
