@@ -293,6 +293,17 @@ def test_waterfall_shows_a_gap_instead_of_hiding_it(report_input):
     assert pages.waterfall_view("C001", "churn", (base, drivers), {}, {}, float("nan")) is None
 
 
+def test_the_chart_of_the_target_the_reasons_lead_with_comes_first(tmp_path, make_report_input):
+    data = make_report_input()
+    data.targets["reason_1_target"] = np.where(data.targets["account_id"] == "C002", "expansion", "churn")
+    write_reports(data, tmp_path)
+    titles = ("Churn risk — portfolio average", "Expansion likelihood — portfolio average")
+    for account, first in (("C001", 0), ("C002", 1)):
+        page = visible(page_of(tmp_path, account))
+        positions = [page.index(title) for title in titles]
+        assert positions[first] == min(positions), account
+
+
 # ------------------------------------------------------------------------------------------------ variants
 def test_expansion_not_modelled(tmp_path, make_report_input):
     data = make_report_input(expansion=False)

@@ -349,13 +349,15 @@ def account_view(
                 "how": f"{fmt.percent(p_expand)} expansion likelihood × {fmt.money(uplift, currency)} expected uplift",
             }
         )
+    # the chart of the target the reasons lead with comes first (expansion on a Grow page, churn on a Save)
+    lead = next((t for i in (1, 2, 3) if (t := row.get(f"reason_{i}_target")) in TARGETS), TARGETS[0])
     waterfalls = [
         w
         for w in (
             waterfall_view(
                 account, t, explanations.get((account, t)), phrases, feature_text, row.get(f"{t}_probability")
             )
-            for t in TARGETS
+            for t in sorted(TARGETS, key=lambda t: t != lead)
         )
         if w
     ]
