@@ -43,3 +43,27 @@ def test_logistic_baseline_scores_categorical_and_object_frames_the_same():
     # the category carries the signal the labels were drawn from
     p = pipe.predict_proba(frame)[:, 1]
     assert p[band == "large"].mean() > p[band != "large"].mean() + 0.3
+
+
+def test_logistic_baseline_reaches_the_optimum_both_solvers_share():
+    """Newton steps for a narrow table, LBFGS for a wide one: the same model, the same medians imputed."""
+    from sklearn.impute import SimpleImputer
+
+    from potential.models.training import NEWTON_MAX_COLUMNS
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    frame = frame.mask(rng.random(frame.shape) < 0.1).assign(empty=np.nan)
+    y = (frame["x0"].fillna(0) + 0.5 * frame["x1"].fillna(0) + rng.logistic(size=n) > 0).astype(int)
+    narrow = logistic_baseline(frame)
+    assert narrow[-1].solver == "newton-cholesky"
+    narrow.fit(frame, y)
+    imputer = narrow[0].named_transformers_["num"][0]
+    reference = SimpleImputer(strategy="median", keep_empty_features=True).fit(frame)
+    assert np.allclose(imputer.statistics_, reference.statistics_)  # the empty column gets 0, as there
+    wide = logistic_baseline(frame)
+    wide.set_params(lr__solver="lbfgs", lr__tol=1e-10).fit(frame, y)
+    assert np.allclose(narrow.predict_proba(frame), wide.predict_proba(frame), atol=1e-4)
+    many = pd.DataFrame({"c": pd.Categorical(np.arange(n) % (NEWTON_MAX_COLUMNS + 1))})
+    assert logistic_baseline(many)[-1].solver == "lbfgs"

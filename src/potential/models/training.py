@@ -592,6 +592,15 @@ def train_uplift(
 
 
 # --------------------------------------------------------------------------------------------- baselines
+NEWTON_MAX_COLUMNS = 300  # the logistic baseline's Newton solver up to this many encoded columns
+
+
+def _median(known: np.ndarray) -> float:
+    """The median of a column's known values (0 for a column without any), as SimpleImputer's "median"
+    computes it but with one partial sort per column instead of a masked array sorted whole."""
+    return float(np.median(known)) if len(known) else 0.0
+
+
 def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
@@ -608,7 +617,7 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     numeric = [c for c in features.columns if not isinstance(features[c].dtype, pd.CategoricalDtype)]
     categorical = [c for c in features.columns if c not in numeric]
     num_pipe = make_pipeline(
-        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True),
         FunctionTransformer(_signed_log),
         StandardScaler(),
     )
@@ -617,8 +626,16 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     transformers = [("num", num_pipe, numeric)]
     if categorical:
         transformers.append(("cat", cat_pipe, categorical))
+    # at most: each number and its missing flag, each category level and the missing/unseen one
+    width = 2 * len(numeric) + sum(len(features[c].cat.categories) + 1 for c in categorical)
+    # Newton steps on the exact Hessian reach the optimum in a handful of iterations, where LBFGS takes a
+    # hundred and stops short of it; each step costs rows x columns^2, so wide tables keep LBFGS
+    solver = "newton-cholesky" if width <= NEWTON_MAX_COLUMNS else "lbfgs"
     return Pipeline(
-        [("prep", ColumnTransformer(transformers)), ("lr", LogisticRegression(max_iter=2000, C=0.5))]
+        [
+            ("prep", ColumnTransformer(transformers)),
+            ("lr", LogisticRegression(max_iter=2000, C=0.5, solver=solver)),
+        ]
     )
 
 
