@@ -67,3 +67,21 @@ def test_logistic_baseline_reaches_the_optimum_both_solvers_share():
     assert np.allclose(narrow.predict_proba(frame), wide.predict_proba(frame), atol=1e-4)
     many = pd.DataFrame({"c": pd.Categorical(np.arange(n) % (NEWTON_MAX_COLUMNS + 1))})
     assert logistic_baseline(many)[-1].solver == "lbfgs"
+
+
+def test_booster_encoding_reads_category_codes_as_it_reads_text():
+    """A categorical column (any category order, unseen and missing values) encodes as its text does."""
+    from potential.models.training import FeatureSpec
+
+    spec = FeatureSpec(("band", "spend", "absent"), {"band": ("large", "mid", "small")})
+    values = ["small", None, "tiny", "large", "mid", "small"]
+    as_text = pd.DataFrame({"band": pd.Series(values, dtype=object), "spend": ["1.5", "x", 3, 4, 5, 6]})
+    as_category = as_text.assign(
+        band=pd.Categorical(values, categories=["tiny", "small", "mid", "large", "unused"])
+    )
+    encoded = spec.encode(as_category)
+    pd.testing.assert_frame_equal(encoded, spec.encode(as_text))
+    assert encoded["band"].iloc[[0, 3, 4]].tolist() == [2.0, 0.0, 1.0]  # the training codes
+    assert encoded["band"].iloc[[1, 2]].isna().all()  # missing and unseen
+    assert encoded["spend"].iloc[0] == 1.5 and np.isnan(encoded["spend"].iloc[1])  # text read as numbers
+    assert encoded["absent"].isna().all()

@@ -88,20 +88,32 @@ class FeatureSpec:
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A float matrix in training column order, under the booster's names (`model_columns`): categories
-        as the training codes (unseen -> missing)."""
-        out = {}
-        for column in self.columns:
+        as the training codes (unseen -> missing).
+
+        Filled column by column into one block (the form LightGBM and the TreeSHAP reader take), not
+        assembled from a column dict.
+        """
+        block = np.empty((len(self.columns), len(frame)), dtype=float)  # one row per column: contiguous
+        for j, column in enumerate(self.columns):
             if column not in frame.columns:
-                out[column] = np.full(len(frame), np.nan)
+                block[j] = np.nan
             elif column in self.categories:
-                values = frame[column].astype(object)
-                codes = pd.Categorical(
-                    values.where(values.notna(), None), categories=list(self.categories[column])
-                ).codes
-                out[column] = np.where(codes < 0, np.nan, codes).astype(float)
+                codes = self._codes(frame[column], self.categories[column])
+                block[j] = np.where(codes < 0, np.nan, codes)
             else:
-                out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-        return pd.DataFrame(dict(zip(self.model_columns, out.values(), strict=True)), index=frame.index)
+                block[j] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        return pd.DataFrame(block.T, columns=list(self.model_columns), index=frame.index, copy=False)
+
+    @staticmethod
+    def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+        """The training code of each value (-1: missing or unseen)."""
+        if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+            values.cat.categories
+        ):  # the features' own text categories: their codes mapped once, not every row's text
+            lookup = pd.Index(categories).get_indexer(values.cat.categories.astype(str))
+            return np.append(lookup, -1)[values.cat.codes.to_numpy()]
+        objects = values.astype(object)
+        return pd.Categorical(objects.where(objects.notna(), None), categories=list(categories)).codes
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns), "categories": {k: list(v) for k, v in self.categories.items()}}
@@ -602,7 +614,8 @@ def _median(known: np.ndarray) -> float:
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
+    out = np.log1p(np.abs(x))
+    return np.copysign(out, x, out=out)  # sign(x) * log1p(|x|), without two more temporaries
 
 
 def logistic_baseline(features: pd.DataFrame) -> Pipeline:
