@@ -38,7 +38,7 @@ NOTES = (
     "`pred_contrib`, hence a ratio below 1. Goal for rank + export of 100k accounts: under 60 s (met). "
     "Training: the goal is 1.3x raw LightGBM on the same matrix. Against one raw fit it is not met (the "
     "procedure fits twice: validation with early stopping, then the refit on every labelled cutoff that "
-    "`training.refit` publishes); against raw fits of both it is 1.34x here, just over. The boosters "
+    "`training.refit` publishes); against raw fits of both (the second row) it is just over. The boosters "
     "themselves take about 1.1x their raw fits; the logistic-regression baseline a few seconds (1.4 s "
     "of Newton steps, the rest imputing, scaling and encoding), then come calibration and metrics."
 )
