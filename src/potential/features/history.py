@@ -54,9 +54,8 @@ class TransactionArrays:
         day_code = np.full(len(code), -1, dtype=np.int64)
         day_account = np.zeros(0, dtype=np.int64)
         day_value = np.zeros(0, dtype=np.float32)
-        day_keys = np.zeros(
-            0, dtype=np.int64
-        )  # account x 1e6 + day of each day code: sorts as (account, day)
+        # account x 1e6 + day of each day code: sorts as (account, day)
+        day_keys = np.zeros(0, dtype=np.int64)
         if positive.any():
             day_code[positive], day_keys = pd.factorize(
                 code[positive].astype(np.int64) * 1_000_000 + day[positive].astype(np.int64)
@@ -92,16 +91,22 @@ class TransactionArrays:
 
 
 def account_codes(ids: pd.Series, account_index: pd.Index) -> np.ndarray:
-    """Position of each row's account id in `account_index` (-1 when it is not there).
+    """Position of each row's account id in `account_index` (-1 when it is not there)."""
+    return positions_in(ids, account_index)
 
-    One hash pass over the rows (the ids' distinct values), then the lookup runs on the distinct ids only:
-    millions of events name a few thousand accounts.
+
+def positions_in(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each row's value in `index` (-1 when it is missing or not there).
+
+    The lookup runs on the distinct values only: millions of events name a few thousand accounts. A
+    categorical column has them already (the reader's events, the features' categories); other values
+    take one hash pass over the rows.
     """
-    if isinstance(ids.dtype, pd.CategoricalDtype):  # the reader's events: the distinct ids are known
-        codes, distinct = ids.cat.codes.to_numpy(), ids.cat.categories
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, distinct = values.cat.codes.to_numpy(), values.cat.categories
     else:
-        codes, distinct = pd.factorize(ids)
-    positions = np.append(account_index.get_indexer(distinct), -1)  # code -1 (a missing id) -> -1
+        codes, distinct = pd.factorize(values)
+    positions = np.append(index.get_indexer(distinct), -1)  # code -1 (a missing value) -> -1
     return positions[codes]
 
 
@@ -128,11 +133,8 @@ def text_codes(values: pd.Series) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype) and len(codes):  # renumbered as the text would be
         codes, used = pd.factorize(codes)
         distinct = distinct[used]
-    codes = codes.astype(np.int32)
-    blank = np.flatnonzero(np.asarray(distinct == "", dtype=bool))
-    if len(blank) or (codes < 0).any():
-        codes[np.isin(codes, blank) | (codes < 0)] = -1
-    return codes
+    blank = np.append(np.asarray(distinct == "", dtype=bool), True)
+    return np.where(blank[codes], -1, codes).astype(np.int32)
 
 
 def _order_codes(code: np.ndarray, order_id: pd.Series, positive: np.ndarray) -> np.ndarray:

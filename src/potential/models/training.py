@@ -23,6 +23,7 @@ import pandas as pd
 from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
+from potential.features.history import positions_in
 from potential.labels.training_set import TrainingSet
 from potential.models.tuning import TuningResult, tune
 
@@ -106,14 +107,8 @@ class FeatureSpec:
 
     @staticmethod
     def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
-        """The training code of each value (-1: missing or unseen)."""
-        if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
-            values.cat.categories
-        ):  # the features' own text categories: their codes mapped once, not every row's text
-            lookup = pd.Index(categories).get_indexer(values.cat.categories.astype(str))
-            return np.append(lookup, -1)[values.cat.codes.to_numpy()]
-        objects = values.astype(object)
-        return pd.Categorical(objects.where(objects.notna(), None), categories=list(categories)).codes
+        """The training code of each value (-1: missing or unseen), looked up once per distinct value."""
+        return positions_in(values, pd.Index(categories))
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns), "categories": {k: list(v) for k, v in self.categories.items()}}
