@@ -281,6 +281,17 @@ class TrainingConfig(StrictModel):
         "validation model, so they measure the procedure. false publishes the validation model with its "
         "calibrator (README, 'Models, tracking and promotion').",
     )
+    linear_weight: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Blend each classifier with a logistic regression on the same features (missing values "
+        "imputed and flagged, numbers log-scaled and standardised, categories one-hot; L2, C = 0.5), fitted on "
+        "the same rows: the published log-odds are (1 - w) x the booster's + w x the regression's, calibrated "
+        "as a booster's are, and the explanations add the regression's exact per-feature terms to TreeSHAP's. "
+        "The two make different errors, so their average ranks better than either (BENCHMARKS.md, "
+        "bench_backtest and bench_classic). 0 publishes the booster alone.",
+    )
     min_leaf_positives: float = Field(
         0.0,
         ge=0,

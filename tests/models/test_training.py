@@ -117,6 +117,23 @@ def test_model_roundtrip_through_text(training_set):
     assert np.allclose(again.predict(X), result.model.predict(X))
 
 
+def test_published_classifier_blends_the_booster_with_a_logistic_regression(training_set):
+    """Log-odds (1 - w) x booster + w x regression (`training.linear_weight`); 0 publishes the booster alone."""
+    result = train_target(training_set, "churn", config())
+    model = result.model
+    assert model.linear is not None and model.linear_weight == 0.5 == result.params["linear_weight"]
+    X = model.spec.encode(training_set.features.head(100))
+    trees = model.booster.predict(X, raw_score=True)
+    blended = 0.5 * trees + 0.5 * model.linear.margin(X.to_numpy())
+    np.testing.assert_allclose(model.raw_encoded(X), 1 / (1 + np.exp(-blended)), rtol=1e-12)
+    # the linear half is refitted with the booster on every labelled cutoff
+    validation = train_target(training_set, "churn", config(**{"training.refit": False})).model
+    assert validation.linear is not None and validation.linear != model.linear
+    alone = train_target(training_set, "churn", config(**{"training.linear_weight": 0})).model
+    assert alone.linear is None and alone.linear_weight == 0
+    np.testing.assert_allclose(alone.raw_encoded(X), alone.booster.predict(X), rtol=1e-12)
+
+
 def test_feature_spec_maps_unseen_categories_to_missing():
     frame = pd.DataFrame({"x": [1.0, 2.0], "c": pd.Categorical(["a", "b"])})
     spec = FeatureSpec.from_frame(frame)

@@ -11,6 +11,7 @@ from potential.scoring.explain import (
     build_reasons,
     contributions,
     lead_targets,
+    log_odds_contributions,
     long_explanations,
     reason_columns,
     reason_items,
@@ -38,6 +39,22 @@ def test_contributions_add_up_to_calibrated_probability(trained):
     assert (
         long["account_id"].to_numpy().reshape(points.shape)[:, 0] == X.index.get_level_values("account_id")
     ).all()
+
+
+def test_log_odds_contributions_add_up_to_the_blended_log_odds(trained):
+    """TreeSHAP's values of the booster and the regression's exact terms, weighted as the blend weighs them."""
+    ts, result = trained
+    model = result.model
+    assert model.linear is not None
+    X = model.spec.encode(ts.features.head(200)).to_numpy()
+    phi = log_odds_contributions(model, X)
+    raw = model.raw_encoded(X)
+    np.testing.assert_allclose(phi.sum(axis=1), np.log(raw / (1 - raw)), atol=1e-8)
+    w = model.linear_weight
+    trees = model.booster.predict(X, pred_contrib=True)
+    terms, base = model.linear.contributions(X)
+    np.testing.assert_allclose(phi[:, :-1], (1 - w) * trees[:, :-1] + w * terms, atol=1e-10)
+    np.testing.assert_allclose(phi[:, -1], (1 - w) * trees[:, -1] + w * base, atol=1e-10)
 
 
 def test_contributions_match_shap_treeexplainer_signs(trained):

@@ -25,6 +25,7 @@ from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.features.history import positions_in
 from potential.labels.training_set import TrainingSet
+from potential.models.linear import NEWTON_MAX_COLUMNS, PENALTY_C, LinearPart, signed_log
 from potential.models.tuning import TuningResult, tune
 
 if TYPE_CHECKING:
@@ -180,18 +181,34 @@ def _logit(p: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- models
 @dataclass(frozen=True)
 class TrainedModel:
-    """A LightGBM booster plus what scoring needs: input spec and (for classifiers) the calibrator."""
+    """A LightGBM booster plus what scoring needs: input spec and (for classifiers) the calibrator, and for a
+    blended classifier its linear half (`potential.models.linear`)."""
 
     target: str  # churn | expansion | uplift
     booster: lgb.Booster
     spec: FeatureSpec
     calibrator: Calibrator | None  # None for the uplift regressor
     scale: float = 1.0  # the uplift regressor's back-transform to a mean (`train_uplift`); 1 for classifiers
+    linear: LinearPart | None = None  # the blend's logistic regression (`training.linear_weight`)
+    linear_weight: float = 0.0  # its share of the blended log-odds; the booster's is 1 - linear_weight
+
+    def raw_encoded(self, X: pd.DataFrame | np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+        """The uncalibrated score of encoded rows (`FeatureSpec.encode`): the booster's probability, or for
+        a blend the sigmoid of (1 - w) x booster log-odds + w x regression log-odds; the regressor's value."""
+        threads = {} if n_jobs is None else {"num_threads": n_jobs}
+        best = self.booster.best_iteration or None
+        if self.linear is None:
+            return np.asarray(self.booster.predict(X, num_iteration=best, **threads), dtype=float)
+        trees = np.asarray(
+            self.booster.predict(X, num_iteration=best, raw_score=True, **threads), dtype=float
+        )
+        w = self.linear_weight
+        margin = (1.0 - w) * trees + w * self.linear.margin(np.asarray(X, dtype=float))
+        with np.errstate(over="ignore"):  # exp overflows only where the probability is 0 to double precision
+            return 1.0 / (1.0 + np.exp(-margin))
 
     def raw(self, features: pd.DataFrame) -> np.ndarray:
-        return self.booster.predict(
-            self.spec.encode(features), num_iteration=self.booster.best_iteration or None
-        )
+        return self.raw_encoded(self.spec.encode(features))
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated probability (classifiers) or expected uplift in money (regressor)."""
@@ -206,20 +223,29 @@ class TrainedModel:
             "spec": self.spec.to_dict(),
             "calibrator": None if self.calibrator is None else self.calibrator.to_dict(),
             "scale": self.scale,
+            "linear": None if self.linear is None else self.linear.to_dict(),
+            "linear_weight": self.linear_weight,
         }
 
     @classmethod
     def from_parts(cls, model_text: str, metadata: dict[str, Any]) -> TrainedModel:
+        """The model from its booster's text and its `metadata()`."""
         import lightgbm as lgb
 
-        booster = lgb.Booster(model_str=model_text)
+        return cls.from_booster(lgb.Booster(model_str=model_text), metadata)
+
+    @classmethod
+    def from_booster(cls, booster: lgb.Booster, metadata: dict[str, Any]) -> TrainedModel:
         calibrator = metadata.get("calibrator")
+        linear = metadata.get("linear")
         return cls(
             metadata["target"],
             booster,
             FeatureSpec.from_dict(metadata["spec"]),
             None if calibrator is None else Calibrator.from_dict(calibrator),
             float(metadata.get("scale", 1.0)),
+            None if linear is None else LinearPart.from_dict(linear),
+            float(metadata.get("linear_weight", 0.0)),
         )
 
 
@@ -468,11 +494,13 @@ def train_target(
             if isinstance(boosters, LocalBoosters) and boosters.ts is ts and tuning.booster is not None
             else boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
         )
-    best = booster.best_iteration or None
-    calibrator = Calibrator.fit(
-        config.training.calibration, booster.predict(X_cal, num_iteration=best), y["calibration"]
+    weight = config.training.linear_weight
+    linear = fit_linear(ts, target, slices["train"], spec, config)
+    model = TrainedModel(target, booster, spec, None, linear=linear, linear_weight=weight if linear else 0.0)
+    model = replace(
+        model,
+        calibrator=Calibrator.fit(config.training.calibration, model.raw_encoded(X_cal), y["calibration"]),
     )
-    model = TrainedModel(target, booster, spec, calibrator)
     test_scores = model.predict(ts.features[slices["test"]])
     metrics = classification_metrics(y["test"], test_scores)
     rounds = int(booster.best_iteration or booster.current_iteration())
@@ -481,11 +509,11 @@ def train_target(
     if config.training.refit:
         labelled = np.concatenate([y_train, y["calibration"], y["test"]])
         refit_rows = len(labelled)
-        model = TrainedModel(
-            target,
-            boosters.refit(target, spec, params, config, rounds),
-            spec,
-            refit_calibrator(config, float(np.mean(labelled))),
+        model = replace(
+            model,
+            booster=boosters.refit(target, spec, params, config, rounds),
+            calibrator=refit_calibrator(config, float(np.mean(labelled))),
+            linear=fit_linear(ts, target, rows, spec, config) if linear else None,
         )
     baselines = train_baselines(ts, target, slices, y)
     importance = pd.DataFrame(  # of the booster that is published
@@ -505,6 +533,7 @@ def train_target(
             "n_calibration": int(len(y["calibration"])),
             "n_test": int(len(y["test"])),
             "refit": "every labelled cutoff" if refit_rows else "off",
+            "linear_weight": model.linear_weight,
             "n_refit": refit_rows,
             "tuning": "off" if tuning is None else f"{len(tuning.trials)} trials on the {tuning.validation}",
         },
@@ -518,6 +547,24 @@ def train_target(
         uplift, uplift_metrics = train_uplift(ts, slices, spec, config, boosters)
         result = TargetResult(**{**result.__dict__, "uplift": uplift, "uplift_metrics": uplift_metrics})
     return result
+
+
+def fit_linear(
+    ts: TrainingSet, target: str, rows: pd.Series, spec: FeatureSpec, config: Config
+) -> LinearPart | None:
+    """The blend's logistic regression (`potential.models.linear`) fitted on `rows` of the training set
+    where `target` is known, weighted as the booster is (`training.class_weight`); None when
+    `training.linear_weight` is 0 or the rows hold one class only."""
+    if config.training.linear_weight <= 0:
+        return None
+    known = rows & ts.labels[target].notna()
+    y = ts.labels.loc[known, target].to_numpy(dtype=float)
+    if len(np.unique(y)) < 2:
+        return None
+    columns = spec.columns
+    levels = {j: len(spec.categories[c]) for j, c in enumerate(columns) if c in spec.categories}
+    weight = balanced_weights(y) if config.training.class_weight == "balanced" else None
+    return LinearPart.fit(spec.encode(ts.features[known]).to_numpy(), y, levels, weight)
 
 
 def refit_calibrator(config: Config, positive_rate: float) -> Calibrator:
@@ -599,18 +646,10 @@ def train_uplift(
 
 
 # --------------------------------------------------------------------------------------------- baselines
-NEWTON_MAX_COLUMNS = 300  # the logistic baseline's Newton solver up to this many encoded columns
-
-
 def _median(known: np.ndarray) -> float:
     """The median of a column's known values (0 for a column without any), as SimpleImputer's "median"
     computes it but with one partial sort per column instead of a masked array sorted whole."""
     return float(np.median(known)) if len(known) else 0.0
-
-
-def _signed_log(x: np.ndarray) -> np.ndarray:
-    out = np.log1p(np.abs(x))
-    return np.copysign(out, x, out=out)  # sign(x) * log1p(|x|), without two more temporaries
 
 
 def logistic_baseline(features: pd.DataFrame) -> Pipeline:
@@ -626,7 +665,7 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     categorical = [c for c in features.columns if c not in numeric]
     num_pipe = make_pipeline(
         SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True),
-        FunctionTransformer(_signed_log),
+        FunctionTransformer(signed_log),
         StandardScaler(),
     )
     # missing and unseen categories share code -1, one column of their own
@@ -642,7 +681,7 @@ def logistic_baseline(features: pd.DataFrame) -> Pipeline:
     return Pipeline(
         [
             ("prep", ColumnTransformer(transformers)),
-            ("lr", LogisticRegression(max_iter=2000, C=0.5, solver=solver)),
+            ("lr", LogisticRegression(max_iter=2000, C=PENALTY_C, solver=solver)),
         ]
     )
 

@@ -1,6 +1,7 @@
 """Explanations: per-account feature contributions in probability points, and the plain-English reasons.
 
-Method. LightGBM's `pred_contrib` gives exact TreeSHAP values in log-odds: raw(x) = phi_0 + sum_j phi_j(x). The
+Method. LightGBM's `pred_contrib` gives exact TreeSHAP values in log-odds: raw(x) = phi_0 + sum_j phi_j(x) (for a
+blend with a logistic regression, its exact linear terms are added, both weighted as the blend weighs them). The
 calibrated probability is p(x) = cal(sigmoid(raw(x))) and the base is b = cal(sigmoid(phi_0)), the
 probability of an account at the model's expected raw score. Each account's log-odds contributions are
 rescaled by the same factor, (p(x) - b) / sum_j phi_j(x), so that b + sum_j c_j(x) = p(x) exactly while signs
@@ -22,19 +23,25 @@ def _encoded(model: TrainedModel, features: pd.DataFrame) -> np.ndarray:
     return model.spec.encode(features).to_numpy(dtype=np.float64)
 
 
-def _predict(model: TrainedModel, X: np.ndarray, n_jobs: int | None, **kind: bool) -> np.ndarray:
-    """`Booster.predict` over the trees the model keeps (up to its best iteration), on `n_jobs` threads."""
-    booster = model.booster
-    threads = {} if n_jobs is None else {"num_threads": n_jobs}
-    return np.asarray(
-        booster.predict(X, num_iteration=booster.best_iteration or None, **threads, **kind), dtype=float
-    )
-
-
 def _calibrated(model: TrainedModel, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
     """The calibrated probability of each row of `X`, computed as `TrainedModel.predict` does."""
-    raw_prob = _predict(model, X, n_jobs)
+    raw_prob = model.raw_encoded(X, n_jobs)
     return model.calibrator(raw_prob) if model.calibrator is not None else raw_prob
+
+
+def log_odds_contributions(model: TrainedModel, X: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+    """Exact SHAP values of the model's log-odds [rows x (features + 1)], the bias last: TreeSHAP's for the
+    booster (`treeshap.tree_contributions`) and, for a blend, the linear half's exact terms, each weighted
+    as the blend weighs its log-odds. A row adds up to its blended log-odds."""
+    phi = tree_contributions(model.booster, X, model.booster.best_iteration or None, n_jobs)
+    if model.linear is None:
+        return phi
+    w = model.linear_weight
+    terms, base = model.linear.contributions(X)
+    phi *= 1.0 - w
+    phi[:, :-1] += w * terms
+    phi[:, -1] += w * base
+    return phi
 
 
 def probabilities(model: TrainedModel, features: pd.DataFrame, n_jobs: int | None = None) -> np.ndarray:
@@ -48,13 +55,14 @@ def contributions(
 ) -> tuple[pd.DataFrame, np.ndarray, float]:
     """(contributions in probability points per feature [accounts x features], probabilities, base).
 
-    LightGBM's TreeSHAP gives the contributions, computed once per distinct decision pattern of each tree
-    (`treeshap.tree_contributions`, the same numbers); the probability is the booster's own prediction,
+    LightGBM's TreeSHAP gives the booster's contributions, computed once per distinct decision pattern of each
+    tree (`treeshap.tree_contributions`, the same numbers), a blend adds its linear terms
+    (`log_odds_contributions`); the probability is the booster's own prediction,
     calibrated (`probabilities`, so a score computed with or without explanations is the same number).
     `n_jobs` threads (default: LightGBM's, all cores).
     """
     X = _encoded(model, features)
-    phi = tree_contributions(model.booster, X, model.booster.best_iteration or None, n_jobs)
+    phi = log_odds_contributions(model, X, n_jobs)
     prob = _calibrated(model, X, n_jobs)
     bias = float(phi[0, -1]) if len(phi) else 0.0
     phi_features = phi[:, :-1]

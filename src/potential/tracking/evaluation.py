@@ -13,6 +13,7 @@ import pandas as pd
 
 from potential.labels.training_set import TrainingSet
 from potential.models.training import TargetResult
+from potential.scoring.explain import log_odds_contributions
 
 SHAP_ROWS = 2000  # rows of the test slice drawn for the beeswarm (pred_contrib grows with rows x trees)
 
@@ -113,10 +114,7 @@ def evaluate_classifier(
         take = np.sort(np.random.default_rng(seed).choice(len(features), SHAP_ROWS, replace=False))
         sample = features.iloc[take]
     encoded = result.model.spec.encode(sample)
-    booster = result.model.booster
-    phi = np.asarray(
-        booster.predict(encoded, pred_contrib=True, num_iteration=booster.best_iteration or None), dtype=float
-    )
+    phi = log_odds_contributions(result.model, encoded.to_numpy(dtype=np.float64))
     columns = list(result.model.spec.columns)
     out.files["shap_beeswarm.png"] = plots.beeswarm_png(
         pd.DataFrame(phi[:, :-1], columns=columns),

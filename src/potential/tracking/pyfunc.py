@@ -8,7 +8,8 @@ Input: the columns `potential features` writes, categories as text (or pandas ca
 column is accepted and ignored. Output: one column, the calibrated probability (`churn_probability`,
 `expansion_probability`) or, for the uplift regressor, money (`expected_uplift`) — the numbers `rank` writes.
 
-The booster (LightGBM model text) and the input spec + calibrator (JSON) are artifacts of the model, so
+The booster (LightGBM model text) and the input spec, calibrator and the blend's logistic regression (JSON)
+are artifacts of the model, so
 `potential` loads the same files (`Tracker.champion`). Loading needs the `potential` package importable
 (`mlflow models serve --env-manager local` from the environment `potential` is installed in).
 """

@@ -375,14 +375,7 @@ class Tracker:
                     )
                 return wrapper.model
             if "lightgbm" in (info.flavors or {}) and "spec" in meta:  # registered before the pyfunc
-                booster = mlflow.lightgbm.load_model(uri)
-                return TrainedModel(
-                    meta["target"],
-                    booster,
-                    _spec_from(meta),
-                    _calibrator_from(meta),
-                    float(meta.get("scale", 1.0)),
-                )
+                return TrainedModel.from_booster(mlflow.lightgbm.load_model(uri), meta)
         raise PotentialError(
             f"registered model {name} v{version} has a format this version of potential cannot read; run "
             "`potential train` to register a new version."
@@ -789,18 +782,6 @@ def _datasets(data: Path | None, digests: dict[str, str], context: str) -> list[
         tags = [InputTag("mlflow.data.context", context), InputTag("potential.digest", digest)]
         out.append(DatasetInput(dataset._to_mlflow_entity(), tags=tags))
     return out
-
-
-def _spec_from(meta: dict[str, Any]):
-    from potential.models.training import FeatureSpec
-
-    return FeatureSpec.from_dict(meta["spec"])
-
-
-def _calibrator_from(meta: dict[str, Any]):
-    from potential.models.training import Calibrator
-
-    return None if meta.get("calibrator") is None else Calibrator.from_dict(meta["calibrator"])
 
 
 def _requirements() -> list[str]:

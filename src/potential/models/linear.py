@@ -1,0 +1,189 @@
+"""The linear half of a blended classifier: a logistic regression on the booster's own input matrix.
+
+Why a blend (`training.linear_weight`). A booster and a logistic regression on the same features make
+different errors: the booster finds interactions and thresholds, the regression extrapolates smoothly where
+the trees saw few rows. On the time-validation stand-ins of BENCHMARKS.md the average of their log-odds
+ranks the accounts better than either does alone (bench_backtest, bench_classic).
+
+It reads the matrix the booster reads (`FeatureSpec.encode`: numbers, NaN for missing, categories as their
+training codes), so scoring, the MLflow model and the explanations need no other input. Per column:
+- a number: missing -> the training median, then sign(x) log(1 + |x|), standardised; plus a standardised
+  missing flag when training rows had missing values;
+- a category code: one coefficient per level seen on at least MIN_LEVEL_ROWS training rows; rarer, unseen and
+  missing levels share one.
+The regression is L2-penalised (C = 0.5), solved by Newton steps up to NEWTON_MAX_COLUMNS design columns.
+
+Explanations. The margin is intercept + sum_j t_j(x_j), every term a function of one column, so the exact
+SHAP value of column j against the training rows is t_j(x_j) - mean over training rows of t_j: the
+contributions and the base (intercept + those means) add up to the margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MIN_LEVEL_ROWS = 10  # a category level needs this many training rows to get a coefficient of its own
+NEWTON_MAX_COLUMNS = (
+    300  # Newton steps up to this many design columns, LBFGS beyond (each step: rows x cols^2)
+)
+PENALTY_C = 0.5  # inverse L2 strength, the classic baseline's
+
+
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """sign(x) * log(1 + |x|), in place of a fresh array's temporaries."""
+    out = np.log1p(np.abs(x))
+    return np.copysign(out, x, out=out)
+
+
+def _standardise(values: np.ndarray) -> tuple[float, float]:
+    """(mean, scale) of a column; a constant column gets scale 1 (its standardised value is 0)."""
+    mean = float(values.mean()) if len(values) else 0.0
+    scale = float(values.std()) if len(values) else 0.0
+    return mean, scale if scale > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class LinearPart:
+    """Per column j of the encoded matrix (numbers: median, mean, scale, coef and the missing flag's mean,
+    scale, coef; categories: a coefficient per code, the last one for rare, unseen and missing levels)."""
+
+    intercept: float
+    median: tuple[float, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    flag_mean: tuple[float, ...]
+    flag_scale: tuple[float, ...]
+    flag_coef: tuple[float, ...]
+    levels: Mapping[
+        int, tuple[float, ...]
+    ]  # categorical column -> coefficient per training code, then "other"
+    centre: tuple[float, ...]  # each column's mean term over the training rows
+
+    @classmethod
+    def fit(
+        cls, X: np.ndarray, y: np.ndarray, n_levels: Mapping[int, int], weight: np.ndarray | None = None
+    ) -> LinearPart:
+        """Fit on the encoded matrix `X` (rows x columns), labels `y` and optional row weights; `n_levels`
+        maps each categorical column to its number of training categories (codes 0..n-1; NaN or any other
+        value: missing)."""
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.asarray(X, dtype=float)
+        k = X.shape[1]
+        median, mean, scale = np.zeros(k), np.zeros(k), np.ones(k)
+        flag_mean, flag_scale = np.zeros(k), np.ones(k)
+        design: list[np.ndarray] = []
+        slots: list[
+            tuple[int, str, int]
+        ] = []  # per design column: (column, "value" | "flag" | "level", code)
+        for j in range(k):
+            x = X[:, j]
+            missing = np.isnan(x)
+            if j in n_levels:
+                codes = _level_index(x, n_levels[j])
+                counts = np.bincount(codes, minlength=n_levels[j] + 1)
+                kept = [c for c in range(n_levels[j]) if counts[c] >= MIN_LEVEL_ROWS]
+                other = counts[n_levels[j]] + sum(int(counts[c]) for c in range(n_levels[j]) if c not in kept)
+                for c in kept:
+                    design.append((codes == c).astype(float))
+                    slots.append((j, "level", c))
+                if other:
+                    design.append(np.isin(codes, kept, invert=True).astype(float))
+                    slots.append((j, "level", -1))
+                continue
+            known = x[~missing]
+            median[j] = float(np.median(known)) if len(known) else 0.0
+            logged = signed_log(np.where(missing, median[j], x))
+            mean[j], scale[j] = _standardise(logged)
+            design.append((logged - mean[j]) / scale[j])
+            slots.append((j, "value", 0))
+            if missing.any() and not missing.all():
+                flag_mean[j], flag_scale[j] = _standardise(missing.astype(float))
+                design.append((missing - flag_mean[j]) / flag_scale[j])
+                slots.append((j, "flag", 0))
+        Z = np.column_stack(design) if design else np.zeros((len(X), 0))
+        solver = "newton-cholesky" if Z.shape[1] <= NEWTON_MAX_COLUMNS else "lbfgs"
+        lr = LogisticRegression(C=PENALTY_C, max_iter=2000, solver=solver).fit(
+            Z, np.asarray(y, dtype=float), sample_weight=weight
+        )
+        coef, flag_coef = np.zeros(k), np.zeros(k)
+        level_coef = {j: np.zeros(n + 1) for j, n in n_levels.items()}
+        other = {j: 0.0 for j in n_levels}
+        for (j, kind, code), w in zip(slots, lr.coef_[0], strict=True):
+            if kind == "value":
+                coef[j] = w
+            elif kind == "flag":
+                flag_coef[j] = w
+            elif code < 0:
+                other[j] = float(w)
+            else:
+                level_coef[j][code] = w
+        levels = {}
+        for j, n in n_levels.items():
+            table = level_coef[j]
+            kept = np.zeros(n + 1, dtype=bool)
+            kept[[code for jj, kind, code in slots if jj == j and kind == "level" and code >= 0]] = True
+            table[~kept] = other[j]
+            levels[j] = tuple(map(float, table))
+        part = cls(
+            float(lr.intercept_[0]),
+            *(tuple(map(float, a)) for a in (median, mean, scale, coef, flag_mean, flag_scale, flag_coef)),
+            levels=levels,
+            centre=(),
+        )
+        return cls(**{**part.__dict__, "centre": tuple(map(float, part.terms(X).mean(axis=0)))})
+
+    def terms(self, X: np.ndarray) -> np.ndarray:
+        """Each column's term t_j(x_j) of the margin [rows x columns]."""
+        X = np.asarray(X, dtype=float)
+        out = np.zeros(X.shape)
+        for j in range(X.shape[1]):
+            x = X[:, j]
+            if j in self.levels:
+                table = np.asarray(self.levels[j])
+                out[:, j] = table[_level_index(x, len(table) - 1)]
+                continue
+            missing = np.isnan(x)
+            logged = signed_log(np.where(missing, self.median[j], x))
+            out[:, j] = self.coef[j] * (logged - self.mean[j]) / self.scale[j]
+            if self.flag_coef[j]:
+                out[:, j] += self.flag_coef[j] * (missing - self.flag_mean[j]) / self.flag_scale[j]
+        return out
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """The regression's log-odds of each row."""
+        return self.intercept + self.terms(X).sum(axis=1)
+
+    def contributions(self, X: np.ndarray) -> tuple[np.ndarray, float]:
+        """(SHAP values in log-odds [rows x columns], base): base + a row's values = its margin."""
+        centre = np.asarray(self.centre)
+        return self.terms(X) - centre, self.intercept + float(centre.sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            name: list(getattr(self, name))
+            for name in ("median", "mean", "scale", "coef", "flag_mean", "flag_scale", "flag_coef", "centre")
+        }
+        out["intercept"] = self.intercept
+        out["levels"] = {str(j): list(v) for j, v in self.levels.items()}  # JSON keys are text
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LinearPart:
+        arrays = {
+            name: tuple(float(v) for v in data[name])
+            for name in ("median", "mean", "scale", "coef", "flag_mean", "flag_scale", "flag_coef", "centre")
+        }
+        levels = {int(j): tuple(float(v) for v in table) for j, table in data["levels"].items()}
+        return cls(float(data["intercept"]), levels=levels, **arrays)
+
+
+def _level_index(codes: np.ndarray, n: int) -> np.ndarray:
+    """Row positions into a table of n levels plus "other": codes 0..n-1 as they are, anything else n."""
+    valid = (codes >= 0) & (codes < n)  # NaN compares false
+    return np.where(valid, np.nan_to_num(codes), n).astype(np.int64)

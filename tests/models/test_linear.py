@@ -1,0 +1,95 @@
+"""The blend's linear half: the classic logistic regression, read off the booster's matrix, explained exactly."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from potential.models.linear import MIN_LEVEL_ROWS, LinearPart
+from potential.models.training import FeatureSpec, logistic_baseline
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(3)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "spend": rng.gamma(2.0, 300.0, n),
+            "orders": rng.poisson(4, n).astype(float),
+            "band": pd.Categorical(rng.choice(["small", "mid", "large"], n, p=[0.5, 0.3, 0.2])),
+            "trend": rng.normal(size=n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.15, "orders"] = np.nan  # missing values get a flag of their own
+    logit = 0.8 * np.log1p(frame["spend"]) - 5 + 1.2 * (frame["band"] == "large") + 0.7 * frame["trend"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-(logit + 0.6 * frame["orders"].isna())))).astype(int)
+    spec = FeatureSpec.from_frame(frame)
+    levels = {j: len(spec.categories[c]) for j, c in enumerate(spec.columns) if c in spec.categories}
+    return frame, y.to_numpy(), spec, levels
+
+
+def test_it_is_the_classic_logistic_regression(table):
+    """Same preprocessing and penalty as the logistic baseline: the same log-odds, from the encoded matrix."""
+    frame, y, spec, levels = table
+    part = LinearPart.fit(spec.encode(frame).to_numpy(), y, levels)
+    reference = logistic_baseline(frame).fit(frame, y)
+    np.testing.assert_allclose(
+        part.margin(spec.encode(frame).to_numpy()), reference.decision_function(frame), atol=1e-6
+    )
+    orders = spec.columns.index("orders")  # the missing flag carries its signal (0.6 in log-odds)
+    assert part.flag_coef[orders] / part.flag_scale[orders] == pytest.approx(0.6, abs=0.2)
+    assert part.flag_coef[spec.columns.index("spend")] == 0  # no missing value in training: no flag
+
+
+def test_contributions_add_up_to_the_margin_and_centre_on_the_training_rows(table):
+    frame, y, spec, levels = table
+    X = spec.encode(frame).to_numpy()
+    part = LinearPart.fit(X, y, levels)
+    phi, base = part.contributions(X)
+    np.testing.assert_allclose(base + phi.sum(axis=1), part.margin(X), atol=1e-10)
+    np.testing.assert_allclose(phi.mean(axis=0), 0, atol=1e-10)
+    # each column's value is a function of that column alone: change one cell, one contribution moves
+    other = X.copy()
+    other[:, spec.columns.index("trend")] += 1.0
+    moved = part.contributions(other)[0] - phi
+    assert np.allclose(np.delete(moved, spec.columns.index("trend"), axis=1), 0)
+    assert (moved[:, spec.columns.index("trend")] > 0).all()
+
+
+def test_unseen_missing_and_rare_levels_share_one_coefficient():
+    rng = np.random.default_rng(5)
+    n = 600
+    band = np.where(np.arange(n) < MIN_LEVEL_ROWS - 1, "rare", rng.choice(["a", "b"], n))
+    frame = pd.DataFrame({"band": pd.Categorical(band), "x": rng.normal(size=n)})
+    y = (rng.random(n) < np.where(band == "a", 0.7, 0.3)).astype(int)
+    spec = FeatureSpec.from_frame(frame)
+    part = LinearPart.fit(spec.encode(frame).to_numpy(), y, {0: len(spec.categories["band"])})
+    table = dict(zip((*spec.categories["band"], "other"), part.levels[0], strict=True))
+    assert table["rare"] == table["other"] != table["a"]
+    later = pd.DataFrame({"band": ["rare", "never seen", None, "a"], "x": 0.0})
+    terms = part.terms(spec.encode(later).to_numpy())[:, 0]
+    assert terms[0] == terms[1] == terms[2] == table["other"] and terms[3] == table["a"]
+
+
+def test_json_round_trip_keeps_every_number(table):
+    frame, y, spec, levels = table
+    X = spec.encode(frame).to_numpy()
+    part = LinearPart.fit(X, y, levels)
+    again = LinearPart.from_dict(json.loads(json.dumps(part.to_dict())))
+    assert again == part
+    np.testing.assert_array_equal(again.margin(X), part.margin(X))
+
+
+def test_balanced_weights_shift_the_intercept_by_the_prior(table):
+    """Weighted as the booster is under class_weight: balanced, so the refit's prior correction holds."""
+    from potential.models.training import balanced_weights
+
+    frame, y, spec, levels = table
+    X = spec.encode(frame).to_numpy()
+    plain = LinearPart.fit(X, y, levels)
+    weighted = LinearPart.fit(X, y, levels, balanced_weights(y))
+    rate = y.mean()
+    shift = np.mean(weighted.margin(X) - plain.margin(X))
+    assert shift == pytest.approx(np.log((1 - rate) / rate), abs=0.25)
