@@ -31,6 +31,7 @@ NEWTON_MAX_COLUMNS = (
     300  # Newton steps up to this many design columns, LBFGS beyond (each step: rows x cols^2)
 )
 PENALTY_C = 0.5  # inverse L2 strength, the classic baseline's
+FILL_ROWS = 8192  # rows of the design filled at a time
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:
@@ -75,61 +76,64 @@ class LinearPart:
 
         X = np.asarray(X, dtype=float)
         k = X.shape[1]
-        median, mean, scale = np.zeros(k), np.zeros(k), np.ones(k)
-        flag_mean, flag_scale = np.zeros(k), np.ones(k)
-        design: list[np.ndarray] = []
-        slots: list[
-            tuple[int, str, int]
-        ] = []  # per design column: (column, "value" | "flag" | "level", code)
+        # the design's columns: (column, "value" | "flag" | "level", code), code -1 for the shared level
+        slots: list[tuple[int, str, int]] = []
+        kept: dict[int, np.ndarray] = {}  # categorical column -> per code (and "other"): has its own column
         for j in range(k):
             x = X[:, j]
-            missing = np.isnan(x)
             if j in n_levels:
-                codes = _level_index(x, n_levels[j])
-                counts = np.bincount(codes, minlength=n_levels[j] + 1)
-                kept = [c for c in range(n_levels[j]) if counts[c] >= MIN_LEVEL_ROWS]
-                other = counts[n_levels[j]] + sum(int(counts[c]) for c in range(n_levels[j]) if c not in kept)
-                for c in kept:
-                    design.append((codes == c).astype(float))
-                    slots.append((j, "level", c))
-                if other:
-                    design.append(np.isin(codes, kept, invert=True).astype(float))
+                counts = np.bincount(_level_index(x, n_levels[j]), minlength=n_levels[j] + 1)
+                kept[j] = np.append(counts[:-1] >= MIN_LEVEL_ROWS, False)
+                slots += [(j, "level", int(c)) for c in np.flatnonzero(kept[j])]
+                if counts[~kept[j]].sum():
                     slots.append((j, "level", -1))
                 continue
-            known = x[~missing]
-            median[j] = float(np.median(known)) if len(known) else 0.0
-            logged = signed_log(np.where(missing, median[j], x))
-            mean[j], scale[j] = _standardise(logged)
-            design.append((logged - mean[j]) / scale[j])
             slots.append((j, "value", 0))
+            missing = np.isnan(x)
             if missing.any() and not missing.all():
-                flag_mean[j], flag_scale[j] = _standardise(missing.astype(float))
-                design.append((missing - flag_mean[j]) / flag_scale[j])
                 slots.append((j, "flag", 0))
-        Z = np.column_stack(design) if design else np.zeros((len(X), 0))
+        median, mean, scale = np.zeros(k), np.zeros(k), np.ones(k)
+        flag_mean, flag_scale = np.zeros(k), np.ones(k)
+        for j, kind, _ in slots:
+            x = X[:, j]
+            if kind == "value":
+                known = x[~np.isnan(x)]
+                median[j] = float(np.median(known)) if len(known) else 0.0
+                mean[j], scale[j] = _standardise(signed_log(np.where(np.isnan(x), median[j], x)))
+            elif kind == "flag":
+                flag_mean[j], flag_scale[j] = _standardise(np.isnan(x).astype(float))
+        # row-major, the order the solver works in, filled a block of rows at a time (a column at a time
+        # would write one cache line per cell)
+        Z = np.empty((len(X), len(slots)))
+        for start in range(0, len(X), FILL_ROWS):
+            block = X[start : start + FILL_ROWS]
+            columns = np.empty((len(slots), len(block)))
+            for i, (j, kind, code) in enumerate(slots):
+                x = block[:, j]
+                if kind == "value":
+                    columns[i] = (signed_log(np.where(np.isnan(x), median[j], x)) - mean[j]) / scale[j]
+                elif kind == "flag":
+                    columns[i] = (np.isnan(x) - flag_mean[j]) / flag_scale[j]
+                else:
+                    codes = _level_index(x, n_levels[j])
+                    columns[i] = codes == code if code >= 0 else ~kept[j][codes]
+            Z[start : start + FILL_ROWS] = columns.T
         solver = "newton-cholesky" if Z.shape[1] <= NEWTON_MAX_COLUMNS else "lbfgs"
         lr = LogisticRegression(C=PENALTY_C, max_iter=2000, solver=solver).fit(
             Z, np.asarray(y, dtype=float), sample_weight=weight
         )
         coef, flag_coef = np.zeros(k), np.zeros(k)
-        level_coef = {j: np.zeros(n + 1) for j, n in n_levels.items()}
-        other = {j: 0.0 for j in n_levels}
+        tables = {j: np.zeros(n + 1) for j, n in n_levels.items()}
         for (j, kind, code), w in zip(slots, lr.coef_[0], strict=True):
             if kind == "value":
                 coef[j] = w
             elif kind == "flag":
                 flag_coef[j] = w
             elif code < 0:
-                other[j] = float(w)
+                tables[j][~kept[j]] = w  # rare, unseen and missing levels share it
             else:
-                level_coef[j][code] = w
-        levels = {}
-        for j, n in n_levels.items():
-            table = level_coef[j]
-            kept = np.zeros(n + 1, dtype=bool)
-            kept[[code for jj, kind, code in slots if jj == j and kind == "level" and code >= 0]] = True
-            table[~kept] = other[j]
-            levels[j] = tuple(map(float, table))
+                tables[j][code] = w
+        levels = {j: tuple(map(float, table)) for j, table in tables.items()}
         part = cls(
             float(lr.intercept_[0]),
             *(tuple(map(float, a)) for a in (median, mean, scale, coef, flag_mean, flag_scale, flag_coef)),
