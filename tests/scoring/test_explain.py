@@ -190,6 +190,36 @@ def test_an_account_leads_with_the_drivers_of_the_target_it_stands_out_on():
     assert lead_targets(probabilities, {"churn": 0.1}).isna().all()
 
 
+def test_a_leading_target_shows_what_raises_it_before_what_holds_it_back():
+    # an account at risk whose largest churn points lower its risk (a big spender, all else equal): the
+    # reasons say first why it may leave, then what holds the risk back, then the other target
+    drivers = pd.DataFrame(
+        {
+            "account_id": ["s"] * 4,
+            "target": ["churn", "churn", "churn", "expansion"],
+            "feature": ["spend_180d", "overdue", "tickets", "contacts"],
+            "contribution": [-0.30, 0.10, 0.05, 0.20],
+            "phrase": [
+                "Spend in the last 180 days: 700,000",
+                "Next order overdue",
+                "4 tickets",
+                "New contact",
+            ],
+        }
+    )
+    lead = pd.Series({"s": "churn"})
+    items = reason_items(drivers, None, pd.Index(["s"]), k_model=3, lead=lead)
+    assert list(items["phrase"]) == ["Next order overdue", "4 tickets", "Spend in the last 180 days: 700,000"]
+    assert list(items["points"]) == [10.0, 5.0, -30.0]  # points keep their sign
+    # without a lead: strongest first, whatever the sign or target
+    plain = reason_items(drivers, None, pd.Index(["s"]), k_model=3)
+    assert list(plain["phrase"]) == [
+        "Spend in the last 180 days: 700,000",
+        "New contact",
+        "Next order overdue",
+    ]
+
+
 def test_top_drivers_pick_the_strongest_allowed_features_ties_by_name():
     # account b ties spend_365d and orders_90d at 0.04: the first name wins the third slot; month_of_year may
     # never be a reason and days_since_last_purchase not one for expansion; 0.0004 is below the floor

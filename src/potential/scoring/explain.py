@@ -232,8 +232,8 @@ def _strongest_first(
     frame: pd.DataFrame, column: str, ties: list[str], slots: int, later: np.ndarray | None = None
 ) -> pd.DataFrame:
     """Each account's rows by |column|, largest first (ties by `ties`), at most `slots` per account; rows
-    where `later` is True come after the account's other rows."""
-    later = np.zeros(len(frame), dtype=bool) if later is None else later
+    come in groups of `later` (0 first, then 1, ...), by |column| within each group."""
+    later = np.zeros(len(frame), dtype=np.int64) if later is None else later
     ordered = frame.assign(_later=later, _size=frame[column].abs()).sort_values(
         ["account_id", "_later", "_size", *ties],
         ascending=[True, True, False, *[True] * len(ties)],
@@ -290,16 +290,21 @@ def reason_items(
     slots, up to `slots` in all. Accounts of `account_ids` without any reason have no rows.
 
     `lead` (account_id -> "churn" or "expansion", `lead_targets`) puts the drivers of the account's leading
-    target before the other target's: an account singled out for growth shows why it may grow, one at risk
-    why it may leave, even when the other target's drivers carry more points (churn probabilities are
-    larger, so its points usually are).
+    target before the other target's, and among them those that raise its probability before those that
+    lower it: an account singled out for growth shows why it may grow, one at risk why it may leave, even
+    when the other target's drivers or the factors holding the probability back carry more points (churn
+    probabilities are larger, so its points usually are; correlated features can carry large opposite
+    points, e.g. the spend of the last 180 days against the spend over the whole history).
     """
     candidates = []  # every possible reason of an account, each source's strongest first
     if not drivers.empty:
         later = None
         if lead is not None:
             leading = drivers["account_id"].astype(str).map(lead).to_numpy()
-            later = (drivers["target"].astype(str).to_numpy() != leading) & pd.notna(leading)
+            led = (drivers["target"].astype(str).to_numpy() == leading) & pd.notna(leading)
+            raising = drivers["contribution"].to_numpy(dtype=float) > 0
+            # 0: raises the leading target, 1: holds it back, 2: the other target's (no lead: all 0)
+            later = np.where(led, np.where(raising, 0, 1), 2) * pd.notna(leading)
         d = _strongest_first(drivers, "contribution", ["target", "feature"], slots, later)
         targets = d["target"].astype(str).to_numpy()
         labels = [_TARGET_LABEL.get(t, t) for t in targets]
