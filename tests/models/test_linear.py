@@ -93,3 +93,19 @@ def test_balanced_weights_shift_the_intercept_by_the_prior(table):
     rate = y.mean()
     shift = np.mean(weighted.margin(X) - plain.margin(X))
     assert shift == pytest.approx(np.log((1 - rate) / rate), abs=0.25)
+
+
+def test_a_stronger_penalty_lets_correlated_columns_share_the_credit():
+    """Two near copies of one signal: nearly unpenalised, the fit splits the effect between them by noise (in
+    the product: spend over nested windows, with large opposite terms); shrunk (`training.linear_penalty`),
+    they share it, so neither is named as a reason for what the other carries."""
+    rng = np.random.default_rng(9)
+    n = 20_000
+    signal = rng.normal(size=n)
+    X = np.column_stack([signal + 0.02 * rng.normal(size=n), signal + 0.02 * rng.normal(size=n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-signal))).astype(float)
+    loose = LinearPart.fit(X, y, {}, penalty=1e4)
+    shrunk = LinearPart.fit(X, y, {}, penalty=1e-4)
+    assert abs(loose.coef[0] - loose.coef[1]) > 0.5 * abs(sum(loose.coef))
+    assert shrunk.coef[0] > 0 and shrunk.coef[1] > 0
+    assert abs(shrunk.coef[0] - shrunk.coef[1]) < 0.01 * sum(shrunk.coef)

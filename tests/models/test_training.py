@@ -122,6 +122,7 @@ def test_published_classifier_blends_the_booster_with_a_logistic_regression(trai
     result = train_target(training_set, "churn", config())
     model = result.model
     assert model.linear is not None and model.linear_weight == 0.5 == result.params["linear_weight"]
+    assert result.params["linear_penalty"] == 0.02
     X = model.spec.encode(training_set.features.head(100))
     trees = model.booster.predict(X, raw_score=True)
     blended = 0.5 * trees + 0.5 * model.linear.margin(X.to_numpy())

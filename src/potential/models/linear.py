@@ -11,7 +11,8 @@ training codes), so scoring, the MLflow model and the explanations need no other
   missing flag when training rows had missing values;
 - a category code: one coefficient per level seen on at least MIN_LEVEL_ROWS training rows; rarer, unseen and
   missing levels share one.
-The regression is L2-penalised (C = 0.5), solved by Newton steps up to NEWTON_MAX_COLUMNS design columns.
+The regression is L2-penalised (`training.linear_penalty`, scikit-learn's C), solved by Newton steps up to
+NEWTON_MAX_COLUMNS design columns.
 
 Explanations. The margin is intercept + sum_j t_j(x_j), every term a function of one column, so the exact
 SHAP value of column j against the training rows is t_j(x_j) - mean over training rows of t_j: the
@@ -67,11 +68,16 @@ class LinearPart:
 
     @classmethod
     def fit(
-        cls, X: np.ndarray, y: np.ndarray, n_levels: Mapping[int, int], weight: np.ndarray | None = None
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_levels: Mapping[int, int],
+        weight: np.ndarray | None = None,
+        penalty: float = PENALTY_C,
     ) -> LinearPart:
         """Fit on the encoded matrix `X` (rows x columns), labels `y` and optional row weights; `n_levels`
         maps each categorical column to its number of training categories (codes 0..n-1; NaN or any other
-        value: missing)."""
+        value: missing); `penalty` is the inverse L2 strength (the classic baseline's by default)."""
         from sklearn.linear_model import LogisticRegression
 
         X = np.asarray(X, dtype=float)
@@ -119,7 +125,7 @@ class LinearPart:
                     columns[i] = codes == code if code >= 0 else ~kept[j][codes]
             Z[start : start + FILL_ROWS] = columns.T
         solver = "newton-cholesky" if Z.shape[1] <= NEWTON_MAX_COLUMNS else "lbfgs"
-        lr = LogisticRegression(C=PENALTY_C, max_iter=2000, solver=solver).fit(
+        lr = LogisticRegression(C=penalty, max_iter=2000, solver=solver).fit(
             Z, np.asarray(y, dtype=float), sample_weight=weight
         )
         coef, flag_coef = np.zeros(k), np.zeros(k)

@@ -534,6 +534,7 @@ def train_target(
             "n_test": int(len(y["test"])),
             "refit": "every labelled cutoff" if refit_rows else "off",
             "linear_weight": model.linear_weight,
+            "linear_penalty": config.training.linear_penalty if model.linear else "",
             "n_refit": refit_rows,
             "tuning": "off" if tuning is None else f"{len(tuning.trials)} trials on the {tuning.validation}",
         },
@@ -553,18 +554,18 @@ def fit_linear(
     ts: TrainingSet, target: str, rows: pd.Series, spec: FeatureSpec, config: Config
 ) -> LinearPart | None:
     """The blend's logistic regression (`potential.models.linear`) fitted on `rows` of the training set
-    where `target` is known, weighted as the booster is (`training.class_weight`); None when
-    `training.linear_weight` is 0 or the rows hold one class only."""
+    where `target` is known, weighted as the booster is (`training.class_weight`), with the L2 strength of
+    `training.linear_penalty`; None when `training.linear_weight` is 0 or the rows hold one class only."""
     if config.training.linear_weight <= 0:
         return None
     known = rows & ts.labels[target].notna()
     y = ts.labels.loc[known, target].to_numpy(dtype=float)
     if len(np.unique(y)) < 2:
         return None
-    columns = spec.columns
-    levels = {j: len(spec.categories[c]) for j, c in enumerate(columns) if c in spec.categories}
+    levels = {j: len(spec.categories[c]) for j, c in enumerate(spec.columns) if c in spec.categories}
     weight = balanced_weights(y) if config.training.class_weight == "balanced" else None
-    return LinearPart.fit(spec.encode(ts.features[known]).to_numpy(), y, levels, weight)
+    X = spec.encode(ts.features[known]).to_numpy()
+    return LinearPart.fit(X, y, levels, weight, config.training.linear_penalty)
 
 
 def refit_calibrator(config: Config, positive_rate: float) -> Calibrator:

@@ -57,7 +57,7 @@ def contributions(
 
     LightGBM's TreeSHAP gives the booster's contributions, computed once per distinct decision pattern of each
     tree (`treeshap.tree_contributions`, the same numbers), a blend adds its linear terms
-    (`log_odds_contributions`); the probability is the booster's own prediction,
+    (`log_odds_contributions`); the probability is the model's own prediction (`TrainedModel.raw_encoded`),
     calibrated (`probabilities`, so a score computed with or without explanations is the same number).
     `n_jobs` threads (default: LightGBM's, all cores).
     """
