@@ -28,15 +28,14 @@ from typing import Any
 import numpy as np
 
 MIN_LEVEL_ROWS = 10  # a category level needs this many training rows to get a coefficient of its own
-NEWTON_MAX_COLUMNS = (
-    300  # Newton steps up to this many design columns, LBFGS beyond (each step: rows x cols^2)
-)
+# Newton steps up to this many design columns, LBFGS beyond (each step costs rows x columns^2)
+NEWTON_MAX_COLUMNS = 300
 PENALTY_C = 0.5  # inverse L2 strength, the classic baseline's
 FILL_ROWS = 8192  # rows of the design filled at a time
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:
-    """sign(x) * log(1 + |x|), in place of a fresh array's temporaries."""
+    """sign(x) * log(1 + |x|), computed in one output array (no temporaries beyond it)."""
     out = np.log1p(np.abs(x))
     return np.copysign(out, x, out=out)
 
@@ -61,9 +60,8 @@ class LinearPart:
     flag_mean: tuple[float, ...]
     flag_scale: tuple[float, ...]
     flag_coef: tuple[float, ...]
-    levels: Mapping[
-        int, tuple[float, ...]
-    ]  # categorical column -> coefficient per training code, then "other"
+    # categorical column -> its coefficient per training code, then the shared "other" one
+    levels: Mapping[int, tuple[float, ...]]
     centre: tuple[float, ...]  # each column's mean term over the training rows
 
     @classmethod
