@@ -137,14 +137,16 @@ class LinearPart:
                 tables[j][~kept[j]] = w  # rare, unseen and missing levels share it
             else:
                 tables[j][code] = w
-        levels = {j: tuple(map(float, table)) for j, table in tables.items()}
-        part = cls(
+        # a column's term is the sum of its design columns times their coefficients, so its mean over the
+        # training rows is read off the design's column means (no second pass over the rows)
+        centre = np.zeros(k)
+        np.add.at(centre, [j for j, _, _ in slots], lr.coef_[0] * Z.mean(axis=0))
+        return cls(
             float(lr.intercept_[0]),
             *(tuple(map(float, a)) for a in (median, mean, scale, coef, flag_mean, flag_scale, flag_coef)),
-            levels=levels,
-            centre=(),
+            levels={j: tuple(map(float, table)) for j, table in tables.items()},
+            centre=tuple(map(float, centre)),
         )
-        return cls(**{**part.__dict__, "centre": tuple(map(float, part.terms(X).mean(axis=0)))})
 
     def terms(self, X: np.ndarray) -> np.ndarray:
         """Each column's term t_j(x_j) of the margin [rows x columns]."""
