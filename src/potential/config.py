@@ -287,8 +287,9 @@ class TrainingConfig(StrictModel):
         lt=1,
         description="Blend each classifier with a logistic regression on the same features (missing values "
         "imputed and flagged, numbers log-scaled and standardised, categories one-hot; L2, "
-        "`linear_penalty`), fitted on the same rows: the published log-odds are (1 - w) x the booster's + w x the regression's, calibrated "
-        "as a booster's are, and the explanations add the regression's exact per-feature terms to TreeSHAP's. "
+        "`linear_penalty`), fitted on the same rows: the published log-odds are (1 - w) x the booster's + "
+        "w x the regression's, calibrated as a booster's are, and the explanations add the regression's "
+        "exact per-feature terms to TreeSHAP's. "
         "The two make different errors, so their average ranks better than either (BENCHMARKS.md, "
         "bench_backtest and bench_classic). 0 publishes the booster alone.",
     )
