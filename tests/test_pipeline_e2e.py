@@ -174,7 +174,7 @@ def test_compare_and_features_commands(demo, capsys, tmp_path):
     code, out, err = run_cli(["compare", "--out", root, "--format", "csv", "--sort", "roc_auc"], capsys)
     assert code == 0, err
     board = pd.read_csv(pd.io.common.StringIO(out))
-    assert {"lightgbm", "logistic", "rfm_rule"} <= set(board["model"])
+    assert {"lightgbm+logistic", "logistic", "rfm_rule"} <= set(board["model"])
     assert board["champion"].any()
     code, out, err = run_cli(
         ["features", "--data", root / "data", "--as-of", AS_OF, "--out", tmp_path / "f.parquet", "--audit"],
@@ -195,7 +195,7 @@ def test_lightgbm_beats_baselines_and_is_checked_against_true_events(demo):
     board = Tracker(root, Config()).leaderboard()
     for target in ("churn", "expansion"):
         rows = board[board["target"] == target].set_index("model")
-        assert rows.loc["lightgbm", "roc_auc"] > rows.loc["rfm_rule", "roc_auc"]
+        assert rows.loc["lightgbm+logistic", "roc_auc"] > rows.loc["rfm_rule", "roc_auc"]
     assert "against the generator's true churn events" in out
 
 

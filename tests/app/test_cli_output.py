@@ -54,7 +54,12 @@ def workspace(tmp_path_factory):
 def test_train_json(workspace):
     _, _, _, trained = workspace
     models = {(m["target"], m["model"]) for m in trained["models"]}
-    assert {("churn", "lightgbm"), ("churn", "logistic"), ("expansion", "lightgbm")} <= models
+    assert {
+        ("churn", "lightgbm+logistic"),
+        ("churn", "logistic"),
+        ("expansion", "lightgbm+logistic"),
+    } <= models
+    assert ("uplift", "lightgbm") in models  # the uplift regressor is a booster alone
     assert trained["decisions"]["churn"]["promoted"] is True
     assert trained["as_of"] == AS_OF and trained["rows"] > 0
 
@@ -88,26 +93,35 @@ def test_compare_captured_with_80_columns_truncates_nothing(workspace, monkeypat
     assert code == 0, err
     assert "…" not in out
     rows = [line.split() for line in out.splitlines()[2:]]
-    assert {"lightgbm", "logistic", "rfm_rule"} <= {word for row in rows for word in row}
+    assert {"lightgbm+logistic", "logistic", "rfm_rule"} <= {word for row in rows for word in row}
     assert any("v1" in row and "champion" in row for row in rows)
     assert max(len(line) for line in out.splitlines()) > 80  # one line per row, not wrapped at 80
 
 
 def test_tables_in_a_narrow_terminal_truncate_nothing(workspace, monkeypatch):
+    """At 80 columns the leaderboards stay tables, leaving out their least needed columns and saying so; a
+    terminal too narrow even for that gets one `column: value` block per row, every cell whole."""
     from potential.app import cli
 
     root, _, _, _ = workspace
-    screen = io.StringIO()
-    narrow = cli._Console(file=screen, force_terminal=True, width=80, markup=False, highlight=False)
-    monkeypatch.setattr(cli, "out", narrow)
-    for command in (["compare", "--out", root], ["models", "--out", root]):
-        code, _, err = run(command)
-        assert code == 0, err
-    text = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())  # without the terminal's colour codes
-    assert "…" not in text and "..." not in text
-    assert max(len(line) for line in text.splitlines()) <= 80
-    for cell in ("champion", "expansion", "logistic", "rfm_rule", "2025-02-01", "pyfunc"):
-        assert cell in text  # every cell whole: one `column: value` block per row when the table is too wide
+    for width in (80, 40):
+        screen = io.StringIO()
+        narrow = cli._Console(file=screen, force_terminal=True, width=width, markup=False, highlight=False)
+        monkeypatch.setattr(cli, "out", narrow)
+        for command in (["compare", "--out", root], ["models", "--out", root]):
+            code, _, err = run(command)
+            assert code == 0, err
+        text = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())  # without the terminal's colour codes
+        assert "…" not in text and "..." not in text
+        assert max(len(line) for line in text.splitlines()) <= width
+        if width == 80:
+            lines = text.splitlines()
+            assert any(re.search(r"churn +lightgbm\+logistic +v1 +0\.\d{3} ", line) for line in lines)
+            assert any(re.match(r"\s*churn +v1 +champion ", line) for line in lines)
+            assert "left out at this width: started, Brier" in text and "trained, format" in text
+        else:
+            for cell in ("champion", "expansion", "logistic", "rfm_rule", "2025-02-01", "pyfunc"):
+                assert cell in text
 
 
 def test_models_lists_versions_with_aliases_and_metrics(workspace):

@@ -132,6 +132,7 @@ def test_published_classifier_blends_the_booster_with_a_logistic_regression(trai
     assert validation.linear is not None and validation.linear != model.linear
     alone = train_target(training_set, "churn", config(**{"training.linear_weight": 0})).model
     assert alone.linear is None and alone.linear_weight == 0
+    assert (model.label, alone.label) == ("lightgbm+logistic", "lightgbm")  # as the leaderboard names them
     np.testing.assert_allclose(alone.raw_encoded(X), alone.booster.predict(X), rtol=1e-12)
 
 

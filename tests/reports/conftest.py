@@ -154,6 +154,7 @@ def build_report_input(
             "target": "churn",
             "name": "potential-churn",
             "version": "3",
+            "model": "lightgbm+logistic",
             "metrics": {"roc_auc": 0.83, "pr_auc": 0.51, "brier": 0.11, "lift_at_10": 3.2, "lift_at_20": 2.5},
             "baselines": {
                 "logistic": {"roc_auc": 0.78, "pr_auc": 0.44, "lift_at_20": 2.1},

@@ -214,7 +214,9 @@ def test_index_shows_counts_model_card_and_top_table(rendered):
     share = t.loc[t["tier"] == "A", "priority_score"].sum() / t["priority_score"].sum()
     assert f"holds {share * 100:.0f}% of the total priority" in text
     assert "0.830" in text and "baseline: logistic" in text and "baseline: recency rule" in text
-    assert "What LightGBM adds: ROC-AUC 0.830 vs 0.780" in text
+    assert "What the model adds: ROC-AUC 0.830 vs 0.780" in text
+    # the model in use, by its label; a card written before labels were recorded names LightGBM
+    assert "LightGBM + logistic regression (in use)" in text and "LightGBM (in use)" in text
     assert "as of 2026-08-01" in text and "churn v3" in text and "expansion v2" in text
     first = t.iloc[0]
     assert f"{first['churn_probability'] * 100:.1f}%" in text

@@ -38,8 +38,9 @@ def test_first_training_registers_champions(workspace):
 def test_leaderboard_lists_lightgbm_and_baselines(workspace):
     root, _, _ = workspace
     board = Tracker(root, cfg()).leaderboard()
-    assert {"lightgbm", "logistic", "rfm_rule"} <= set(board["model"])
-    assert board.loc[board["model"] == "lightgbm", "roc_auc"].notna().any()
+    assert {"lightgbm+logistic", "logistic", "rfm_rule"} <= set(board["model"])
+    assert board.loc[board["model"] == "lightgbm+logistic", "roc_auc"].notna().any()
+    assert set(board.loc[board["target"] == "uplift", "model"]) == {"lightgbm"}
     assert board["champion"].sum() >= 2
 
 

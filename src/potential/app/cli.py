@@ -74,11 +74,14 @@ def _note(text: str) -> None:
     out.print(Text.assemble(("note", "yellow"), ": ", _clean(text)))
 
 
-def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def _print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], optional: Sequence[str] = ()
+) -> None:
     """A table that never truncates a cell.
 
     A file or a pipe gets plain aligned columns (full width, one line per row, easy to grep and cut). A
-    terminal gets a table when it is wide enough, else one block of `column: value` lines per row.
+    terminal gets a table when it is wide enough, leaving out the `optional` columns (in that order) until
+    it is and saying which; else one block of `column: value` lines per row, every column shown.
     """
     cells = [[_clean(c) for c in row] for row in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
@@ -87,13 +90,28 @@ def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str
         lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         out.print("\n".join(lines), soft_wrap=True)
         return
-    if sum(widths) + 2 * len(widths) + 2 <= out.width:
+    shown = list(range(len(columns)))
+    left_out: list[str] = []
+    for name in (None, *optional):
+        if name is not None:
+            shown.remove(columns.index(name))
+            left_out.append(name)
+        # a cell's padding on both sides, a space between columns and one at each edge
+        if sum(widths[i] for i in shown) + 3 * len(shown) + 1 > out.width:
+            continue
         table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
-        for column in columns:
-            table.add_column(column, no_wrap=True)
+        for i in shown:
+            table.add_column(columns[i], no_wrap=True)
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(row[i] for i in shown))
         out.print(table)
+        if left_out:
+            out.print(
+                Text(
+                    f"left out at this width: {', '.join(left_out)} (a wider terminal, or a pipe, shows them)",
+                    style="dim",
+                )
+            )
         return
     out.print(Text(title, style="bold"))
     label = max(len(c) for c in columns)
@@ -343,10 +361,12 @@ def features(
 def _training_json(summary: TrainSummary) -> dict[str, Any]:
     models = []
     for target, result in summary.results.items():
-        models.append({"target": target, "model": "lightgbm", "metrics": result.metrics})
+        models.append({"target": target, "model": result.model.label, "metrics": result.metrics})
         models += [{"target": target, "model": name, "metrics": m} for name, m in result.baselines.items()]
-        if result.uplift_metrics:
-            models.append({"target": "uplift", "model": "lightgbm", "metrics": result.uplift_metrics})
+        if result.uplift is not None and result.uplift_metrics:
+            models.append(
+                {"target": "uplift", "model": result.uplift.label, "metrics": result.uplift_metrics}
+            )
     return {
         "rows": summary.rows,
         "seconds": round(summary.seconds, 1),
@@ -360,7 +380,7 @@ def _training_json(summary: TrainSummary) -> dict[str, Any]:
 def _print_training(summary: TrainSummary) -> None:
     rows: list[tuple[str, ...]] = []
     for target, result in summary.results.items():
-        for name, m in [("lightgbm", result.metrics), *result.baselines.items()]:
+        for name, m in [(result.model.label, result.metrics), *result.baselines.items()]:
             brier = m.get("brier")
             rows.append(
                 (
@@ -497,6 +517,7 @@ def compare(
         f"model runs in {out_dir} (sorted by {sort}; `potential models` lists the versions)",
         ("started", "as_of", "target", "model", "version", "ROC-AUC", "PR-AUC", "lift@20%", "Brier", ""),
         rows,
+        optional=("started", "Brier", "PR-AUC", "as_of"),
     )
 
 
@@ -548,6 +569,7 @@ def models(
             "format",
         ),
         rows,
+        optional=("trained", "format", "Brier", "PR-AUC", "as_of"),
     )
     if not rows:
         out.print("no registered versions yet; run `potential train`.")
@@ -753,6 +775,7 @@ def backtest(
             )
             for row in summary.comparison.itertuples()
         ],
+        optional=("its ROC-AUC",),  # the difference says it
     )
     ours = summary.table[summary.table["method"] == "potential"]
     for row in ours.itertuples():

@@ -180,7 +180,8 @@ def model_card(
         baselines: dict[str, dict[str, float]] = {}
         if len(board):
             parent = board.loc[board["run_id"] == champ.run_id, "parent_run_id"]
-            siblings = board[(board["target"] == target) & (board["model"] != "lightgbm")]
+            # the baselines: the champion's run's siblings for the same target
+            siblings = board[(board["target"] == target) & (board["run_id"] != champ.run_id)]
             siblings = siblings[siblings["parent_run_id"] == (parent.iloc[0] if len(parent) else None)]
             for row in siblings.itertuples():
                 baselines[str(row.model)] = {
@@ -193,6 +194,7 @@ def model_card(
                 "target": target,
                 "name": f"potential-{target}",
                 "version": champ.version,
+                "model": champ.model.label,
                 "metrics": metrics,
                 "baselines": baselines,
             }

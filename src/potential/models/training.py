@@ -192,6 +192,12 @@ class TrainedModel:
     linear: LinearPart | None = None  # the blend's logistic regression (`training.linear_weight`)
     linear_weight: float = 0.0  # its share of the blended log-odds; the booster's is 1 - linear_weight
 
+    @property
+    def label(self) -> str:
+        """What the model is, as the leaderboard and MLflow's `potential.model` tag name it: "lightgbm", or
+        "lightgbm+logistic" for a blend."""
+        return "lightgbm+logistic" if self.linear is not None and self.linear_weight > 0 else "lightgbm"
+
     def raw_encoded(self, X: pd.DataFrame | np.ndarray, n_jobs: int | None = None) -> np.ndarray:
         """The uncalibrated score of encoded rows (`FeatureSpec.encode`): the booster's probability, or for
         a blend the sigmoid of (1 - w) x booster log-odds + w x regression log-odds; the regressor's value."""

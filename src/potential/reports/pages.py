@@ -426,13 +426,22 @@ def _rule_sentence(rule: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ portfolio page
+MODEL_NAMES = {"lightgbm": "LightGBM", "lightgbm+logistic": "LightGBM + logistic regression"}
+
+
+def _model_name(model: Mapping[str, Any]) -> str:
+    """The card's model label in words (cards written before the label was recorded: LightGBM)."""
+    label = str(model.get("model") or "lightgbm")
+    return MODEL_NAMES.get(label, label)
+
+
 def model_rows(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for model in sorted(
         card.get("models", []), key=lambda m: TARGETS.index(m["target"]) if m.get("target") in TARGETS else 9
     ):
         metrics = model.get("metrics", {}) or {}
-        rows = [{"model": "LightGBM (in use)", "champion": True, **_metric_cells(metrics)}]
+        rows = [{"model": f"{_model_name(model)} (in use)", "champion": True, **_metric_cells(metrics)}]
         baselines = model.get("baselines", {}) or {}
         for name in sorted(baselines):
             rows.append(

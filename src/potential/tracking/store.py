@@ -54,6 +54,8 @@ REGISTERED = {
     "uplift": "potential-expansion-uplift",
 }
 CHAMPION, CHALLENGER = "champion", "challenger"
+# tag potential.role of a training's child runs: the models it registers, or the baselines it scores beside them
+PUBLISHED = "published"
 PYFUNC_FORMAT = "pyfunc-1"  # metadata.potential.format of models registered as a pyfunc (raw features in)
 TUNING_TRIAL_METRIC = "tuning_trial_roc_auc"  # one value per search trial, step = the trial's number
 METRICS = ("roc_auc", "pr_auc", "lift_at_20", "brier", "mae", "spearman")  # what `models` and `compare` show
@@ -194,9 +196,9 @@ class Tracker:
         }
         with mlflow.start_run(
             experiment_id=exp,
-            run_name=f"{target} lightgbm",
+            run_name=f"{target} {result.model.label}",
             nested=True,
-            tags={**child_tags, "potential.model": "lightgbm"},
+            tags={**child_tags, "potential.model": result.model.label, "potential.role": PUBLISHED},
         ) as run:
             mlflow.log_params({k: v for k, v in result.params.items() if not isinstance(v, dict | list)})
             mlflow.log_metrics(_finite(result.metrics))
@@ -222,9 +224,14 @@ class Tracker:
         if result.uplift is not None:
             with mlflow.start_run(
                 experiment_id=exp,
-                run_name="expansion uplift lightgbm",
+                run_name=f"expansion uplift {result.uplift.label}",
                 nested=True,
-                tags={**child_tags, "potential.model": "lightgbm", "potential.target": "uplift"},
+                tags={
+                    **child_tags,
+                    "potential.model": result.uplift.label,
+                    "potential.target": "uplift",
+                    "potential.role": PUBLISHED,
+                },
             ) as run:
                 mlflow.log_metrics(_finite(result.uplift_metrics))
                 description = describe_model("uplift", result, context)
@@ -237,7 +244,7 @@ class Tracker:
                 experiment_id=exp,
                 run_name=f"{target} {baseline}",
                 nested=True,
-                tags={**child_tags, "potential.model": baseline},
+                tags={**child_tags, "potential.model": baseline, "potential.role": "baseline"},
             ):
                 mlflow.log_metrics(_finite(metrics))
         return registered
@@ -602,7 +609,7 @@ class Tracker:
         runs = self.client.search_runs(
             [self.experiment_id(create=False) or "0"],
             f"tags.`mlflow.parentRunId` = '{parent}' and tags.`potential.target` = '{target}' "
-            "and tags.`potential.model` = 'lightgbm'",
+            f"and tags.`potential.role` = '{PUBLISHED}'",
         )
         return runs[0].info.run_id if runs else None
 
