@@ -411,8 +411,10 @@ def _print_training(summary: TrainSummary) -> None:
     )
     for key in sorted(k for k in summary.oracle if k.startswith("true_roc_auc_")):
         target = key.removeprefix("true_roc_auc_")
+        events = summary.oracle.get(f"true_positives_{target}")
+        counted = "" if events is None else f" ({events:,.0f} in the test slice)"
         out.print(
-            f"against the generator's true {target} events: ROC-AUC {summary.oracle[key]:.3f} "
+            f"against the generator's true {target} events{counted}: ROC-AUC {summary.oracle[key]:.3f} "
             f"({summary.oracle[f'label_roc_auc_{target}']:.3f} on its own label)"
         )
     for target, decision in summary.decisions.items():

@@ -149,6 +149,7 @@ def truth_metrics(
             continue
         scores = np.asarray(result.test_scores, dtype=float)
         out[f"true_roc_auc_{target}"] = classification_metrics(y, scores, probabilities=False)["roc_auc"]
+        out[f"true_positives_{target}"] = float(y.sum())  # how far to trust it: few events, wide error
         out[f"label_roc_auc_{target}"] = result.metrics["roc_auc"]
     return out
 
