@@ -25,12 +25,11 @@ from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.features.history import positions_in
 from potential.labels.training_set import TrainingSet
-from potential.models.linear import NEWTON_MAX_COLUMNS, PENALTY_C, LinearPart, signed_log
+from potential.models.linear import PENALTY_C, LinearPart
 from potential.models.tuning import TuningResult, tune
 
 if TYPE_CHECKING:
     import lightgbm as lgb
-    from sklearn.pipeline import Pipeline
 
 # LightGBM, scikit-learn and scipy.stats are imported where they are used: together they take seconds to
 # import, and commands that train nothing (features, validate) should not wait for them.
@@ -568,10 +567,14 @@ def fit_linear(
     y = ts.labels.loc[known, target].to_numpy(dtype=float)
     if len(np.unique(y)) < 2:
         return None
-    levels = {j: len(spec.categories[c]) for j, c in enumerate(spec.columns) if c in spec.categories}
     weight = balanced_weights(y) if config.training.class_weight == "balanced" else None
     X = spec.encode(ts.features[known]).to_numpy()
-    return LinearPart.fit(X, y, levels, weight, config.training.linear_penalty)
+    return LinearPart.fit(X, y, category_levels(spec), weight, config.training.linear_penalty)
+
+
+def category_levels(spec: FeatureSpec) -> dict[int, int]:
+    """Each categorical column's position in the encoded matrix -> its number of training categories."""
+    return {j: len(spec.categories[c]) for j, c in enumerate(spec.columns) if c in spec.categories}
 
 
 def refit_calibrator(config: Config, positive_rate: float) -> Calibrator:
@@ -653,44 +656,21 @@ def train_uplift(
 
 
 # --------------------------------------------------------------------------------------------- baselines
-def _median(known: np.ndarray) -> float:
-    """The median of a column's known values (0 for a column without any), as SimpleImputer's "median"
-    computes it but with one partial sort per column instead of a masked array sorted whole."""
-    return float(np.median(known)) if len(known) else 0.0
+@dataclass(frozen=True)
+class LogisticBaseline:
+    """The classic logistic regression: unweighted, L2 at C = 0.5, on the booster's own input matrix with the
+    preprocessing of `potential.models.linear` (medians and missing flags, signed logs, standardised, one
+    coefficient per category level seen 10+ times; rare, unseen and missing levels share one)."""
 
+    spec: FeatureSpec
+    part: LinearPart
 
-def logistic_baseline(features: pd.DataFrame) -> Pipeline:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
-    from potential.models.encoding import CategoryCodes
-
-    numeric = [c for c in features.columns if not isinstance(features[c].dtype, pd.CategoricalDtype)]
-    categorical = [c for c in features.columns if c not in numeric]
-    num_pipe = make_pipeline(
-        SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True),
-        FunctionTransformer(signed_log),
-        StandardScaler(),
-    )
-    # missing and unseen categories share code -1, one column of their own
-    cat_pipe = make_pipeline(CategoryCodes(), OneHotEncoder(handle_unknown="ignore", min_frequency=10))
-    transformers = [("num", num_pipe, numeric)]
-    if categorical:
-        transformers.append(("cat", cat_pipe, categorical))
-    # at most: each number and its missing flag, each category level and the missing/unseen one
-    width = 2 * len(numeric) + sum(len(features[c].cat.categories) + 1 for c in categorical)
-    # Newton steps on the exact Hessian reach the optimum in a handful of iterations, where LBFGS takes a
-    # hundred and stops short of it; each step costs rows x columns^2, so wide tables keep LBFGS
-    solver = "newton-cholesky" if width <= NEWTON_MAX_COLUMNS else "lbfgs"
-    return Pipeline(
-        [
-            ("prep", ColumnTransformer(transformers)),
-            ("lr", LogisticRegression(max_iter=2000, C=PENALTY_C, solver=solver)),
-        ]
-    )
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """[P(0), P(1)] per row, as scikit-learn's classifiers give them."""
+        margin = self.part.margin(self.spec.encode(features).to_numpy())
+        with np.errstate(over="ignore"):
+            p = 1.0 / (1.0 + np.exp(-margin))
+        return np.column_stack([1.0 - p, p])
 
 
 def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
@@ -707,14 +687,16 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
     return 1.0 - rfm if target == "churn" else rfm
 
 
-def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> Pipeline:
+def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> LogisticBaseline:
     """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
     train and calibration slices, where the target is known). Score with `predict_proba(X)`."""
     if rows is None:
-        rows = ts.slice.isin(["train", "calibration"]) & ts.labels[target].notna()
-    pipe = logistic_baseline(ts.features)
-    pipe.fit(ts.features[rows], ts.labels.loc[rows, target].to_numpy())
-    return pipe
+        rows = ts.slice.isin(["train", "calibration"])
+    rows = rows & ts.labels[target].notna()
+    spec = FeatureSpec.from_frame(ts.features)
+    X = spec.encode(ts.features[rows]).to_numpy()
+    y = ts.labels.loc[rows, target].to_numpy(dtype=float)
+    return LogisticBaseline(spec, LinearPart.fit(X, y, category_levels(spec), penalty=PENALTY_C))
 
 
 def train_baselines(
