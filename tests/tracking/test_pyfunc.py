@@ -122,6 +122,7 @@ def test_model_runs_hold_evaluation_booster_and_description(workspace):
         version = summary.decisions[target]["version"]
         mv = tracker.client.get_model_version(REGISTERED[target], version)
         assert "ROC-AUC" in mv.description and "trained as of 2025-02-01" in mv.description
+        assert "LightGBM blended with a logistic regression (0.5 of the log-odds)" in mv.description
         files = {a.path for a in tracker.client.list_artifacts(mv.run_id, "evaluation")}
         for name in (
             "roc_curve.png",

@@ -722,14 +722,20 @@ def describe_model(target: str, result: TargetResult, context: dict[str, Any]) -
             f"on {int(m.get('n', 0)):,} expanding rows. {use}Output: expected_uplift in the data's currency."
         )
     m = result.metrics
+    model = result.model
+    learner = (
+        f"LightGBM blended with a logistic regression ({model.linear_weight:g} of the log-odds)"
+        if model.label == "lightgbm+logistic"
+        else "LightGBM"
+    )
     if p.get("n_refit"):
         how = (
-            f"LightGBM validated on the slices below, then refitted on all {p['n_refit']:,} labelled rows "
-            "with the validated tree count (probabilities: the booster's own), "
+            f"{learner} validated on the slices below, then refitted on all {p['n_refit']:,} labelled rows "
+            "with the validated tree count (probabilities: the model's own), "
         )
         measured = "Validation model on the test slice"
     else:
-        how, measured = f"LightGBM, {p.get('calibration')} calibration, ", "Test slice"
+        how, measured = f"{learner}, {p.get('calibration')} calibration, ", "Test slice"
     return (
         f"P({target}) over the horizon: {how}{trained} {measured}: "
         f"ROC-AUC {m.get('roc_auc', float('nan')):.3f}, PR-AUC {m.get('pr_auc', float('nan')):.3f}, "
