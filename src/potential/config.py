@@ -276,10 +276,10 @@ class TrainingConfig(StrictModel):
         True,
         description="After time validation, the published classifier is refitted on every labelled cutoff "
         "(train, calibration and test slices: the latest outcomes, which matter most when the history is "
-        "short) with the parameters and tree count validation chose; its probabilities are LightGBM's own "
-        "(log loss; the class-weight prior undone under 'balanced'). The test metrics are those of the "
-        "validation model, so they measure the procedure. false publishes the validation model with its "
-        "calibrator (README, 'Models, tracking and promotion').",
+        "short) with the parameters and tree count validation chose, and the blend's regression with it; "
+        "its probabilities are its own (log loss; the class-weight prior undone under 'balanced'). The test "
+        "metrics are those of the validation model, so they measure the procedure. false publishes the "
+        "validation model with its calibrator (README, 'Models, tracking and promotion').",
     )
     linear_weight: float = Field(
         0.5,

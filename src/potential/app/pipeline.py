@@ -332,7 +332,8 @@ class Pipeline:
                 continue
             tuning = config.training.tuning
             searched = f", {tuning.trials}-trial parameter search" if tuning.enabled else ""
-            self.say(f"training {target} (LightGBM{searched} + baselines)")
+            blend = " blended with a logistic regression" if config.training.linear_weight > 0 else ""
+            self.say(f"training {target} (LightGBM{searched}{blend}; baselines)")
             try:
                 results[target] = train_target(ts, target, config, boosters)
             except InsufficientDataError as exc:
