@@ -13,10 +13,12 @@ from potential.scoring.explain import (
     lead_targets,
     log_odds_contributions,
     long_explanations,
+    pool_windows,
     reason_columns,
     reason_items,
     reasons_text,
     top_drivers,
+    window_families,
 )
 
 
@@ -296,3 +298,41 @@ def test_probabilities_without_explanations_are_the_explained_ones(trained, monk
     assert none == [] and notes == ["expansion: no champion model, so not scored."]
     pd.testing.assert_frame_equal(plain, explained)
     assert plain["expansion_probability"].isna().all() and plain["expected_uplift"].isna().all()
+
+
+def test_nested_windows_of_one_signal_are_explained_as_one():
+    """Overlapping windows can carry large opposite parts that cancel; the family's sum goes to the window
+    pulling its way hardest, the others show 0, and nothing else moves."""
+    columns = [
+        "spend_30d",
+        "orders_30d",
+        "spend_365d",
+        "spend_lifetime",
+        "meeting_90d",
+        "meeting_365d",
+        "industry",
+    ]
+    families = window_families(columns)
+    assert [columns[j] for f in families for j in f] == ["spend_30d", "spend_365d", "spend_lifetime"] + [
+        "meeting_90d",
+        "meeting_365d",
+    ]  # orders_30d has no other window; industry none
+    points = np.array(
+        [
+            [0.30, 0.02, -0.25, 0.01, -0.11, 0.14, 0.05],  # spend: +0.06 net, meetings: +0.03 net
+            [-0.40, 0.00, 0.10, -0.05, 0.00, 0.00, -0.01],  # spend: -0.35 net
+        ]
+    )
+    pooled = pool_windows(points, families)
+    np.testing.assert_allclose(pooled.sum(axis=1), points.sum(axis=1))
+    np.testing.assert_allclose(pooled[0], [0.06, 0.02, 0, 0, 0, 0.03, 0.05], atol=1e-12)
+    np.testing.assert_allclose(pooled[1], [-0.35, 0, 0, 0, 0, 0, -0.01], atol=1e-12)
+
+
+def test_contributions_pool_the_windows_and_still_add_up(trained):
+    ts, result = trained
+    X = ts.features.head(200)
+    points, prob, base = contributions(result.model, X)
+    for members in window_families(list(points.columns)):
+        assert ((points.iloc[:, members] != 0).sum(axis=1) <= 1).all()  # one window speaks per family
+    np.testing.assert_allclose(base + points.sum(axis=1), prob, atol=1e-9)

@@ -7,9 +7,19 @@ probability of an account at the model's expected raw score. Each account's log-
 rescaled by the same factor, (p(x) - b) / sum_j phi_j(x), so that b + sum_j c_j(x) = p(x) exactly while signs
 and proportions are kept. The calibration maps are monotone, so p(x) - b has the sign of sum_j phi_j(x);
 where that sum is ~0 the account sits at the base and every contribution is ~0.
+
+Nested windows of one signal (spend over 30 ... 730 days and over the whole history; meetings over 90 and
+365 days) are explained as one (`pool_windows`). The windows overlap, so a model can give two of them large
+opposite parts that mostly cancel: "0 meetings in the last 365 days" raising expansion while "0 meetings in
+the last 90 days" lowers it by nearly as much. Each account's points of such a family are put on the one
+window that moves it most in the family's net direction, the others get 0: the family says what it adds in
+all, and every account's points still add up to its probability.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,8 +94,40 @@ def contributions(
             np.where(norm > 0, weights / np.where(norm > 0, norm, 1), 1.0 / phi_features.shape[1])
             * delta[stuck, None]
         )
+    points = pool_windows(points, window_families(model.spec.columns))
     frame = pd.DataFrame(points, index=features.index, columns=list(model.spec.columns))
     return frame, prob, base
+
+
+_WINDOWED = re.compile(r"^(?P<signal>.+)_(?:\d+d|lifetime)$")  # spend_90d, spend_lifetime, meeting_365d
+
+
+def window_families(columns: Sequence[str]) -> list[np.ndarray]:
+    """Positions of the columns that measure one signal over several windows (`<signal>_<n>d`,
+    `<signal>_lifetime`): one array per signal with two or more of them."""
+    families: dict[str, list[int]] = {}
+    for j, column in enumerate(columns):
+        match = _WINDOWED.match(str(column))
+        if match:
+            families.setdefault(match["signal"], []).append(j)
+    return [np.asarray(members) for members in families.values() if len(members) > 1]
+
+
+def pool_windows(points: np.ndarray, families: list[np.ndarray]) -> np.ndarray:
+    """Each row's points of each family on one member: the one moving the row most in the direction of the
+    family's sum (the largest in size when the sum is 0); the other members get 0. Row sums are unchanged."""
+    out = np.array(points, dtype=float, copy=True)
+    rows = np.arange(len(out))
+    for members in families:
+        part = out[:, members]
+        total = part.sum(axis=1)
+        # members pulling against the family's sum cannot carry it
+        size = np.where(np.sign(part) == np.sign(total)[:, None], np.abs(part), -np.inf)
+        size = np.where(np.isfinite(size).any(axis=1)[:, None], size, np.abs(part))
+        carrier = members[np.argmax(size, axis=1)]
+        out[:, members] = 0.0
+        out[rows, carrier] = total
+    return out
 
 
 def _account_ids(points: pd.DataFrame) -> pd.Index:
