@@ -43,7 +43,7 @@ NOTES = (
     "`training.refit` publishes), and the published classifier blends LightGBM with a logistic regression "
     "(`training.linear_weight`) fitted on the same two row sets. Against the two raw LightGBM fits (second "
     "row) it is not met: 1.32x before the blend, 1.64x with it while the logistic baseline was a separate "
-    "scikit-learn pipeline on the raw frame, 1.52x in this run now that it is the blend's regression code "
+    "scikit-learn pipeline on the raw frame, 1.55x in this run now that it is the blend's regression code "
     "on the booster's matrix (that change alone: 31.0 and 31.8 s before, 29.9 and 30.3 s after, the rest "
     "is run-to-run variation). Against all four fits timed alone (third row) it is under 1.3x. The boosters take "
     "about 1.1x their raw fits; the rest is the baseline (about 1.3 s), calibration and metrics. Solving "
