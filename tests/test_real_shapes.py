@@ -148,6 +148,9 @@ def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, 
     card = json.loads((workspace / "exports" / "run.json").read_text())
     churn = next(m for m in card["models"] if m["target"] == "churn")
     assert churn["metrics"]["roc_auc"] > 0.7  # the signal in the generator is found, not noise
+    assert churn["model"] == "lightgbm+logistic"
+    logistic = churn["baselines"]["logistic"]  # the page's model card shows every metric of the baselines too
+    assert 0 < logistic["brier"] < 1 and logistic["lift_at_10"] > 1
 
 
 def test_a_table_split_into_part_files_reads_like_one_file(retail_log, tmp_path, capsys):

@@ -188,7 +188,9 @@ def model_card(
                 baselines[str(row.model)] = {
                     "roc_auc": row.roc_auc,
                     "pr_auc": row.pr_auc,
+                    "lift_at_10": row.lift_at_10,
                     "lift_at_20": row.lift_at_20,
+                    "brier": row.brier,
                 }
         models.append(
             {
