@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -38,9 +39,18 @@ def test_backtest_over_two_dates_against_the_data_and_the_truth(data, tmp_path, 
         assert rows[column].dropna().between(0, 1).all()
     churn = rows[(rows["outcome"] == "churn") & (rows["method"] == "potential")]
     assert len(churn) == 2 and (churn["roc_auc"] > 0.75).all()
+    # how often the list's Save was right: far above the churn rate over all accounts
+    saved = rows[(rows["outcome"] == "true churn") & (rows["method"] == "potential list")]
+    assert (saved["flagged"] > 0).all()
+    assert (saved["flagged_hit_rate"] > 2 * saved["positives"] / saved["accounts"]).all()
+    assert rows.loc[rows["method"] != "potential list", "flagged_hit_rate"].isna().all()
+    assert re.search(
+        rf"{t2} true churn: of the \d+ accounts marked Save, \d+% churned \(\d+% of all accounts\)", out
+    )
     page = (ws / "reports" / "backtest.html").read_text(encoding="utf-8")
     assert "How the list did against what happened next" in page and str(t2) in page
     assert "potential vs the best baseline" in page.lower()
+    assert "right when marked Save" in page and "right when marked Grow" in page
 
 
 def test_an_as_of_whose_outcomes_are_not_in_the_data_is_refused(data, tmp_path, capsys):

@@ -25,6 +25,18 @@ def test_shares_caught_and_money_by_hand():
     assert by["perfect"]["money_caught_tier_a"] == pytest.approx(0.7)
     assert by["perfect"]["caught_top_k"] == 1.0 and by["perfect"]["money_caught_top_k"] == 1.0
     assert by["backwards"]["caught_top_k"] == 0.0
+    assert np.isnan(by["perfect"]["flagged"]) and np.isnan(by["perfect"]["flagged_hit_rate"])
+
+
+def test_the_hit_rate_of_the_accounts_a_method_acted_on():
+    outcome = pd.Series([1, 1, 0, 0, 0, 0, 0, 0, 1, np.nan], index=IDS)
+    scores = pd.Series(np.linspace(1, 0, 10), index=IDS)
+    # marked: a0 (hit), a2 (miss), a9 (outcome not defined: not counted), a5 missing from the flags
+    marked = pd.Series([True, False, True, False, False, False, False, False, False, True], index=IDS).drop(
+        "a5"
+    )
+    (row,) = evaluate(outcome, outcome, {"list": scores}, tier_share=0.2, top_k=3, flags={"list": marked})
+    assert row["flagged"] == 2 and row["flagged_hit_rate"] == 0.5
 
 
 def test_unscored_accounts_rank_last():

@@ -786,6 +786,16 @@ def backtest(
             f"({row.money_caught_tier_a:.0%} of their money), the top {top} held {row.caught_top_k:.0%}",
             highlight=False,
         )
+    listed = summary.table[(summary.table["method"] == "potential list") & (summary.table["flagged"] > 0)]
+    for record in listed.to_dict("records"):
+        outcome = str(record["outcome"])
+        action, happened = ("Save", "churned") if outcome.endswith("churn") else ("Grow", "expanded")
+        base = float(record["positives"]) / float(record["accounts"])
+        out.print(
+            f"{record['as_of']} {outcome}: of the {float(record['flagged']):,.0f} accounts marked {action}, "
+            f"{float(record['flagged_hit_rate']):.0%} {happened} ({base:.0%} of all accounts)",
+            highlight=False,
+        )
     for note in summary.notes:
         _note(note)
     out.print(f"backtest: {summary.paths[0]} and {summary.paths[1]}")

@@ -810,7 +810,10 @@ class Pipeline:
                 scores["logistic"] = pd.Series(probabilities, index=feats.index)
             if bgnbd is not None:
                 scores["bgnbd"] = bgnbd[f"{target}_score"]
-            for row in evaluate(y, at_stake, scores, self._tier_a_share(), top_k):
+            # the list's action for this outcome: how often a Save churned, a Grow expanded
+            acted = ranked["action"] == ("Save" if target == "churn" else "Grow")
+            flags = {"potential list": acted}
+            for row in evaluate(y, at_stake, scores, self._tier_a_share(), top_k, flags):
                 rows.append({"as_of": day, "outcome": outcome, **row})
         return rows
 

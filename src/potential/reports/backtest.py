@@ -19,8 +19,10 @@ CELLS = (
     ("money_caught_tier_a", "share"),
     ("caught_top_k", "share"),
     ("money_caught_top_k", "share"),
+    ("flagged_hit_rate", "share"),
 )
 OURS = ("potential", "potential list")
+UNRANKED = {"flagged_hit_rate"}  # the list's alone: nothing to be best against
 
 
 def _cell(value: Any, kind: str) -> str:
@@ -43,7 +45,11 @@ def write_backtest_page(
                 "cells": [
                     {
                         "text": _cell(row[column], kind),
-                        "best": bool(np.isfinite(row[column]) and row[column] == best[column]),
+                        "best": bool(
+                            column not in UNRANKED
+                            and np.isfinite(row[column])
+                            and row[column] == best[column]
+                        ),
                     }
                     for column, kind in CELLS
                 ],
@@ -57,6 +63,10 @@ def write_backtest_page(
                 "outcome": outcome,
                 "accounts": f"{int(first['accounts']):,}",
                 "positives": f"{int(first['positives']):,}",
+                "base_rate": fmt.percent(first["positives"] / first["accounts"], 0)
+                if first["accounts"]
+                else "",
+                "action": "Save" if str(outcome).endswith("churn") else "Grow",
                 "rows": rows,
             }
         )

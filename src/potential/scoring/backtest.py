@@ -7,7 +7,10 @@ the generator's true events) it reports:
 
 - ROC-AUC and PR-AUC of the method's score against the outcome;
 - the share of the outcome's accounts, and of their money, caught in the method's top group: tier A (the
-  first `tier_share` of accounts by that method's ordering) and the top K accounts.
+  first `tier_share` of accounts by that method's ordering) and the top K accounts;
+- for the list, how often its action was right: of the accounts it marked Save, the share that churned;
+  of those it marked Grow, the share that expanded (`flagged`, `flagged_hit_rate`; beside the outcome's
+  rate over all accounts, positives / accounts).
 
 Money at stake per outcome: for churn the account's baseline spend (what was lost), for expansion the spend
 above the baseline (what was gained). Accounts count only where the outcome is defined (churn and expansion:
@@ -34,6 +37,8 @@ METRIC_COLUMNS = (
     "money_caught_tier_a",
     "caught_top_k",
     "money_caught_top_k",
+    "flagged",
+    "flagged_hit_rate",
 )
 
 
@@ -51,11 +56,14 @@ def evaluate(
     scores: Mapping[str, pd.Series],
     tier_share: float,
     top_k: int,
+    flags: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, float | str | int]]:
     """Metrics of each method's `scores` against a 0/1 `outcome` (index: account_id; NaN = not defined).
 
     `money` is what each positive account brought or cost (only positives count); a method ranks the
-    accounts it scores by its score, highest first, and missing scores rank last.
+    accounts it scores by its score, highest first, and missing scores rank last. `flags` marks, for a
+    method, the accounts it acted on (the list's Save or Grow): their count and the outcome's rate among
+    them (NaN for the other methods).
     """
     defined = outcome.dropna()
     y = defined.to_numpy(dtype=float)
@@ -80,6 +88,11 @@ def evaluate(
             row[f"money_caught_{name}"] = (
                 float(weight[caught].sum() / weight.sum()) if weight.sum() else np.nan
             )
+        row["flagged"], row["flagged_hit_rate"] = np.nan, np.nan
+        if flags is not None and method in flags:
+            marked = flags[method].reindex(defined.index).fillna(False).to_numpy(dtype=bool)
+            row["flagged"] = int(marked.sum())
+            row["flagged_hit_rate"] = float(y[marked].mean()) if marked.any() else np.nan
         rows.append(row)
     return rows
 
