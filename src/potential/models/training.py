@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from potential import interrupt
 from potential.config import Config
@@ -150,7 +151,7 @@ class Calibrator:
         if self.method == "isotonic":
             return np.interp(raw, self.x, self.y)
         if self.method == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.a * _logit(raw) + self.b)))
+            return expit(self.a * _logit(raw) + self.b)
         return raw
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,9 +209,7 @@ class TrainedModel:
             self.booster.predict(X, num_iteration=best, raw_score=True, **threads), dtype=float
         )
         w = self.linear_weight
-        margin = (1.0 - w) * trees + w * self.linear.margin(np.asarray(X, dtype=float))
-        with np.errstate(over="ignore"):  # exp overflows only where the probability is 0 to double precision
-            return 1.0 / (1.0 + np.exp(-margin))
+        return expit((1.0 - w) * trees + w * self.linear.margin(np.asarray(X, dtype=float)))
 
     def raw(self, features: pd.DataFrame) -> np.ndarray:
         return self.raw_encoded(self.spec.encode(features))
@@ -563,13 +562,19 @@ def fit_linear(
     `training.linear_penalty`; None when `training.linear_weight` is 0 or the rows hold one class only."""
     if config.training.linear_weight <= 0:
         return None
-    known = rows & ts.labels[target].notna()
-    y = ts.labels.loc[known, target].to_numpy(dtype=float)
+    X, y = _encoded_rows(ts, target, rows, spec)
     if len(np.unique(y)) < 2:
         return None
     weight = balanced_weights(y) if config.training.class_weight == "balanced" else None
-    X = spec.encode(ts.features[known]).to_numpy()
     return LinearPart.fit(X, y, category_levels(spec), weight, config.training.linear_penalty)
+
+
+def _encoded_rows(
+    ts: TrainingSet, target: str, rows: pd.Series, spec: FeatureSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """The encoded matrix and the 0/1 labels of `rows` of the training set where `target` is known."""
+    known = rows & ts.labels[target].notna()
+    return spec.encode(ts.features[known]).to_numpy(), ts.labels.loc[known, target].to_numpy(dtype=float)
 
 
 def category_levels(spec: FeatureSpec) -> dict[int, int]:
@@ -667,9 +672,7 @@ class LogisticBaseline:
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """[P(0), P(1)] per row, as scikit-learn's classifiers give them."""
-        margin = self.part.margin(self.spec.encode(features).to_numpy())
-        with np.errstate(over="ignore"):
-            p = 1.0 / (1.0 + np.exp(-margin))
+        p = expit(self.part.margin(self.spec.encode(features).to_numpy()))
         return np.column_stack([1.0 - p, p])
 
 
@@ -690,12 +693,8 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
 def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> LogisticBaseline:
     """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
     train and calibration slices, where the target is known). Score with `predict_proba(X)`."""
-    if rows is None:
-        rows = ts.slice.isin(["train", "calibration"])
-    rows = rows & ts.labels[target].notna()
     spec = FeatureSpec.from_frame(ts.features)
-    X = spec.encode(ts.features[rows]).to_numpy()
-    y = ts.labels.loc[rows, target].to_numpy(dtype=float)
+    X, y = _encoded_rows(ts, target, ts.slice.isin(["train", "calibration"]) if rows is None else rows, spec)
     return LogisticBaseline(spec, LinearPart.fit(X, y, category_levels(spec), penalty=PENALTY_C))
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from potential.features.registry import phrase, speaks_to
 from potential.models.training import TrainedModel
@@ -76,11 +77,9 @@ def contributions(
     prob = _calibrated(model, X, n_jobs)
     bias = float(phi[0, -1]) if len(phi) else 0.0
     phi_features = phi[:, :-1]
-    base = (
-        float(model.calibrator(np.array([1.0 / (1.0 + np.exp(-bias))]))[0])
-        if model.calibrator
-        else 1.0 / (1.0 + np.exp(-bias))
-    )
+    base = float(expit(bias))
+    if model.calibrator:
+        base = float(model.calibrator(np.array([base]))[0])
     total = phi_features.sum(axis=1)
     delta = prob - base
     scale = np.divide(delta, total, out=np.zeros_like(delta), where=np.abs(total) > 1e-12)
