@@ -522,7 +522,7 @@ class Tracker:
                 "parent_run_id": runs.get("tags.mlflow.parentRunId"),
             }
         )
-        for metric in ("roc_auc", "pr_auc", "lift_at_20", "brier", "mae", "spearman", "lift_at_10"):
+        for metric in (*METRICS, "lift_at_10"):  # lift_at_10 for the model card's baselines
             column = f"metrics.{metric}"
             out[metric] = runs[column] if column in runs.columns else np.nan
         out["champion"] = out["run_id"].isin(champion_runs)
