@@ -23,7 +23,7 @@ def test_labels_by_hand():
         + [("b", pd.Timestamp("2024-05-01"), 1000.0), ("b", pd.Timestamp("2024-06-01"), -10.0)]
         # c: one order in 2023: not active in the 180 days before the cutoff
         + [("c", pd.Timestamp("2023-01-01"), 50.0)]
-        # d: new in May, a bigger second order in July: too young to be expanding
+        # d: new in May, a bigger second order in July: too young to tell whether it is expanding
         + [("d", pd.Timestamp("2024-05-01"), 1000.0), ("d", pd.Timestamp("2024-07-10"), 3000.0)]
         # e: 1,000 a month until March, quiet April-June, then a 2,500 catch-up and 1,000: a rebound
         + [("e", d, x) for _, d, x in monthly("2023-05-01", "2024-03-01", 20, 1000.0)]
@@ -38,7 +38,8 @@ def test_labels_by_hand():
     expected = pd.DataFrame(
         {
             "churn": [0.0, 1.0, 0.0, 0.0],
-            "expansion": [1.0, 0.0, 0.0, 0.0],
+            # b, d: first order under one horizon before the cutoff: no baseline, expansion unknown
+            "expansion": [1.0, np.nan, np.nan, 0.0],
             "horizon_spend": [2300.0, 0.0, 3000.0, 3500.0],
             "previous_spend": [1500.0, 990.0, 1000.0, 0.0],
             # a, e: last year's Jul-Sep (1,500; 3,000) beats the run rate (6,000 x 90/365; 9,000 x 90/365)

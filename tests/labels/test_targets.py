@@ -161,12 +161,14 @@ def test_same_history_in_a_currency_1000x_smaller_gets_the_same_labels():
     np.testing.assert_allclose(small["baseline_spend"] * 1000, big["baseline_spend"])
 
 
-def test_new_account_second_order_is_not_expansion():
+def test_new_account_has_no_expansion_label():
     # first order on 2024-12-10, 1,500 a month from January
     tx = frame(a=[("2024-12-10", 1000)] + monthly("2025-01-01", "2025-05-01", 1500.0, day=20))
     row = labels(tx).loc["a"]
     assert row["baseline_spend"] == pytest.approx(1000.0)  # 22 days of history count as one horizon
-    assert row["expansion"] == 0.0 and row["churn"] == 0.0  # not established: no baseline to grow against
+    assert row["churn"] == 0.0
+    # not established: no baseline to grow against, so unknown (not "no": new accounts do expand)
+    assert np.isnan(row["expansion"])
 
 
 def test_young_account_run_rate_is_scaled_by_its_history():
@@ -299,3 +301,38 @@ def test_buying_curve_spreads_each_order_over_the_days_since_the_previous_one():
     # nothing on or after `end` is on the curve
     cut = BuyingCurve.build(Events.from_frame(tx, pd.Index(["a", "b"])), start + 30)
     assert cut.at(start + 40)[0] == pytest.approx(200.0)
+
+
+def test_a_trial_order_days_before_a_regular_one_is_paid_for_with_it(monkeypatch):
+    # 2,000 every two months to October 2024, then one 12,000 order on 2025-04-15 paying for the six months
+    # since; a trial order of 80 two days before it must not leave the big order a two-day burst
+    bimonthly = [
+        (m + pd.Timedelta(days=14), 2000.0) for m in pd.date_range("2023-06-01", "2024-10-01", freq="2MS")
+    ]
+    plain = frame(a=bimonthly + [("2025-04-15", 12000.0)])
+    trial = frame(a=bimonthly + [("2025-04-13", 80.0), ("2025-04-15", 12000.0)])
+    ratio, before, after_level, late = step_at(trial, "2025-02-15")
+    assert ratio == pytest.approx(step_at(plain, "2025-02-15")[0], rel=0.01) == pytest.approx(1.0)
+    assert after_level == pytest.approx((12000 + 80) / 182, rel=0.01)  # spread over Oct 15 .. Apr 15
+    # kept apart, the trial's knot leaves the 12,000 on two days: a level 3.4x the year's, 6.9x late
+    monkeypatch.setattr("potential.labels.targets.JOIN_GAP", 0.0)
+    ratio, _, _, late = step_at(trial, "2025-02-15")
+    assert ratio > 3 and late > 6
+
+
+def test_buying_curve_joins_order_days_closer_than_half_the_accounts_mean_gap():
+    # orders every 30 days; a split delivery on Mar 3 (2 days after Mar 1): mean gap 90 / 4 = 22.5 days
+    tx = frame(
+        a=[
+            ("2025-01-01", 100),
+            ("2025-01-31", 100),
+            ("2025-03-01", 60),
+            ("2025-03-03", 40),
+            ("2025-04-01", 100),
+        ]
+    )
+    curve = BuyingCurve.build(Events.from_frame(tx, pd.Index(["a"])), day_of(AS_OF))
+    start = day_of(pd.Timestamp("2025-01-31")) + 1  # the end of the Jan 31 order-day
+    # the two March order-days pay together for Feb 1 .. Mar 3 (31 days): 100 / 31 a day throughout
+    assert curve.level(start, start + 10)[0] == pytest.approx(100 / 31)
+    assert curve.level(start + 28, start + 31)[0] == pytest.approx(100 / 31)

@@ -24,6 +24,9 @@ Buying level — what the step detector reads (`BuyingCurve`): each account's cu
 piecewise-linear function of time, an order-day's spend spread evenly over the days since the account's
 previous order-day (a replenishment order pays for what was used since the last one). A quarterly buyer's
 level is then as smooth as a monthly buyer's, and "level over [a, b)" is the curve's rise over the span.
+Order-days closer together than JOIN_GAP of the account's mean gap between order-days are one order: a split
+delivery, or a small trial order days before a regular one, pays with it for the use since the order before
+(spread over the day between them, a regular order would read as a burst of several months' buying).
 
 Step ratio at a candidate step point p (`step_ratio`), with w = the level window (4/3 of a horizon, within
 [60, 365] days):
@@ -46,8 +49,10 @@ Expansion — a sustained step up of the buying level inside the horizon, all th
    a currency 1000x smaller gets the same labels. It is per account (not a portfolio statistic) so a label
    depends only on its account's own events and is the same whether the portfolio is scored whole or in
    partitions.
-3. the account is established: its first order is at least one horizon before C. Younger accounts have no
-   baseline to grow against yet, so their expansion label is 0.
+3. the account is established: its first order is at least one horizon before C. A younger account has no
+   baseline to grow against yet, so whether it expands is unknown: its expansion label is missing (NaN),
+   and the row neither trains nor tests the expansion model. A 0 would teach that new accounts do not
+   expand, and they do.
 
 The labels read events after the horizon (up to C + h + w, the level window after the last step point);
 features never do. The label of the latest cutoffs sees less of that window (the data's end), so a step
@@ -99,6 +104,7 @@ from potential.features.timebase import day_of, to_days
 
 YEAR_DAYS = 365
 STEP_POINTS = 6  # candidate step points per horizon (every 15 days of a 90-day horizon)
+JOIN_GAP = 0.5  # order-days closer than this share of the account's mean gap between order-days are one order
 CURVE_KEY = 1 << 32  # (account code, day) packed into one sortable number (exact in float64)
 MONEY_COLUMNS = ("horizon_spend", "previous_spend", "baseline_spend", "uplift")
 TARGET_COLUMNS = ("churn", "expansion", *MONEY_COLUMNS)  # what `targets_at` returns besides `active`
@@ -261,8 +267,10 @@ class BuyingCurve:
 
     An order-day's spend is spread evenly over the days since the account's previous order-day (a
     replenishment order pays for what was used since the last one), so a quarterly buyer's level is as
-    smooth as a monthly buyer's. The first order-day's spend is spread over its own day. The curve has a
-    knot at the end of each order-day; it is 0 before an account's first one and its total after the last.
+    smooth as a monthly buyer's. The first order-day's spend is spread over its own day. An order-day
+    followed within JOIN_GAP x the account's mean gap by the next is joined to it (no knot of its own: the
+    two are spread together). The curve has a knot at the end of each remaining order-day; it is 0 before
+    an account's first one and its total after the last.
     Only order-days strictly before `end` (the first day the data does not cover) are on the curve, and
     it is read no later than `end`. `known` is how far the data tells an account's level: `end`, unless
     its last order-day is closer to `end` than the gap before that order (it has not been silent for
@@ -288,15 +296,22 @@ class BuyingCurve:
         spend = np.bincount(inverse, weights=events.amount[keep])
         code, day = uniques // CURVE_KEY, (uniques % CURVE_KEY).astype(float) + 1.0  # the day's end
         first = np.r_[True, code[1:] != code[:-1]]
-        total = np.cumsum(spend)
-        starts = np.flatnonzero(first)
-        offset = np.repeat(np.r_[0.0, total][starts], np.diff(np.r_[starts, len(code)]))
-        knot_code = np.r_[code, code[first]]
-        knot_day = np.r_[day, day[first] - 1.0]
-        knot_value = np.r_[total - offset, np.zeros(len(starts))]
-        order = np.lexsort((knot_day, knot_code))
         last = np.r_[code[1:] != code[:-1], True]
-        gap = np.where(first, np.inf, np.diff(day, prepend=np.nan))  # days since the previous order-day
+        starts = np.flatnonzero(first)
+        count = np.diff(np.r_[starts, len(code)])
+        total = np.cumsum(spend)
+        value = total - np.repeat(np.r_[0.0, total][starts], count)
+        mean_gap = (day[last] - day[first]) / np.maximum(count - 1, 1)
+        joined = ~last & (np.r_[np.diff(day), np.inf] < JOIN_GAP * np.repeat(mean_gap, count))
+        zero_code, zero_day = code[first], day[first] - 1.0
+        code, day, value = code[~joined], day[~joined], value[~joined]
+        knot_code = np.r_[code, zero_code]
+        knot_day = np.r_[day, zero_day]
+        knot_value = np.r_[value, np.zeros(len(starts))]
+        order = np.lexsort((knot_day, knot_code))
+        first = np.r_[True, code[1:] != code[:-1]]
+        last = np.r_[code[1:] != code[:-1], True]
+        gap = np.where(first, np.inf, np.diff(day, prepend=np.nan))  # days since the previous order
         known = np.full(events.n_accounts, float(end))
         recent = last & (end - day < gap)
         known[code[recent]] = day[recent]
@@ -433,9 +448,11 @@ def expansion_label(
     min_extra_orders: float,
 ) -> np.ndarray:
     """1.0 where an established account's buying level stepped up inside the horizon (`step_up`) by at least
-    `min_extra_orders` of its average order-day over a horizon (rules 1-3 of the module docstring)."""
+    `min_extra_orders` of its average order-day over a horizon (rules 1-3 of the module docstring), 0.0
+    where it did not, NaN where the account is not established (no baseline: unknown, not "no")."""
     material = extra_per_day * horizon_days >= min_extra_orders * typical_order
-    return (established & stepped & material & (extra_per_day > 0)).astype(float)
+    grew = (stepped & material & (extra_per_day > 0)).astype(float)
+    return np.where(established, grew, np.nan)
 
 
 def targets_at(
