@@ -44,6 +44,20 @@ def test_backtest_over_two_dates_against_the_data_and_the_truth(data, tmp_path, 
     assert (saved["flagged"] > 0).all()
     assert (saved["flagged_hit_rate"] > 2 * saved["positives"] / saved["accounts"]).all()
     assert rows.loc[rows["method"] != "potential list", "flagged_hit_rate"].isna().all()
+    # accounts the generator churned before the as-of (still active in the lookback) have no churn left to
+    # predict: the true-churn rows leave them out, the true-expansion rows keep them
+    events = pd.read_csv(data / "truth_events.csv", parse_dates=["date"])
+    tx = pd.read_csv(data / "transactions.csv", parse_dates=["date"])
+    at = pd.Timestamp(t2)
+    active = set(
+        tx.loc[
+            (tx["date"] < at) & (tx["date"] >= at - pd.Timedelta(days=180)) & (tx["amount"] > 0), "account_id"
+        ]
+    )
+    gone = set(events.loc[(events["kind"] == "churn") & (events["date"] < at), "account_id"]) & active
+    ours = rows[(rows["method"] == "potential") & (rows["as_of"] == str(t2))].set_index("outcome")
+    assert len(gone) > 0
+    assert ours.loc["true churn", "accounts"] == ours.loc["true expansion", "accounts"] - len(gone)
     assert re.search(
         rf"{t2} true churn: of the \d+ accounts marked Save, \d+% churned \(\d+% of all accounts\)", out
     )

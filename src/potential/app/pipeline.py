@@ -127,8 +127,9 @@ def truth_metrics(
 
     `truth` is the synthetic portfolio's events (account_id, date, kind) or its per-account truth table
     (churn_date, expansion_date). For each test row (account, cutoff) the outcome is whether the generator's
-    event of that kind happened in [cutoff, cutoff + horizon). A label can look good on itself while missing
-    what happens; this is the check that it does not.
+    event of that kind happened in [cutoff, cutoff + horizon); for churn, rows whose account the generator
+    had churned before the cutoff are left out (nothing left to predict). A label can look good on itself
+    while missing what happens; this is the check that it does not.
     """
     from potential.data.truth import events_from_truth
 
@@ -145,9 +146,13 @@ def truth_metrics(
         )
         y = np.zeros(len(accounts))
         y[joined.loc[inside, "row"].unique()] = 1.0
+        keep = np.ones(len(accounts), dtype=bool)
+        if target == "churn":
+            keep[joined.loc[joined["date"] < joined["cutoff"], "row"].unique()] = False
+        y = y[keep]
         if len(np.unique(y)) < 2:
             continue
-        scores = np.asarray(result.test_scores, dtype=float)
+        scores = np.asarray(result.test_scores, dtype=float)[keep]
         out[f"true_roc_auc_{target}"] = classification_metrics(y, scores, probabilities=False)["roc_auc"]
         out[f"true_positives_{target}"] = float(y.sum())  # how far to trust it: few events, wide error
         out[f"label_roc_auc_{target}"] = result.metrics["roc_auc"]
@@ -744,7 +749,7 @@ class Pipeline:
         self, data: InputData, as_of: pd.Timestamp, top_k: int, truth: pd.DataFrame | None, notes: list[str]
     ) -> list[dict[str, Any]]:
         """Train on the events before `as_of`, rank, and score every method against the next horizon."""
-        from potential.data.truth import true_outcomes
+        from potential.data.truth import churned_before, true_outcomes
         from potential.features.btyd import btyd_scores
         from potential.models.training import fit_logistic, rule_scores
         from potential.scoring.backtest import evaluate
@@ -793,6 +798,8 @@ class Pipeline:
         outcome_sets = [(target, outcomes[target], money[target]) for target in TARGETS]
         if truth is not None:
             real = true_outcomes(truth, as_of, h).reindex(outcomes.index).fillna(0.0)
+            # an account the generator churned before the as-of has no churn left to predict
+            real.loc[real.index.isin(churned_before(truth, as_of)), "churn"] = np.nan
             outcome_sets += [(f"true {target}", real[target], money[target]) for target in TARGETS]
         for outcome, y, at_stake in outcome_sets:
             target = outcome.removeprefix("true ")
