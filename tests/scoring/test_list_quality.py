@@ -68,6 +68,17 @@ def test_counts_per_as_of_tier_and_action_are_exact():
     assert list(out.loc[out["by"] == "action", "group"]) == ["Save", "Grow", "Nurture", "Maintain"]
 
 
+def test_expanders_are_predicted_for_the_accounts_whose_expansion_is_known():
+    # A3 was too young at the list's as-of to have an expansion outcome: its P(expand) is not counted
+    outcomes = outcomes_jan()
+    outcomes.loc["A3", "expansion"] = np.nan
+    whole = list_quality(history(), {"2025-01-01": outcomes}, horizon_days=90).set_index(["by", "group"])
+    whole = whole.loc[("all", "all")]
+    assert whole["predicted_expanders"] == pytest.approx(0.05 + 0.6 + 0.3)
+    assert whole["expected_revenue_gained"] == pytest.approx(0.05 * 100 + 0.6 * 300 + 0.3 * 80)
+    assert whole["predicted_churners"] == pytest.approx(0.8 + 0.1 + 0.4 + 0.2)  # its churn is known
+
+
 def test_only_as_ofs_whose_horizon_has_passed_qualify():
     last = pd.Timestamp("2025-03-31")
     assert horizon_passed(pd.Timestamp("2025-01-01"), 90, last)  # window ends on the last day

@@ -11,8 +11,10 @@ Per as-of, for the whole list, per tier and per action (`QUALITY_COLUMNS`):
 - accounts: on the list; observed: those with an outcome (active in the lookback before T; prospects and
   lapsed accounts have none). Every other column sums over the observed accounts only, so the predicted and
   the actual figures speak for the same accounts.
-- predicted_churners = sum of P(churn), actual_churners = churned accounts; the same for expanders.
-  A calibrated model has the two close for the whole list; per tier and action they show where it errs.
+- predicted_churners = sum of P(churn), actual_churners = churned accounts; the same for expanders, over
+  the observed accounts whose expansion is known (an account younger than one horizon at T has no
+  baseline to grow against: its expansion outcome is missing, `labels.targets`). A calibrated model has
+  the two close for the whole list; per tier and action they show where it errs.
 - expected_revenue_lost = sum of P(churn) x revenue_at_risk, revenue_lost = sum of the churners' baseline
   spend; expected_revenue_gained = sum of P(expand) x expected_uplift, revenue_gained = sum of the
   expanders' spend above the growth bar. Money is in the data's currency.
@@ -114,7 +116,8 @@ def _sums(frame: pd.DataFrame) -> dict[str, object]:
     seen = frame[frame["observed"]]
     churned = seen["y_churn"].fillna(0) > 0
     expanded = seen["y_expansion"].fillna(0) > 0
-    p_churn, p_expand = seen["churn_probability"], seen["expansion_probability"]
+    p_churn = seen["churn_probability"]
+    p_expand = seen["expansion_probability"].where(seen["y_expansion"].notna())
     return {
         "accounts": len(frame),
         "observed": len(seen),
