@@ -252,6 +252,38 @@ def test_top_drivers_pick_the_strongest_allowed_features_ties_by_name():
     assert drivers["phrase"].map(len).gt(0).all()
 
 
+def test_a_raising_driver_takes_the_last_place_when_the_strongest_all_lower_the_probability():
+    # c's three strongest expansion drivers hold it back; the strongest that raises it (0.006, not 0.005)
+    # takes the third place, so a Grow can say why it may grow; d has no raising driver and keeps its top 3
+    rows = [
+        ("c", "expansion", "spend_365d", -0.03),
+        ("c", "expansion", "orders_90d", -0.02),
+        ("c", "expansion", "spend_trend_90d", -0.01),
+        ("c", "expansion", "exec_contacts_180d", -0.009),
+        ("c", "expansion", "new_contacts_90d", 0.006),
+        ("c", "expansion", "products_365d", 0.005),
+        ("d", "expansion", "spend_365d", -0.03),
+        ("d", "expansion", "orders_90d", -0.02),
+        ("d", "expansion", "spend_trend_90d", -0.01),
+        ("d", "expansion", "exec_contacts_180d", -0.009),
+    ]
+    long = pd.DataFrame(rows, columns=["account_id", "target", "feature", "contribution"]).assign(
+        value=1.0, value_text="", base=0.1
+    )
+    drivers = top_drivers(long)
+    got = drivers.groupby("account_id")["feature"].agg(list).to_dict()
+    assert got == {
+        "c": ["spend_365d", "orders_90d", "new_contacts_90d"],
+        "d": ["spend_365d", "orders_90d", "spend_trend_90d"],
+    }
+    # the reasons of c, led by expansion, open with the driver that raises it
+    items = reason_items(
+        drivers, None, pd.Index(["c", "d"]), lead=pd.Series({"c": "expansion", "d": "expansion"})
+    )
+    first = items[items["position"] == 1].set_index("account_id")["points"]
+    assert first["c"] == 0.6 and first["d"] == -3.0
+
+
 def test_drivers_read_from_the_contributions_match_top_drivers_of_the_long_table(trained):
     from potential.scoring.explain import explained_drivers
 

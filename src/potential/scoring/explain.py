@@ -179,13 +179,23 @@ def long_explanations(
 MIN_DRIVER_POINTS = 0.0005  # a driver moves its probability by at least this (0.05 points)
 
 
-def _strongest(size: np.ndarray, names: list[str], allowed: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    """(row, column, place) of the k largest |contribution|s `size` [rows x features] of each row, among the
-    `allowed` features at or above MIN_DRIVER_POINTS; largest first, ties to the first feature name."""
+def _strongest(points: np.ndarray, names: list[str], allowed: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """(row, column, place) of the k largest |contribution|s of `points` [rows x features] in each row, among
+    the `allowed` features at or above MIN_DRIVER_POINTS; largest first, ties to the first feature name.
+    When none of the k raises the probability and a smaller one does, the strongest such takes the k-th
+    place (`top_drivers`)."""
     by_name = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    size = np.abs(points)
     eligible = (size >= MIN_DRIVER_POINTS) & allowed[None, :]  # NaN (an absent cell) is never eligible
     masked = np.where(eligible, size, -1.0)[:, by_name]
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    raising = np.where(points[:, by_name] > 0, masked, -1.0)
+    best = np.argmax(raising, axis=1)  # the first of equal sizes: the first name
+    has_raising = raising[np.arange(len(raising)), best] >= 0
+    in_top = (np.take_along_axis(raising, order, axis=1) >= 0).any(axis=1)
+    swap = has_raising & ~in_top & (order.shape[1] == k)
+    if k > 0:
+        order[swap, k - 1] = best[swap]
     rows, place = np.nonzero(np.take_along_axis(masked, order, axis=1) >= 0)
     return rows, by_name[order[rows, place]], place
 
@@ -210,6 +220,10 @@ def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     may be named as a reason for that target (`features.registry.speaks_to`) and move it by at least
     MIN_DRIVER_POINTS; sorted by account, target, |contribution| (largest first), feature.
 
+    When none of the k raises the target's probability and a smaller driver does, the strongest raising
+    one takes the k-th place: an account singled out for that target can show why (`reason_items` puts
+    the raising drivers of its leading target first), even when larger factors hold its probability back.
+
     Any long table (an account may have several rows per feature, e.g. one per cutoff); `explained_drivers`
     gives the same rows faster from the contribution matrices.
     """
@@ -227,8 +241,16 @@ def top_drivers(long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     group = account_code[order].astype(np.int64) * len(targets) + target_code[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     place = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    chosen = order[place < k]
-    return _ordered_drivers(long, rows[chosen], [np.arange(len(chosen))])
+    chosen = place < k
+    if k > 0 and len(order):
+        # the strongest raising driver takes the k-th place of a group whose k strongest all lower it
+        raising = long["contribution"].to_numpy(dtype=float)[rows][order] > 0
+        first_up = np.minimum.reduceat(np.where(raising, place, np.iinfo(np.int64).max), starts)
+        late = np.flatnonzero((first_up >= k) & (first_up < np.iinfo(np.int64).max))
+        chosen[starts[late] + k - 1] = False
+        chosen[starts[late] + first_up[late]] = True
+    picked = order[chosen]
+    return _ordered_drivers(long, rows[picked], [np.arange(len(picked))])
 
 
 def explained_drivers(parts: list[tuple[str, pd.DataFrame]], long: pd.DataFrame, k: int = 3) -> pd.DataFrame:
@@ -247,7 +269,7 @@ def explained_drivers(parts: list[tuple[str, pd.DataFrame]], long: pd.DataFrame,
         n, width = points.shape
         names = [str(c) for c in points.columns]
         allowed = np.array([speaks_to(f, target) for f in names], dtype=bool)
-        rows, columns, place = _strongest(np.abs(points.to_numpy(dtype=float)), names, allowed, k)
+        rows, columns, place = _strongest(points.to_numpy(dtype=float), names, allowed, k)
         account = np.asarray([str(a) for a in _account_ids(points)], dtype=object)
         positions.append(offset + rows * width + columns)
         keys.append((account[rows], np.full(len(rows), target_place), place))
