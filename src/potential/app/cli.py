@@ -786,10 +786,13 @@ def backtest(
             f"({row.money_caught_tier_a:.0%} of their money), the top {top} held {row.caught_top_k:.0%}",
             highlight=False,
         )
+    from potential.scoring.backtest import list_action  # loaded by the backtest that just ran
+
     listed = summary.table[(summary.table["method"] == "potential list") & (summary.table["flagged"] > 0)]
     for record in listed.to_dict("records"):
         outcome = str(record["outcome"])
-        action, happened = ("Save", "churned") if outcome.endswith("churn") else ("Grow", "expanded")
+        action = list_action(outcome)
+        happened = "churned" if action == "Save" else "expanded"
         base = float(record["positives"]) / float(record["accounts"])
         out.print(
             f"{record['as_of']} {outcome}: of the {float(record['flagged']):,.0f} accounts marked {action}, "

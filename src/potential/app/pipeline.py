@@ -752,7 +752,7 @@ class Pipeline:
         from potential.data.truth import churned_before, true_outcomes
         from potential.features.btyd import btyd_scores
         from potential.models.training import fit_logistic, rule_scores
-        from potential.scoring.backtest import evaluate
+        from potential.scoring.backtest import evaluate, list_action
         from potential.scoring.rating import load_profile
         from potential.tracking.store import Champion
 
@@ -818,7 +818,7 @@ class Pipeline:
             if bgnbd is not None:
                 scores["bgnbd"] = bgnbd[f"{target}_score"]
             # the list's action for this outcome: how often a Save churned, a Grow expanded
-            acted = ranked["action"] == ("Save" if target == "churn" else "Grow")
+            acted = ranked["action"] == list_action(target)
             flags = {"potential list": acted}
             for row in evaluate(y, at_stake, scores, self._tier_a_share(), top_k, flags):
                 rows.append({"as_of": day, "outcome": outcome, **row})

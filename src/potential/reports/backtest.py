@@ -11,6 +11,7 @@ import pandas as pd
 from potential.data.io import write_text
 from potential.reports import _environment
 from potential.reports import format as fmt
+from potential.scoring.backtest import list_action
 
 CELLS = (
     ("roc_auc", "auc"),
@@ -66,7 +67,7 @@ def write_backtest_page(
                 "base_rate": fmt.percent(first["positives"] / first["accounts"], 0)
                 if first["accounts"]
                 else "",
-                "action": "Save" if str(outcome).endswith("churn") else "Grow",
+                "action": list_action(str(outcome)),
                 "rows": rows,
             }
         )

@@ -42,6 +42,14 @@ METRIC_COLUMNS = (
 )
 
 
+LIST_ACTION = {"churn": "Save", "expansion": "Grow"}  # the list's action whose hit rate each target measures
+
+
+def list_action(outcome: str) -> str:
+    """The list's action an outcome ("churn", "true expansion", ...) judges: Save for churn, Grow for expansion."""
+    return LIST_ACTION[outcome.removeprefix("true ")]
+
+
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
     """A mask of the `n` highest scores; ties broken by position (the caller's stable account order)."""
     order = np.argsort(-scores, kind="mergesort")
