@@ -519,7 +519,7 @@ def train_target(
             calibrator=refit_calibrator(config, float(np.mean(labelled))),
             linear=fit_linear(ts, target, rows, spec, config) if linear else None,
         )
-    baselines = train_baselines(ts, target, slices, y)
+    baselines = train_baselines(ts, target, slices, y, spec)
     importance = pd.DataFrame(  # of the booster that is published
         {"feature": list(spec.columns), "gain": model.booster.feature_importance("gain")}
     ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
@@ -690,23 +690,30 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
     return 1.0 - rfm if target == "churn" else rfm
 
 
-def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> LogisticBaseline:
+def fit_logistic(
+    ts: TrainingSet, target: str, rows: pd.Series | None = None, spec: FeatureSpec | None = None
+) -> LogisticBaseline:
     """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
-    train and calibration slices, where the target is known). Score with `predict_proba(X)`."""
-    spec = FeatureSpec.from_frame(ts.features)
+    train and calibration slices, where the target is known). Score with `predict_proba(X)`. `spec`: the
+    training set's feature spec when the caller has built it already."""
+    spec = spec if spec is not None else FeatureSpec.from_frame(ts.features)
     X, y = _encoded_rows(ts, target, ts.slice.isin(["train", "calibration"]) if rows is None else rows, spec)
     return LogisticBaseline(spec, LinearPart.fit(X, y, category_levels(spec), penalty=PENALTY_C))
 
 
 def train_baselines(
-    ts: TrainingSet, target: str, slices: dict[str, pd.Series], y: dict[str, np.ndarray]
+    ts: TrainingSet,
+    target: str,
+    slices: dict[str, pd.Series],
+    y: dict[str, np.ndarray],
+    spec: FeatureSpec | None = None,
 ) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     X_test = ts.features[slices["test"]]
     rule = rule_scores(X_test, target)
     if rule is not None:
         out["rfm_rule"] = classification_metrics(y["test"], rule, probabilities=False)
-    pipe = fit_logistic(ts, target, slices["train"] | slices["calibration"])
+    pipe = fit_logistic(ts, target, slices["train"] | slices["calibration"], spec)
     out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(X_test)[:, 1])
     return out
 
