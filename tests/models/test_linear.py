@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potential.models.linear import MIN_LEVEL_ROWS, PENALTY_C, LinearPart, signed_log
-from potential.models.training import FeatureSpec
+from potential.models.linear import MIN_LEVEL_ROWS, PENALTY_C, Design, LinearPart, signed_log
+from potential.models.training import FeatureSpec, LinearRows, balanced_weights
 
 
 def classic_pipeline(frame: pd.DataFrame):
@@ -136,3 +136,56 @@ def test_a_stronger_penalty_lets_correlated_columns_share_the_credit():
     assert abs(loose.coef[0] - loose.coef[1]) > 0.5 * abs(sum(loose.coef))
     assert shrunk.coef[0] > 0 and shrunk.coef[1] > 0
     assert abs(shrunk.coef[0] - shrunk.coef[1]) < 0.01 * sum(shrunk.coef)
+
+
+def test_a_design_learnt_on_some_rows_fills_any_and_reads_its_fit_back(table):
+    """`Design.matrix` of rows it was not learnt on (constants of the learning rows), and `solution`, the
+    inverse of the fit's mapping: the part's margin is the design's linear predictor."""
+    frame, y, spec, levels = table
+    X = spec.encode(frame).to_numpy()
+    design = Design.learn(X[:3000], levels)
+    Z = design.matrix(X)
+    orders = spec.columns.index("orders")
+    value = design.slots.index((orders, "value", 0))
+    filled = np.where(np.isnan(X[3000:, orders]), design.median[orders], X[3000:, orders])
+    np.testing.assert_allclose(
+        Z[3000:, value], (signed_log(filled) - design.mean[orders]) / design.scale[orders], rtol=1e-12
+    )
+    part = LinearPart.fit_design(design, Z[:3000], y[:3000])
+    beta = design.solution(part)
+    np.testing.assert_allclose(part.margin(X), Z @ beta[:-1] + beta[-1], atol=1e-10)
+    numbers = [i for i, (_, kind, _) in enumerate(design.slots) if kind != "level"]
+    assert np.allclose(Z[:3000, numbers].mean(axis=0), 0)  # standardised on the rows it was learnt on
+
+
+def test_nested_fits_share_one_design_and_reach_the_optimum_of_a_fresh_start(table):
+    """A training run's three regressions (`LinearRows`): each starts where the previous ended, on a leading
+    block of one matrix, and lands where a fit from zero lands."""
+    frame, y, spec, levels = table
+    n = len(frame)
+    slices = {
+        name: pd.Series((np.arange(n) >= lo) & (np.arange(n) < hi), index=frame.index)
+        for name, lo, hi in (("train", 0, 2800), ("calibration", 2800, 3400), ("test", 3400, n))
+    }
+
+    class Rows:  # the two fields of a training set LinearRows reads
+        features = frame
+        labels = pd.DataFrame({"churn": y.astype(float)}, index=frame.index)
+
+    rows = LinearRows.of(Rows, "churn", slices, spec, through="test")  # type: ignore[arg-type]
+    assert rows.ends == {"train": 2800, "calibration": 3400, "test": n}
+    X = spec.encode(frame).to_numpy()
+    validation = rows.fit("train", 0.02, "balanced")
+    refit = rows.fit("test", 0.02, "balanced")
+    baseline = rows.fit("calibration", PENALTY_C)
+    assert rows._last is not None  # the next fit would start from the baseline's solution
+    for part, stop, weight, penalty in (
+        (validation, 2800, balanced_weights(y[:2800]), 0.02),
+        (refit, n, balanced_weights(y), 0.02),
+        (baseline, 3400, None, PENALTY_C),
+    ):
+        fresh = LinearPart.fit_design(rows.design, rows.Z[:stop], y[:stop], weight, penalty)
+        np.testing.assert_allclose(part.margin(X), fresh.margin(X), atol=1e-3)  # the solver's tolerance
+    # the unweighted baseline's mean probability is its rows' rate, not the balanced fit's one half
+    assert np.mean(1 / (1 + np.exp(-baseline.margin(X[:3400])))) == pytest.approx(y[:3400].mean(), abs=0.005)
+    assert abs(y.mean() - 0.5) > 0.05

@@ -48,6 +48,111 @@ def _standardise(values: np.ndarray) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
+class Design:
+    """The regression's input, learnt from training rows of the encoded matrix: its design columns, one
+    `Slot` each, and the constants that turn a row into them (medians, means, scales, the levels kept).
+
+    Learnt once, it can fill the design of more rows than it was learnt on: a training run fits the
+    validation model, the baseline and the refit on nested row sets of one matrix (`training.LinearRows`).
+    """
+
+    slots: tuple[
+        tuple[int, str, int], ...
+    ]  # (column, "value" | "flag" | "level", code); code -1: shared level
+    n_levels: Mapping[int, int]
+    kept: Mapping[int, np.ndarray]  # categorical column -> per code (and "other"): has a design column
+    median: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    flag_mean: np.ndarray
+    flag_scale: np.ndarray
+
+    @classmethod
+    def learn(cls, X: np.ndarray, n_levels: Mapping[int, int]) -> Design:
+        """The design of the encoded matrix `X`; `n_levels` maps each categorical column to its number of
+        training categories (codes 0..n-1; NaN or any other value: missing)."""
+        X = np.asarray(X, dtype=float)
+        k = X.shape[1]
+        slots: list[tuple[int, str, int]] = []
+        kept: dict[int, np.ndarray] = {}
+        for j in range(k):
+            x = X[:, j]
+            if j in n_levels:
+                counts = np.bincount(_level_index(x, n_levels[j]), minlength=n_levels[j] + 1)
+                kept[j] = np.append(counts[:-1] >= MIN_LEVEL_ROWS, False)
+                slots += [(j, "level", int(c)) for c in np.flatnonzero(kept[j])]
+                if counts[~kept[j]].sum():
+                    slots.append((j, "level", -1))
+                continue
+            slots.append((j, "value", 0))
+            missing = np.isnan(x)
+            if missing.any() and not missing.all():
+                slots.append((j, "flag", 0))
+        median, mean, scale = np.zeros(k), np.zeros(k), np.ones(k)
+        flag_mean, flag_scale = np.zeros(k), np.ones(k)
+        for j, kind, _ in slots:
+            x = X[:, j]
+            if kind == "value":
+                known = x[~np.isnan(x)]
+                median[j] = float(np.median(known)) if len(known) else 0.0
+                mean[j], scale[j] = _standardise(signed_log(np.where(np.isnan(x), median[j], x)))
+            elif kind == "flag":
+                flag_mean[j], flag_scale[j] = _standardise(np.isnan(x).astype(float))
+        return cls(tuple(slots), dict(n_levels), kept, median, mean, scale, flag_mean, flag_scale)
+
+    def matrix(self, X: np.ndarray) -> np.ndarray:
+        """The design of the rows of `X` [rows x slots], row-major (the order the solver works in), filled a
+        block of rows at a time with whole-block operations per kind of slot."""
+        X = np.asarray(X, dtype=float)
+        kinds = [kind for _, kind, _ in self.slots]
+        columns = np.array([j for j, _, _ in self.slots], dtype=np.int64)
+        value = np.flatnonzero(np.array(kinds) == "value")
+        flag = np.flatnonzero(np.array(kinds) == "flag")
+        vj, fj = columns[value], columns[flag]
+        median, mean, scale = self.median[vj], self.mean[vj], self.scale[vj]
+        flag_mean, flag_scale = self.flag_mean[fj], self.flag_scale[fj]
+        levels = {  # categorical column -> (its slots' positions, their codes; -1: the shared level)
+            j: (
+                np.array([i for i, (c, _, _) in enumerate(self.slots) if c == j]),
+                np.array([code for c, _, code in self.slots if c == j]),
+            )
+            for j in self.n_levels
+        }
+        Z = np.empty((len(X), len(self.slots)))
+        for start in range(0, len(X), FILL_ROWS):
+            block = X[start : start + FILL_ROWS]
+            out = Z[start : start + FILL_ROWS]
+            numbers = block[:, vj]
+            missing = np.isnan(numbers)
+            out[:, value] = (signed_log(np.where(missing, median, numbers)) - mean) / scale
+            out[:, flag] = (np.isnan(block[:, fj]) - flag_mean) / flag_scale
+            for j, (positions, codes) in levels.items():
+                if not len(positions):
+                    continue
+                index = _level_index(block[:, j], self.n_levels[j])
+                own = np.where(codes >= 0, codes, -1)
+                cells = index[:, None] == own[None, :]
+                if (codes < 0).any():
+                    cells[:, codes < 0] = ~self.kept[j][index][:, None]
+                out[:, positions] = cells
+        return Z
+
+    def solution(self, part: LinearPart) -> np.ndarray:
+        """A part fitted on this design as the solver sees it: a coefficient per design column, then the
+        intercept (the inverse of `LinearPart.fit_design`'s mapping)."""
+        out = np.empty(len(self.slots) + 1)
+        for i, (j, kind, code) in enumerate(self.slots):
+            if kind == "value":
+                out[i] = part.coef[j]
+            elif kind == "flag":
+                out[i] = part.flag_coef[j]
+            else:  # the shared level's coefficient sits at every code without a column of its own
+                out[i] = part.levels[j][code if code >= 0 else int(np.flatnonzero(~self.kept[j])[0])]
+        out[-1] = part.intercept
+        return out
+
+
+@dataclass(frozen=True)
 class LinearPart:
     """Per column j of the encoded matrix (numbers: median, mean, scale, coef and the missing flag's mean,
     scale, coef; categories: a coefficient per code, the last one for rare, unseen and missing levels)."""
@@ -76,74 +181,54 @@ class LinearPart:
         """Fit on the encoded matrix `X` (rows x columns), labels `y` and optional row weights; `n_levels`
         maps each categorical column to its number of training categories (codes 0..n-1; NaN or any other
         value: missing); `penalty` is the inverse L2 strength (the classic baseline's by default)."""
+        design = Design.learn(X, n_levels)
+        return cls.fit_design(design, design.matrix(X), y, weight, penalty)
+
+    @classmethod
+    def fit_design(
+        cls,
+        design: Design,
+        Z: np.ndarray,
+        y: np.ndarray,
+        weight: np.ndarray | None = None,
+        penalty: float = PENALTY_C,
+        start: np.ndarray | None = None,
+    ) -> LinearPart:
+        """Fit on rows of a design already filled (`design.matrix`), as `fit` does; the solver starts from
+        `start` (a coefficient per design column, then the intercept: `Design.solution`) when given."""
         from sklearn.linear_model import LogisticRegression
 
-        X = np.asarray(X, dtype=float)
-        k = X.shape[1]
-        # the design's columns: (column, "value" | "flag" | "level", code), code -1 for the shared level
-        slots: list[tuple[int, str, int]] = []
-        kept: dict[int, np.ndarray] = {}  # categorical column -> per code (and "other"): has its own column
-        for j in range(k):
-            x = X[:, j]
-            if j in n_levels:
-                counts = np.bincount(_level_index(x, n_levels[j]), minlength=n_levels[j] + 1)
-                kept[j] = np.append(counts[:-1] >= MIN_LEVEL_ROWS, False)
-                slots += [(j, "level", int(c)) for c in np.flatnonzero(kept[j])]
-                if counts[~kept[j]].sum():
-                    slots.append((j, "level", -1))
-                continue
-            slots.append((j, "value", 0))
-            missing = np.isnan(x)
-            if missing.any() and not missing.all():
-                slots.append((j, "flag", 0))
-        median, mean, scale = np.zeros(k), np.zeros(k), np.ones(k)
-        flag_mean, flag_scale = np.zeros(k), np.ones(k)
-        for j, kind, _ in slots:
-            x = X[:, j]
-            if kind == "value":
-                known = x[~np.isnan(x)]
-                median[j] = float(np.median(known)) if len(known) else 0.0
-                mean[j], scale[j] = _standardise(signed_log(np.where(np.isnan(x), median[j], x)))
-            elif kind == "flag":
-                flag_mean[j], flag_scale[j] = _standardise(np.isnan(x).astype(float))
-        # row-major, the order the solver works in, filled a block of rows at a time (a column at a time
-        # would write one cache line per cell)
-        Z = np.empty((len(X), len(slots)))
-        for start in range(0, len(X), FILL_ROWS):
-            block = X[start : start + FILL_ROWS]
-            columns = np.empty((len(slots), len(block)))
-            for i, (j, kind, code) in enumerate(slots):
-                x = block[:, j]
-                if kind == "value":
-                    columns[i] = (signed_log(np.where(np.isnan(x), median[j], x)) - mean[j]) / scale[j]
-                elif kind == "flag":
-                    columns[i] = (np.isnan(x) - flag_mean[j]) / flag_scale[j]
-                else:
-                    codes = _level_index(x, n_levels[j])
-                    columns[i] = codes == code if code >= 0 else ~kept[j][codes]
-            Z[start : start + FILL_ROWS] = columns.T
         solver = "newton-cholesky" if Z.shape[1] <= NEWTON_MAX_COLUMNS else "lbfgs"
-        lr = LogisticRegression(C=penalty, max_iter=2000, solver=solver).fit(
-            Z, np.asarray(y, dtype=float), sample_weight=weight
-        )
+        lr = LogisticRegression(C=penalty, max_iter=2000, solver=solver, warm_start=start is not None)
+        if start is not None:
+            lr.coef_, lr.intercept_ = (
+                np.array(start[None, :-1], dtype=float),
+                np.array(start[-1:], dtype=float),
+            )
+        lr.fit(Z, np.asarray(y, dtype=float), sample_weight=weight)
+        k = len(design.median)
         coef, flag_coef = np.zeros(k), np.zeros(k)
-        tables = {j: np.zeros(n + 1) for j, n in n_levels.items()}
-        for (j, kind, code), w in zip(slots, lr.coef_[0], strict=True):
+        tables = {j: np.zeros(n + 1) for j, n in design.n_levels.items()}
+        for (j, kind, code), w in zip(design.slots, lr.coef_[0], strict=True):
             if kind == "value":
                 coef[j] = w
             elif kind == "flag":
                 flag_coef[j] = w
             elif code < 0:
-                tables[j][~kept[j]] = w  # rare, unseen and missing levels share it
+                tables[j][~design.kept[j]] = w  # rare, unseen and missing levels share it
             else:
                 tables[j][code] = w
         # a column's term is the sum of its design columns times their coefficients, so its mean over the
         # training rows is read off the design's column means (no second pass over the rows)
         centre = np.zeros(k)
-        np.add.at(centre, [j for j, _, _ in slots], lr.coef_[0] * Z.mean(axis=0))
+        np.add.at(centre, [j for j, _, _ in design.slots], lr.coef_[0] * Z.mean(axis=0))
+        d = design
         return cls(
             float(lr.intercept_[0]),
-            *(tuple(map(float, a)) for a in (median, mean, scale, coef, flag_mean, flag_scale, flag_coef)),
+            *(
+                tuple(map(float, a))
+                for a in (d.median, d.mean, d.scale, coef, d.flag_mean, d.flag_scale, flag_coef)
+            ),
             levels={j: tuple(map(float, table)) for j, table in tables.items()},
             centre=tuple(map(float, centre)),
         )

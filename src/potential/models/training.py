@@ -25,8 +25,8 @@ from potential import interrupt
 from potential.config import Config
 from potential.errors import InsufficientDataError
 from potential.features.history import positions_in
-from potential.labels.training_set import TrainingSet
-from potential.models.linear import PENALTY_C, LinearPart
+from potential.labels.training_set import SLICES, TrainingSet
+from potential.models.linear import PENALTY_C, Design, LinearPart
 from potential.models.tuning import TuningResult, tune
 
 if TYPE_CHECKING:
@@ -499,7 +499,9 @@ def train_target(
             else boosters.classifier(target, spec, params, config, (X_cal, y["calibration"]))
         )
     weight = config.training.linear_weight
-    linear = fit_linear(ts, target, slices["train"], spec, config)
+    refit_linear = weight > 0 and config.training.refit
+    regressions = LinearRows.of(ts, target, slices, spec, through="test" if refit_linear else "calibration")
+    linear = fit_linear(regressions, "train", config)
     model = TrainedModel(target, booster, spec, None, linear=linear, linear_weight=weight if linear else 0.0)
     model = replace(
         model,
@@ -517,9 +519,9 @@ def train_target(
             model,
             booster=boosters.refit(target, spec, params, config, rounds),
             calibrator=refit_calibrator(config, float(np.mean(labelled))),
-            linear=fit_linear(ts, target, rows, spec, config) if linear else None,
+            linear=fit_linear(regressions, "test", config) if linear else None,
         )
-    baselines = train_baselines(ts, target, slices, y, spec)
+    baselines = train_baselines(ts, target, slices, y, spec, regressions)
     importance = pd.DataFrame(  # of the booster that is published
         {"feature": list(spec.columns), "gain": model.booster.feature_importance("gain")}
     ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
@@ -554,19 +556,67 @@ def train_target(
     return result
 
 
-def fit_linear(
-    ts: TrainingSet, target: str, rows: pd.Series, spec: FeatureSpec, config: Config
-) -> LinearPart | None:
-    """The blend's logistic regression (`potential.models.linear`) fitted on `rows` of the training set
-    where `target` is known, weighted as the booster is (`training.class_weight`), with the L2 strength of
+@dataclass
+class LinearRows:
+    """The logistic regressions' design over one target's labelled rows, ordered train, calibration, test.
+
+    A training run fits three regressions on nested row sets: the blend's validation half (the train slice),
+    the baseline (train and calibration) and the blend's refit half (every slice, `training.refit`). In this
+    order each one's rows are a leading block of one matrix, filled once and never copied. The design's
+    medians, scales and kept levels are learnt on the train slice (`linear.Design`), for all three.
+
+    Each fit starts its solver where the previous one ended, the intercept moved by the change in the
+    (weighted) positive rate's log-odds: on nested rows of one design that is a Newton step or two from
+    its own optimum, against six or seven from zero; the first starts with its intercept at its rows'
+    log-odds (a step fewer than from zero). The optimum is the same either way.
+    """
+
+    design: Design
+    Z: np.ndarray
+    y: np.ndarray
+    ends: dict[str, int]  # slice -> number of rows up to and including it
+    _last: tuple[np.ndarray, float] | None = None  # the previous fit's solution and weighted log-odds
+
+    @classmethod
+    def of(
+        cls, ts: TrainingSet, target: str, slices: dict[str, pd.Series], spec: FeatureSpec, through: str
+    ) -> LinearRows:
+        """The rows of `slices` (train, calibration, test: where `target` is known) up to `through`."""
+        names = SLICES[: SLICES.index(through) + 1]
+        order = np.concatenate([np.flatnonzero(slices[name].to_numpy()) for name in names])
+        X = spec.encode(ts.features.iloc[order]).to_numpy()
+        ends = dict(zip(names, np.cumsum([int(slices[name].sum()) for name in names]).tolist(), strict=True))
+        design = Design.learn(X[: ends["train"]], category_levels(spec))
+        return cls(design, design.matrix(X), ts.labels[target].to_numpy(dtype=float)[order], ends)
+
+    def fit(self, through: str, penalty: float, weight: str | None = None) -> LinearPart | None:
+        """The regression on the rows up to slice `through`, with the inverse L2 strength `penalty` and row
+        weights by `weight` ("balanced" or None); None when those rows hold one class only."""
+        n = self.ends[through]
+        y = self.y[:n]
+        if len(np.unique(y)) < 2:
+            return None
+        weights = balanced_weights(y) if weight == "balanced" else None
+        rate = float(np.mean(y) if weights is None else np.sum(weights * y) / np.sum(weights))
+        odds = math.log(rate / (1.0 - rate))
+        if self._last is None:  # no coefficient yet: the intercept at the rows' log-odds
+            start = np.zeros(len(self.design.slots) + 1)
+            start[-1] = odds
+        else:
+            start = self._last[0].copy()
+            start[-1] += odds - self._last[1]
+        part = LinearPart.fit_design(self.design, self.Z[:n], y, weights, penalty, start)
+        self._last = (self.design.solution(part), odds)
+        return part
+
+
+def fit_linear(rows: LinearRows, through: str, config: Config) -> LinearPart | None:
+    """The blend's logistic regression (`potential.models.linear`) fitted on `rows` up to slice `through`,
+    weighted as the booster is (`training.class_weight`), with the L2 strength of
     `training.linear_penalty`; None when `training.linear_weight` is 0 or the rows hold one class only."""
     if config.training.linear_weight <= 0:
         return None
-    X, y = _encoded_rows(ts, target, rows, spec)
-    if len(np.unique(y)) < 2:
-        return None
-    weight = balanced_weights(y) if config.training.class_weight == "balanced" else None
-    return LinearPart.fit(X, y, category_levels(spec), weight, config.training.linear_penalty)
+    return rows.fit(through, config.training.linear_penalty, config.training.class_weight)
 
 
 def _encoded_rows(
@@ -706,15 +756,21 @@ def train_baselines(
     target: str,
     slices: dict[str, pd.Series],
     y: dict[str, np.ndarray],
-    spec: FeatureSpec | None = None,
+    spec: FeatureSpec,
+    rows: LinearRows,
 ) -> dict[str, dict[str, float]]:
+    """The baselines' metrics on the test slice: the RFM rule, and the logistic regression fitted on the train
+    and calibration slices (`rows`)."""
     out: dict[str, dict[str, float]] = {}
     X_test = ts.features[slices["test"]]
     rule = rule_scores(X_test, target)
     if rule is not None:
         out["rfm_rule"] = classification_metrics(y["test"], rule, probabilities=False)
-    pipe = fit_logistic(ts, target, slices["train"] | slices["calibration"], spec)
-    out["logistic"] = classification_metrics(y["test"], pipe.predict_proba(X_test)[:, 1])
+    part = rows.fit("calibration", PENALTY_C)
+    if part is not None:
+        out["logistic"] = classification_metrics(
+            y["test"], LogisticBaseline(spec, part).predict_proba(X_test)[:, 1]
+        )
     return out
 
 
