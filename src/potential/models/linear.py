@@ -32,6 +32,8 @@ MIN_LEVEL_ROWS = 10  # a category level needs this many training rows to get a c
 NEWTON_MAX_COLUMNS = 300
 PENALTY_C = 0.5  # inverse L2 strength, the classic baseline's
 FILL_ROWS = 8192  # rows of the design filled at a time
+# a design column: (column of the encoded matrix, "value" | "flag" | "level", level code; -1: the shared level)
+Slot = tuple[int, str, int]
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:
@@ -56,9 +58,7 @@ class Design:
     validation model, the baseline and the refit on nested row sets of one matrix (`training.LinearRows`).
     """
 
-    slots: tuple[
-        tuple[int, str, int], ...
-    ]  # (column, "value" | "flag" | "level", code); code -1: shared level
+    slots: tuple[Slot, ...]
     n_levels: Mapping[int, int]
     kept: Mapping[int, np.ndarray]  # categorical column -> per code (and "other"): has a design column
     median: np.ndarray
@@ -73,7 +73,7 @@ class Design:
         training categories (codes 0..n-1; NaN or any other value: missing)."""
         X = np.asarray(X, dtype=float)
         k = X.shape[1]
-        slots: list[tuple[int, str, int]] = []
+        slots: list[Slot] = []
         kept: dict[int, np.ndarray] = {}
         for j in range(k):
             x = X[:, j]
@@ -130,8 +130,7 @@ class Design:
                 if not len(positions):
                     continue
                 index = _level_index(block[:, j], self.n_levels[j])
-                own = np.where(codes >= 0, codes, -1)
-                cells = index[:, None] == own[None, :]
+                cells = index[:, None] == codes[None, :]  # never true for the shared level's -1
                 if (codes < 0).any():
                     cells[:, codes < 0] = ~self.kept[j][index][:, None]
                 out[:, positions] = cells

@@ -502,6 +502,13 @@ def train_target(
     refit_linear = weight > 0 and config.training.refit
     regressions = LinearRows.of(ts, target, slices, spec, through="test" if refit_linear else "calibration")
     linear = fit_linear(regressions, "train", config)
+    # in this order each regression starts near its optimum (`LinearRows`); then the design is let go,
+    # before the refit's booster allocates its own copy of the rows
+    published_linear = (
+        fit_linear(regressions, "test", config) if linear is not None and refit_linear else None
+    )
+    baselines = train_baselines(ts, target, slices, y, spec, regressions)
+    del regressions
     model = TrainedModel(target, booster, spec, None, linear=linear, linear_weight=weight if linear else 0.0)
     model = replace(
         model,
@@ -519,9 +526,8 @@ def train_target(
             model,
             booster=boosters.refit(target, spec, params, config, rounds),
             calibrator=refit_calibrator(config, float(np.mean(labelled))),
-            linear=fit_linear(regressions, "test", config) if linear else None,
+            linear=published_linear,
         )
-    baselines = train_baselines(ts, target, slices, y, spec, regressions)
     importance = pd.DataFrame(  # of the booster that is published
         {"feature": list(spec.columns), "gain": model.booster.feature_importance("gain")}
     ).sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
@@ -575,7 +581,8 @@ class LinearRows:
     Z: np.ndarray
     y: np.ndarray
     ends: dict[str, int]  # slice -> number of rows up to and including it
-    _last: tuple[np.ndarray, float] | None = None  # the previous fit's solution and weighted log-odds
+    # the previous fit's solution (`Design.solution`) and the log-odds of its weighted positive rate
+    _last: tuple[np.ndarray, float] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(
