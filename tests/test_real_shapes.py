@@ -172,3 +172,64 @@ def test_a_table_split_into_part_files_reads_like_one_file(retail_log, tmp_path,
     (folder / "orders" / "stray.parquet").write_bytes(b"PAR1")
     code, _, err = run_cli([*args, "--data", folder, "--out", tmp_path / "x.parquet"], capsys)
     assert code == 2 and "part files of one kind" in err
+
+
+def test_the_outcome_in_the_accounts_export_is_not_learnt_as_a_feature(tmp_path, capsys):
+    """The telecom export is one file with 'Churn' in it, read as both accounts.csv and labels.csv: that
+    column is the answer, so it is left out of the features (and said so), never learnt."""
+    folder = tmp_path / "telco"
+    folder.mkdir()
+    accounts, labels = _telco(3000, np.random.default_rng(8))
+    whole = accounts.merge(labels, on="customerID", how="left")  # one file, outcome blank where unknown
+    whole.to_csv(folder / "accounts.csv", index=False)
+    whole.to_csv(folder / "labels.csv", index=False)
+    config = tmp_path / "telco.yaml"
+    config.write_text(
+        "data:\n  columns:\n    accounts: {account_id: customerID}\n"
+        "    labels: {account_id: customerID, churned: Churn}\n",
+        encoding="utf-8",
+    )
+    workspace = tmp_path / "ws"
+    code, out, err = run_cli(
+        ["run", "--data", folder, "--as-of", "2026-11-01", "--out", workspace, "--config", config], capsys
+    )
+    assert code == 0, err + out
+    text = " ".join((out + err).split())
+    assert "accounts.csv: column(s) 'Churn' (the churned label) hold the outcome" in text
+    import json
+
+    card = json.loads((workspace / "exports" / "run.json").read_text())
+    churn = next(m for m in card["models"] if m["target"] == "churn")
+    assert 0.7 < churn["metrics"]["roc_auc"] < 0.95  # the generator's signal, not the answer
+    drivers = pd.read_parquet(workspace / "exports" / "drivers.parquet")
+    assert len(drivers) and "Churn" not in set(drivers["feature"])  # the answer would lead every reason
+
+
+def test_a_column_recorded_after_the_outcome_is_called_out(tmp_path, capsys):
+    """A churn reason (blank for those who stayed) is the answer under another name: it cannot be told from
+    its name, so the run says the held-out ROC-AUC is too good and names the column the model leans on."""
+    folder = tmp_path / "telco"
+    folder.mkdir()
+    accounts, labels = _telco(3000, np.random.default_rng(8))
+    rng = np.random.default_rng(2)
+    churned = accounts["customerID"].map(labels.set_index("customerID")["Churn"]).eq("Yes").to_numpy()
+    reasons = rng.choice(["Competitor offer", "Price", "Moved"], len(accounts))
+    accounts["Churn Reason"] = np.where(churned, reasons, "")
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    labels.to_csv(folder / "labels.csv", index=False)
+    config = tmp_path / "telco.yaml"
+    config.write_text(
+        "data:\n  columns:\n    accounts: {account_id: customerID}\n"
+        "    labels: {account_id: customerID, churned: Churn}\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(
+        ["run", "--data", folder, "--as-of", "2026-11-01", "--out", tmp_path / "ws", "--config", config],
+        capsys,
+    )
+    assert code == 0, err + out
+    text = " ".join((out + err).split())
+    assert (
+        "churn: ROC-AUC 1.000 on the held-out slice is rarely real; the model leans most on 'Churn Reason'"
+        in text
+    )

@@ -37,6 +37,21 @@ def test_column_map_and_date_format(tmp_path):
     assert set(ds.accounts["account_id"]) == set(tx["account_id"])
 
 
+def test_an_accounts_column_holding_an_outcome_is_not_a_profile_attribute(tmp_path):
+    """Named as a label in any case ('Churned'), or as the column data.columns.labels maps ('Lost'): left out
+    of the profile with a note, whatever else the table holds."""
+    tables = make_tables(30)
+    accounts = tables["accounts"].assign(
+        Churned=np.arange(30) % 2, Lost=np.arange(30) % 3 == 0, expanded_flag=np.arange(30) % 2
+    )
+    write_tables(tmp_path, {"transactions": tables["transactions"], "accounts": accounts})
+    ds = load_dataset(tmp_path, DataConfig(columns={"labels": {"expanded": "Lost"}}))
+    assert "Churned" not in ds.accounts.columns and "Lost" not in ds.accounts.columns
+    assert "expanded_flag" in ds.accounts.columns and "industry" in ds.accounts.columns
+    note = next(n for n in ds.notes if "hold the outcome" in n)
+    assert "'Churned' (the churned label)" in note and "'Lost' (the expanded label)" in note
+
+
 @pytest.mark.parametrize(
     ("mutate", "pattern"),
     [

@@ -251,6 +251,24 @@ def drift_notes(table: pd.DataFrame, previous: str, threshold: float) -> list[st
     return notes
 
 
+TOO_GOOD_AUC = 0.99  # held-out ROC-AUC above which a churn or expansion model is more likely told the answer
+
+
+def too_good_to_be_true(target: str, result: TargetResult) -> str | None:
+    """A note when the held-out ROC-AUC is implausibly high: what people and their accounts do next is never
+    that predictable, while an export column recorded with or after the outcome (a churn reason, a closed
+    status, a second copy of the label) is. It names the feature the model leans on most."""
+    auc = result.metrics.get("roc_auc", float("nan"))
+    if not auc >= TOO_GOOD_AUC or result.importance.empty:
+        return None
+    top = str(result.importance["feature"].iloc[0])
+    return (
+        f"{target}: ROC-AUC {auc:.3f} on the held-out slice is rarely real; the model leans most on '{top}'. "
+        "If that column is recorded with or after the outcome (a churn reason, a closed status, a copy of the "
+        "label), remove it from the export: the list would rank accounts by what is already known."
+    )
+
+
 class Pipeline:
     """The stages of one command, run through `engine` with `config`; `progress` hears what is going on.
 
@@ -347,6 +365,9 @@ class Pipeline:
                 refusals.append(str(exc))
                 notes.append(f"{target}: not modelled — {exc}")
                 continue
+            suspicious = too_good_to_be_true(target, results[target])
+            if suspicious:
+                notes.append(suspicious)
             search = results[target].tuning
             if search is not None and search.timed_out:
                 notes.append(

@@ -610,6 +610,28 @@ def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.Da
     return out
 
 
+def _without_outcomes(frame: pd.DataFrame, path: Path, config: DataConfig, notes: list[str]) -> pd.DataFrame:
+    """The accounts table without its outcome columns: those named as a label (`churned`, `expanded`) or as
+    the column data.columns.labels maps to one, in any case. A telecom export ships 'Churn' in its one file,
+    read as both accounts and labels: as a profile attribute it would be learnt as the answer itself (a
+    perfect ROC-AUC on the held-out rows, and a list that ranks the known churners first)."""
+    mapping = dict(config.columns.get("labels", {}))
+    outcome = {}  # lower-case column name -> the label it holds
+    for label in LABEL_COLUMNS:
+        for name in (label, mapping.get(label, label)):
+            outcome[str(name).strip().lower()] = label
+    found = {c: outcome[str(c).strip().lower()] for c in frame.columns if str(c).strip().lower() in outcome}
+    found.pop(ID, None)
+    if not found:
+        return frame
+    said = ", ".join(f"'{echo(c)}' (the {label} label)" for c, label in found.items())
+    notes.append(
+        f"{path.name}: column(s) {said} hold the outcome the models learn, so they are not used as profile "
+        "features; remove them from the accounts export to silence this note."
+    )
+    return frame.drop(columns=list(found))
+
+
 def _profile_numbers(text: pd.Series, path: Path, column: str, notes: list[str]) -> pd.Series:
     """A free profile column as numbers if its values settle one decimal convention; NaN where not a number.
 
@@ -997,7 +1019,7 @@ def clean_table(
                 "keep one row per account.",
                 rows,
             )
-        frame = _profile_columns(frame, path, notes)
+        frame = _profile_columns(_without_outcomes(frame, path, config, notes), path, notes)
     elif table == "labels":
         frame = _labels(frame, path)
         if frame[ID].duplicated().any() and "as_of" not in frame.columns:
