@@ -123,11 +123,18 @@ CASES = [
         r"'date' has 3 empty date",
     ),
     (
-        "empty_ids",
+        "empty_ids",  # left out by default (data.blank_ids: drop); refused when the config says so
         tx_case(lambda t: t.assign(account_id=t["account_id"].where(t.index != 0, " "))),
         [],
+        "data:\n  blank_ids: refuse\n",
+        r"'account_id' has 1 empty id.*set data.blank_ids: drop",
+    ),
+    (
+        "mostly_empty_ids",  # a wrong column mapped as the id: refused whatever data.blank_ids says
+        tx_case(lambda t: t.assign(account_id=t["account_id"].where(t.index % 3 == 0, ""))),
+        [],
         None,
-        r"'account_id' has 1 empty id",
+        r"'account_id' has \d+ empty id\(s\) in \d+ row\(s\).*likely not the account id",
     ),
     ("binary_file", raw_file("transactions.csv", bytes(range(256)) * 10), [], None, r"binary file, not CSV"),
     (

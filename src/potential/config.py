@@ -41,6 +41,12 @@ class DataConfig(StrictModel):
         "keep",
         description="Exact duplicate rows in transactions/activities: keep them or drop them (always reported).",
     )
+    blank_ids: Literal["drop", "refuse"] = Field(
+        "drop",
+        description="Rows of transactions/activities without an account id (sales to walk-in customers): "
+        "leave them out, counted in a note, or refuse the file. A table where most rows have none is refused "
+        "either way (the id column is likely mapped wrong); accounts and labels rows always need an id.",
+    )
     currency: str = Field(
         "", description="Currency symbol shown in reports (money is in the data's currency)."
     )

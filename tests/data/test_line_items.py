@@ -58,30 +58,39 @@ def with_customers(lines: list[str]) -> list[str]:
     return [line for line in lines if line.split(",")[6]]
 
 
-def test_blank_customer_ids_are_refused_with_the_rows(tmp_path):
-    """A blank account id is refused, as in every table: those sales belong to no account to rank."""
+def test_blank_customer_ids_are_left_out_and_counted(tmp_path):
+    """Lines without a customer (walk-in sales) belong to no account to rank: left out by default
+    (data.blank_ids: drop), with a note naming how many and the file's rows."""
+    ds = load_dataset(write(tmp_path / "d", LINES), config())
+    kept = load_dataset(write(tmp_path / "e", with_customers(LINES)), config())
+    pd.testing.assert_frame_equal(ds.transactions, kept.transactions)
+    note = next(n for n in ds.notes if "without an account id" in n)
+    assert note.startswith("transactions.csv: left out 2 row(s) without an account id (rows 10, 13, ...)")
+
+
+def test_blank_customer_ids_are_refused_with_the_rows_when_asked(tmp_path):
     folder = write(tmp_path / "d", LINES)
     with pytest.raises(InputError) as caught:
-        load_dataset(folder, config())
+        load_dataset(folder, config(blank_ids="refuse"))
     message = str(caught.value)
     assert message.startswith(
         "transactions.csv: column 'CustomerID' (read as 'account_id') has 2 empty id(s)"
     )
     assert "(rows 10, 13)" in message
-    assert "drop the rows without one" in message and "data.columns.transactions.account_id" in message
+    assert "set data.blank_ids: drop" in message and "data.columns.transactions.account_id" in message
 
 
-def test_blank_customer_ids_exit_2_from_the_cli(tmp_path, capsys):
+def test_blank_customer_ids_exit_2_from_the_cli_when_refused(tmp_path, capsys):
     folder = write(tmp_path / "d", LINES)
     path = tmp_path / "wholesale.yaml"
     path.write_text(
-        "data:\n  cancellation_prefix: C\n  columns:\n    transactions: {"
+        "data:\n  blank_ids: refuse\n  cancellation_prefix: C\n  columns:\n    transactions: {"
         + ", ".join(f"{ours}: {theirs}" for ours, theirs in COLUMNS.items())
         + "}\n"
     )
     code, _out, err = run_cli(["validate", "--data", folder, "--config", path], capsys)
     assert code == 2
-    assert "empty id(s) (rows 10, 13)" in err
+    assert "2 empty id(s) in 12 row(s) (rows 10, 13)" in err
 
 
 def test_amounts_are_quantity_times_unit_price_and_cancellations_are_returns(tmp_path):

@@ -114,6 +114,23 @@ def test_bad_rows_in_a_partition_are_reported_like_the_pandas_engine(data, tmp_p
     assert not out.exists()
 
 
+def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, client, tmp_path):
+    """data.blank_ids: drop in every part; the note counts those of the sample the table is planned from."""
+    folder = tmp_path / "unnamed"
+    folder.mkdir()
+    for name in ("accounts.csv", "activities.csv"):
+        (folder / name).write_bytes((data / name).read_bytes())
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    tx.loc[[3, 8], "account_id"] = ""
+    tx.to_csv(folder / "transactions.csv", index=False)
+    config = Config(engine="dask")
+    loaded = dask_engine.load(folder, config)
+    assert any("left out 2 row(s) without an account id (rows 5, 10" in note for note in loaded.notes)
+    expected = build_features(pipeline.load(folder, Config()), AS_OF, config.features).reset_index()
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(expected, got, ["account_id"])
+
+
 def test_scheduler_options_fail_clearly(data, tmp_path, capsys):
     args = ["features", "--data", data, "--as-of", AS_OF.date(), "--out", tmp_path / "f.parquet"]
     code, _, err = run_cli([*args, "--scheduler", "tcp://127.0.0.1:9"], capsys)

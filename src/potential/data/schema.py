@@ -35,7 +35,7 @@ from potential.data.conventions import (
     to_numbers,
 )
 from potential.data.io import file_digest, find_table, table_parts
-from potential.errors import ConfigError, InputError, echo, table_error
+from potential.errors import ConfigError, InputError, echo, example_rows, table_error
 
 ID = "account_id"
 
@@ -78,6 +78,7 @@ LABEL_COLUMNS = ("churned", "expanded")
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f"}
 MAX_CATEGORY_LEVELS = 200
+MAX_BLANK_ID_SHARE = 0.5  # above it, rows without an id are refused whatever data.blank_ids says
 # a line-item export has no amount: each line's amount is quantity x unit price (docs/data-conventions.md)
 LINE_ITEM_COLUMNS = ("quantity", "unit_price")
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
@@ -542,24 +543,55 @@ def _shown(column: str, source: str | None) -> str:
     return f"'{column}'" if source in (None, column) else f"'{echo(source)}' (read as '{column}')"
 
 
-def _clean_ids(frame: pd.DataFrame, path: Path, table: str, source: str | None = None) -> pd.DataFrame:
+def _clean_ids(
+    frame: pd.DataFrame, path: Path, table: str, source: str | None = None, blank_ids: str = "refuse"
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The table with its ids as stripped text, and the rows without one that `data.blank_ids: drop` lets
+    an events table leave out (None when there are none); any other row without an id is refused."""
     ids = frame[ID]
     if pd.api.types.is_float_dtype(ids):
         ids = ids.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
     ids = _strip(ids)
     blank = _blank_stripped(ids)
+    unnamed = None
     if blank.any():
         rows = np.flatnonzero(blank)
-        raise table_error(
-            path,
-            f"column {_shown(ID, source)} has {len(rows)} empty id(s)",
-            "every row needs an account id; drop the rows without one from the export (sales to unnamed "
-            f"customers cannot be ranked), or map the column holding the ids with data.columns.{table}.{ID}.",
-            rows,
-        )
+        events = table in ("transactions", "activities")
+        if events and blank_ids == "drop" and blank.mean() <= MAX_BLANK_ID_SHARE:
+            unnamed = blank
+        else:
+            if not events:
+                fix = "every row needs an account id; fill them in, or drop the rows without one"
+            elif blank_ids == "drop":
+                fix = (
+                    f"more than {MAX_BLANK_ID_SHARE:.0%} of the rows have no id, so the column is likely not the "
+                    "account id"
+                )
+            else:
+                fix = (
+                    "every row needs an account id (data.blank_ids is refuse); set data.blank_ids: drop to "
+                    "leave out the rows without one (sales to unnamed customers cannot be ranked)"
+                )
+            raise table_error(
+                path,
+                f"column {_shown(ID, source)} has {len(rows)} empty id(s) in {len(blank)} row(s)",
+                f"{fix}; or map the column holding the ids with data.columns.{table}.{ID}.",
+                rows,
+            )
     frame = frame.copy(deep=False)
     frame[ID] = ids.astype(str)
-    return frame
+    return frame, unnamed
+
+
+def _without_unnamed(frame: pd.DataFrame, unnamed: np.ndarray, path: Path, notes: list[str]) -> pd.DataFrame:
+    """The rows with an account id (`data.blank_ids: drop`), the others counted in a note. Called once the
+    table is validated, so every refusal before it names the file's own row numbers."""
+    notes.append(
+        f"{path.name}: left out {int(unnamed.sum()):,} row(s) without an account id (rows "
+        f"{example_rows(np.flatnonzero(unnamed))}, ...); they belong to no account (data.blank_ids: drop, set it "
+        "to refuse to stop on them instead)."
+    )
+    return frame.loc[~unnamed].reset_index(drop=True)
 
 
 def _profile_columns(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
@@ -967,7 +999,7 @@ def clean_table(
     mapping = dict(config.columns.get(table, {}))
     frame = _map_columns(raw, spec, mapping, path, notes)
     del raw  # from here `frame` holds the file's text alone: each column's text is freed once it is typed
-    frame = _clean_ids(frame, path, table, mapping.get(ID))
+    frame, unnamed = _clean_ids(frame, path, table, mapping.get(ID), config.blank_ids)
     release_arrow_memory()  # the ids as read
     line_items = table == "transactions" and "amount" not in frame.columns  # amount = quantity x unit_price
     # dates and numbers are read from each column's distinct values (a few thousand days for millions of
@@ -1036,6 +1068,8 @@ def clean_table(
                 frame[column] = _strip(frame[column]).fillna("").astype(str)
         if table == "transactions":
             frame = _line_amounts(frame, path, config, notes)
+        if unnamed is not None:
+            frame = _without_unnamed(frame, unnamed, path, notes)
         if categories:
             frame = _event_categories(frame, spec)
         frame = _sorted_events(frame, path, config.duplicate_rows, notes)
