@@ -173,6 +173,24 @@ def test_scores_rank_churn_and_predict_totals_on_held_out_window():
     assert scores["p_alive"].between(0, 1).all() and scores["churn_score"].between(0, 1).all()
 
 
+def test_churn_scores_stand_when_gamma_gamma_cannot_be_fitted(monkeypatch):
+    """Gamma-Gamma only prices the orders: when it fails, the spend columns are missing and BG/NBD's churn
+    score is the one it would be anyway."""
+    horizon = 90
+    tx = simulate_btyd(2000, START, END, seed=11)
+    cutoff = END - pd.Timedelta(days=horizon)
+    both = btyd_scores(tx, cutoff, horizon)
+
+    def refuse(self, frequency, monetary_value):
+        raise InsufficientDataError("Gamma-Gamma did not converge")
+
+    monkeypatch.setattr(GammaGamma, "fit", refuse)
+    alone = btyd_scores(tx, cutoff, horizon)
+    pd.testing.assert_series_equal(alone["churn_score"], both["churn_score"])
+    assert alone["expected_spend"].isna().all() and alone["expansion_score"].isna().all()
+    assert both["expansion_score"].notna().all()
+
+
 def test_simulation_is_deterministic_and_inside_the_period():
     first = simulate_btyd(300, START, END, seed=3)
     pd.testing.assert_frame_equal(first, simulate_btyd(300, START, END, seed=3))

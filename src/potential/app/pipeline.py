@@ -811,6 +811,11 @@ class Pipeline:
         except InsufficientDataError as exc:
             bgnbd = None
             notes.append(f"backtest {day}: BG/NBD baseline skipped — {exc}")
+        if bgnbd is not None and bgnbd["expansion_score"].isna().all():
+            notes.append(
+                f"backtest {day}: the BG/NBD + Gamma-Gamma expansion baseline is skipped — Gamma-Gamma could "
+                "not be fitted to the spend per order of this history (BG/NBD's churn baseline stands)."
+            )
         money = {
             "churn": outcomes["baseline_spend"],
             "expansion": outcomes["uplift"],
@@ -836,7 +841,7 @@ class Pipeline:
             if target in logistic:
                 probabilities = logistic[target].predict_proba(feats[ts.features.columns])[:, 1]
                 scores["logistic"] = pd.Series(probabilities, index=feats.index)
-            if bgnbd is not None:
+            if bgnbd is not None and bgnbd[f"{target}_score"].notna().any():
                 scores["bgnbd"] = bgnbd[f"{target}_score"]
             # the list's action for this outcome: how often a Save churned, a Grow expanded
             acted = ranked["action"] == list_action(target)

@@ -331,15 +331,21 @@ def btyd_scores(transactions: pd.DataFrame, as_of: pd.Timestamp, horizon_days: i
     accounts with nothing (or only refunds) in the previous window. Those accounts score their whole expected
     spend, so a predicted return from zero ranks above the growth of an account that is already buying.
     Refunds count in the previous spend, as in the training labels; the models only see purchase days.
+    When Gamma-Gamma cannot be fitted (too few repeat buyers, spend too uniform), the spend columns are
+    missing and the churn score stands; a BG/NBD that cannot be fitted raises InsufficientDataError.
     """
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, got {horizon_days}.")
     summary = rfm_summary(transactions, as_of)
     x, t_x, age, m = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     counts = BGNBD().fit(x, t_x, age)
-    order_value = GammaGamma().fit(x, m)
     purchases = counts.expected_purchases(horizon_days, x, t_x, age)
-    spend = purchases * order_value.expected_spend(x, m)
+    try:
+        order_value = GammaGamma().fit(x, m)
+    except InsufficientDataError:  # the churn score needs BG/NBD alone: only the spend columns are lost
+        spend = np.full(len(x), np.nan)
+    else:
+        spend = purchases * order_value.expected_spend(x, m)
     previous = _net_spend(transactions, as_of - pd.Timedelta(days=horizon_days), as_of)
     previous = previous.reindex(summary.index, fill_value=0.0).to_numpy()
     return pd.DataFrame(
