@@ -65,7 +65,7 @@ def test_blank_customer_ids_are_left_out_and_counted(tmp_path):
     kept = load_dataset(write(tmp_path / "e", with_customers(LINES)), config())
     pd.testing.assert_frame_equal(ds.transactions, kept.transactions)
     note = next(n for n in ds.notes if "without an account id" in n)
-    assert note.startswith("transactions.csv: left out 2 row(s) without an account id (rows 10, 13, ...)")
+    assert note.startswith("transactions.csv: left out 2 row(s) without an account id (rows 10, 13);")
 
 
 def test_blank_customer_ids_are_refused_with_the_rows_when_asked(tmp_path):

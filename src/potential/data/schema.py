@@ -586,10 +586,11 @@ def _clean_ids(
 def _without_unnamed(frame: pd.DataFrame, unnamed: np.ndarray, path: Path, notes: list[str]) -> pd.DataFrame:
     """The rows with an account id (`data.blank_ids: drop`), the others counted in a note. Called once the
     table is validated, so every refusal before it names the file's own row numbers."""
+    count = int(unnamed.sum())
     notes.append(
-        f"{path.name}: left out {int(unnamed.sum()):,} row(s) without an account id (rows "
-        f"{example_rows(np.flatnonzero(unnamed))}, ...); they belong to no account (data.blank_ids: drop, set it "
-        "to refuse to stop on them instead)."
+        f"{path.name}: left out {count:,} row(s) without an account id (rows "
+        f"{example_rows(np.flatnonzero(unnamed))}{', ...' if count > 3 else ''}); they belong to no account "
+        "(data.blank_ids: drop, set it to refuse to stop on them instead)."
     )
     return frame.loc[~unnamed].reset_index(drop=True)
 
