@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -117,11 +118,10 @@ def _telco(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
     return frame, labels.iloc[: int(n * 0.9)]  # the newest tenth has no known outcome yet
 
 
-def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, capsys):
+def _run_telco(tmp_path: Path, capsys, accounts: pd.DataFrame, labels: pd.DataFrame) -> tuple[str, Path]:
+    """`potential run` on the two tables through the telecom column map: (its output on one line, workspace)."""
     folder = tmp_path / "telco"
     folder.mkdir()
-    accounts, labels = _telco(3000, np.random.default_rng(8))
-    assert accounts.shape[1] == 20
     accounts.to_csv(folder / "accounts.csv", index=False)
     labels.to_csv(folder / "labels.csv", index=False)
     config = tmp_path / "telco.yaml"
@@ -135,7 +135,18 @@ def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, 
         ["run", "--data", folder, "--as-of", "2026-11-01", "--out", workspace, "--config", config], capsys
     )
     assert code == 0, err + out
-    text = " ".join((out + err).split())
+    return " ".join((out + err).split()), workspace
+
+
+def _churn_card(workspace: Path) -> dict:
+    card = json.loads((workspace / "exports" / "run.json").read_text())
+    return next(m for m in card["models"] if m["target"] == "churn")
+
+
+def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, capsys):
+    accounts, labels = _telco(3000, np.random.default_rng(8))
+    assert accounts.shape[1] == 20
+    text, workspace = _run_telco(tmp_path, capsys, accounts, labels)
     assert "expansion: not modelled" in text  # skipped, and said so
     assert "'TotalCharges' is numeric with" in text and "blank" in text
     targets = pd.read_csv(workspace / "exports" / "targets.csv", dtype={"account_id": str})
@@ -143,10 +154,7 @@ def test_a_profile_only_churn_table_trains_scores_and_skips_expansion(tmp_path, 
     assert set(targets["account_id"]) == set(accounts["customerID"])
     assert targets["churn_probability"].between(0, 1).all()
     assert targets["expansion_probability"].isna().all()
-    import json
-
-    card = json.loads((workspace / "exports" / "run.json").read_text())
-    churn = next(m for m in card["models"] if m["target"] == "churn")
+    churn = _churn_card(workspace)
     assert churn["metrics"]["roc_auc"] > 0.7  # the signal in the generator is found, not noise
     assert churn["model"] == "lightgbm+logistic"
     logistic = churn["baselines"]["logistic"]  # the page's model card shows every metric of the baselines too
@@ -177,30 +185,11 @@ def test_a_table_split_into_part_files_reads_like_one_file(retail_log, tmp_path,
 def test_the_outcome_in_the_accounts_export_is_not_learnt_as_a_feature(tmp_path, capsys):
     """The telecom export is one file with 'Churn' in it, read as both accounts.csv and labels.csv: that
     column is the answer, so it is left out of the features (and said so), never learnt."""
-    folder = tmp_path / "telco"
-    folder.mkdir()
     accounts, labels = _telco(3000, np.random.default_rng(8))
     whole = accounts.merge(labels, on="customerID", how="left")  # one file, outcome blank where unknown
-    whole.to_csv(folder / "accounts.csv", index=False)
-    whole.to_csv(folder / "labels.csv", index=False)
-    config = tmp_path / "telco.yaml"
-    config.write_text(
-        "data:\n  columns:\n    accounts: {account_id: customerID}\n"
-        "    labels: {account_id: customerID, churned: Churn}\n",
-        encoding="utf-8",
-    )
-    workspace = tmp_path / "ws"
-    code, out, err = run_cli(
-        ["run", "--data", folder, "--as-of", "2026-11-01", "--out", workspace, "--config", config], capsys
-    )
-    assert code == 0, err + out
-    text = " ".join((out + err).split())
+    text, workspace = _run_telco(tmp_path, capsys, whole, whole)
     assert "accounts.csv: column(s) 'Churn' (the churned label) hold the outcome" in text
-    import json
-
-    card = json.loads((workspace / "exports" / "run.json").read_text())
-    churn = next(m for m in card["models"] if m["target"] == "churn")
-    assert 0.7 < churn["metrics"]["roc_auc"] < 0.95  # the generator's signal, not the answer
+    assert 0.7 < _churn_card(workspace)["metrics"]["roc_auc"] < 0.95  # the generator's signal, not the answer
     drivers = pd.read_parquet(workspace / "exports" / "drivers.parquet")
     assert len(drivers) and "Churn" not in set(drivers["feature"])  # the answer would lead every reason
 
@@ -208,27 +197,11 @@ def test_the_outcome_in_the_accounts_export_is_not_learnt_as_a_feature(tmp_path,
 def test_a_column_recorded_after_the_outcome_is_called_out(tmp_path, capsys):
     """A churn reason (blank for those who stayed) is the answer under another name: it cannot be told from
     its name, so the run says the held-out ROC-AUC is too good and names the column the model leans on."""
-    folder = tmp_path / "telco"
-    folder.mkdir()
     accounts, labels = _telco(3000, np.random.default_rng(8))
-    rng = np.random.default_rng(2)
     churned = accounts["customerID"].map(labels.set_index("customerID")["Churn"]).eq("Yes").to_numpy()
-    reasons = rng.choice(["Competitor offer", "Price", "Moved"], len(accounts))
+    reasons = np.random.default_rng(2).choice(["Competitor offer", "Price", "Moved"], len(accounts))
     accounts["Churn Reason"] = np.where(churned, reasons, "")
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    labels.to_csv(folder / "labels.csv", index=False)
-    config = tmp_path / "telco.yaml"
-    config.write_text(
-        "data:\n  columns:\n    accounts: {account_id: customerID}\n"
-        "    labels: {account_id: customerID, churned: Churn}\n",
-        encoding="utf-8",
-    )
-    code, out, err = run_cli(
-        ["run", "--data", folder, "--as-of", "2026-11-01", "--out", tmp_path / "ws", "--config", config],
-        capsys,
-    )
-    assert code == 0, err + out
-    text = " ".join((out + err).split())
+    text, _ = _run_telco(tmp_path, capsys, accounts, labels)
     assert (
         "churn: ROC-AUC 1.000 on the held-out slice is rarely real; the model leans most on 'Churn Reason'"
         in text

@@ -32,6 +32,14 @@ def client():
         yield client
 
 
+def _beside(data: Path, folder: Path) -> Path:
+    """A new data folder with the fixture's accounts and activities, for a transactions table of a test's own."""
+    folder.mkdir()
+    for name in ("accounts.csv", "activities.csv"):
+        (folder / name).write_bytes((data / name).read_bytes())
+    return folder
+
+
 def _same(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
     a = a.sort_values(keys, ignore_index=True)
     b = b.sort_values(keys, ignore_index=True)[list(a.columns)]
@@ -47,10 +55,7 @@ def test_features_match_the_pandas_engine_value_for_value(data, client):
 
 
 def test_partitioned_parquet_input_reads_like_the_single_file(data, client, tmp_path):
-    folder = tmp_path / "parts"
-    folder.mkdir()
-    for name in ("accounts.csv", "activities.csv"):
-        (folder / name).write_bytes((data / name).read_bytes())
+    folder = _beside(data, tmp_path / "parts")
     tx = pd.read_csv(data / "transactions.csv", dtype=str)
     (folder / "transactions").mkdir()
     for i, chunk in enumerate(range(0, len(tx), len(tx) // 4 + 1)):
@@ -116,10 +121,7 @@ def test_bad_rows_in_a_partition_are_reported_like_the_pandas_engine(data, tmp_p
 
 def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, client, tmp_path):
     """data.blank_ids: drop in every part; the note counts those of the sample the table is planned from."""
-    folder = tmp_path / "unnamed"
-    folder.mkdir()
-    for name in ("accounts.csv", "activities.csv"):
-        (folder / name).write_bytes((data / name).read_bytes())
+    folder = _beside(data, tmp_path / "unnamed")
     tx = pd.read_csv(data / "transactions.csv", dtype=str)
     tx.loc[[3, 8], "account_id"] = ""
     tx.to_csv(folder / "transactions.csv", index=False)
