@@ -747,13 +747,10 @@ def rule_scores(features: pd.DataFrame, target: str) -> np.ndarray | None:
     return 1.0 - rfm if target == "churn" else rfm
 
 
-def fit_logistic(
-    ts: TrainingSet, target: str, rows: pd.Series | None = None, spec: FeatureSpec | None = None
-) -> LogisticBaseline:
+def fit_logistic(ts: TrainingSet, target: str, rows: pd.Series | None = None) -> LogisticBaseline:
     """The logistic-regression baseline for `target`, fitted on `rows` of the training set (default: the
-    train and calibration slices, where the target is known). Score with `predict_proba(X)`. `spec`: the
-    training set's feature spec when the caller has built it already."""
-    spec = spec if spec is not None else FeatureSpec.from_frame(ts.features)
+    train and calibration slices, where the target is known). Score with `predict_proba(X)`."""
+    spec = FeatureSpec.from_frame(ts.features)
     X, y = _encoded_rows(ts, target, ts.slice.isin(["train", "calibration"]) if rows is None else rows, spec)
     return LogisticBaseline(spec, LinearPart.fit(X, y, category_levels(spec), penalty=PENALTY_C))
 
