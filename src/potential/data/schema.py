@@ -79,6 +79,7 @@ TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f"}
 MAX_CATEGORY_LEVELS = 200
 MAX_BLANK_ID_SHARE = 0.5  # above it, rows without an id are refused whatever data.blank_ids says
+UNNAMED_ROWS = "without an account id"  # what the note on rows left out under data.blank_ids: drop says
 # a line-item export has no amount: each line's amount is quantity x unit price (docs/data-conventions.md)
 LINE_ITEM_COLUMNS = ("quantity", "unit_price")
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
@@ -588,7 +589,7 @@ def _without_unnamed(frame: pd.DataFrame, unnamed: np.ndarray, path: Path, notes
     table is validated, so every refusal before it names the file's own row numbers."""
     count = int(unnamed.sum())
     notes.append(
-        f"{path.name}: left out {count:,} row(s) without an account id (rows "
+        f"{path.name}: left out {count:,} row(s) {UNNAMED_ROWS} (rows "
         f"{example_rows(np.flatnonzero(unnamed))}{', ...' if count > 3 else ''}); they belong to no account "
         "(data.blank_ids: drop, set it to refuse to stop on them instead)."
     )

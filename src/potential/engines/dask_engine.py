@@ -32,7 +32,16 @@ from potential import interrupt
 from potential.config import Config
 from potential.data.conventions import codec_for, encoding_error
 from potential.data.io import file_digest, find_table, swap_into, table_parts
-from potential.data.schema import ID, Dataset, check_purchases, clean_table, plan_table, read_raw, read_table
+from potential.data.schema import (
+    ID,
+    UNNAMED_ROWS,
+    Dataset,
+    check_purchases,
+    clean_table,
+    plan_table,
+    read_raw,
+    read_table,
+)
 from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
 from potential.features.build import (
@@ -236,7 +245,7 @@ def _read_events(files: list[Path], table: str, config: Config, notes: list[str]
     notes += [
         f"{note} Counted in the first {len(sample):,} rows; the dask engine leaves out such rows in every part."
         for note in found
-        if "without an account id" in note
+        if UNNAMED_ROWS in note
     ]
     return raw.map_partitions(
         lambda part: clean_table(part, Path(name), table, data, [], plan=plan, categories=False),
