@@ -11,8 +11,9 @@ training codes), so scoring, the MLflow model and the explanations need no other
   missing flag when training rows had missing values;
 - a category code: one coefficient per level seen on at least MIN_LEVEL_ROWS training rows; rarer, unseen and
   missing levels share one.
-The regression is L2-penalised (`training.linear_penalty`, scikit-learn's C), solved by Newton steps up to
-NEWTON_MAX_COLUMNS design columns.
+The regression is L2-penalised (`training.linear_penalty`, scikit-learn's C: the intercept is not penalised),
+solved by Newton steps up to NEWTON_MAX_COLUMNS design columns (`solve_logistic`), by scikit-learn's LBFGS
+beyond.
 
 Explanations. The margin is intercept + sum_j t_j(x_j), every term a function of one column, so the exact
 SHAP value of column j against the training rows is t_j(x_j) - mean over training rows of t_j: the
@@ -21,6 +22,7 @@ contributions and the base (intercept + those means) add up to the margin.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +33,9 @@ MIN_LEVEL_ROWS = 10  # a category level needs this many training rows to get a c
 # Newton steps up to this many design columns, LBFGS beyond (each step costs rows x columns^2)
 NEWTON_MAX_COLUMNS = 300
 PENALTY_C = 0.5  # inverse L2 strength, the classic baseline's
-FILL_ROWS = 8192  # rows of the design filled at a time
+FILL_ROWS = 8192  # rows of the design filled (and of its Hessian summed) at a time
+NEWTON_TOL = 1e-4  # stop when the mean-scaled gradient and half the Newton decrement are both below it
+NEWTON_MAX_STEPS = 100
 # a design column: (column of the encoded matrix, "value" | "flag" | "level", level code; -1: the shared level)
 Slot = tuple[int, str, int]
 
@@ -195,20 +199,16 @@ class LinearPart:
     ) -> LinearPart:
         """Fit on rows of a design already filled (`design.matrix`), as `fit` does; the solver starts from
         `start` (a coefficient per design column, then the intercept: `Design.solution`) when given."""
-        from sklearn.linear_model import LogisticRegression
-
-        solver = "newton-cholesky" if Z.shape[1] <= NEWTON_MAX_COLUMNS else "lbfgs"
-        lr = LogisticRegression(C=penalty, max_iter=2000, solver=solver, warm_start=start is not None)
-        if start is not None:
-            lr.coef_, lr.intercept_ = (
-                np.array(start[None, :-1], dtype=float),
-                np.array(start[-1:], dtype=float),
-            )
-        lr.fit(Z, np.asarray(y, dtype=float), sample_weight=weight)
+        y = np.asarray(y, dtype=float)
+        solution = None
+        if Z.shape[1] <= NEWTON_MAX_COLUMNS:
+            with contextlib.suppress(np.linalg.LinAlgError):  # a Hessian singular in floating point
+                solution = solve_logistic(Z, y, weight, penalty, start)
+        weights, intercept = solution or _lbfgs(Z, y, weight, penalty, start)
         k = len(design.median)
         coef, flag_coef = np.zeros(k), np.zeros(k)
         tables = {j: np.zeros(n + 1) for j, n in design.n_levels.items()}
-        for (j, kind, code), w in zip(design.slots, lr.coef_[0], strict=True):
+        for (j, kind, code), w in zip(design.slots, weights, strict=True):
             if kind == "value":
                 coef[j] = w
             elif kind == "flag":
@@ -220,10 +220,10 @@ class LinearPart:
         # a column's term is the sum of its design columns times their coefficients, so its mean over the
         # training rows is read off the design's column means (no second pass over the rows)
         centre = np.zeros(k)
-        np.add.at(centre, [j for j, _, _ in design.slots], lr.coef_[0] * Z.mean(axis=0))
+        np.add.at(centre, [j for j, _, _ in design.slots], weights * Z.mean(axis=0))
         d = design
         return cls(
-            float(lr.intercept_[0]),
+            intercept,
             *(
                 tuple(map(float, a))
                 for a in (d.median, d.mean, d.scale, coef, d.flag_mean, d.flag_scale, flag_coef)
@@ -275,6 +275,93 @@ class LinearPart:
         }
         levels = {int(j): tuple(float(v) for v in table) for j, table in data["levels"].items()}
         return cls(float(data["intercept"]), levels=levels, **arrays)
+
+
+def solve_logistic(
+    Z: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray | None,
+    penalty: float,
+    start: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of the L2-penalised logistic regression of 0/1 `y` on the design `Z`, with
+    optional row weights, the inverse L2 strength `penalty` (scikit-learn's C; the intercept is free) and a
+    start (a coefficient per column, then the intercept; zero by default): the optimum of
+    scikit-learn's `LogisticRegression(C=penalty)`, by its Newton-Cholesky solver's steps and stopping rule.
+
+    Why not scikit-learn's solver: each Newton step's cost is the Hessian, Z' diag(h) Z. Summed here a block of
+    rows at a time as (sqrt(h) Z)'(sqrt(h) Z), a symmetric product BLAS computes in half the operations and
+    within one block buffer; it and the step's solve use numpy's BLAS only (scipy's LAPACK, in the other
+    library, waits on numpy's threads on 2 cores). At 184k rows x 165 columns a step takes 0.16 s against
+    scikit-learn's 0.25 s, for the same optimum (tests/models/test_linear.py).
+    """
+    from scipy.special import expit
+
+    n, p = Z.shape
+    sw = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
+    total = float(sw.sum())
+    lam = 1.0 / (penalty * total)  # the objective is scaled by 1 / total, as scikit-learn's is
+    sy = sw * y
+    theta = np.zeros(p + 1) if start is None else np.array(start, dtype=float)
+    buffer = np.empty((min(FILL_ROWS, n), p))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = Z @ theta[:p] + theta[p]
+        loss = float(sw @ np.logaddexp(0.0, margin) - sy @ margin) / total
+        return loss + 0.5 * lam * float(theta[:p] @ theta[:p]), margin
+
+    def gradient(margin: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        prob = expit(margin)
+        residual = (sw * prob - sy) / total
+        g = np.empty(p + 1)
+        g[:p] = residual @ Z + lam * theta[:p]
+        g[p] = residual.sum()
+        return g, sw * prob * (1.0 - prob) / total
+
+    def hessian(h: np.ndarray) -> np.ndarray:
+        H = np.zeros((p + 1, p + 1))
+        root = np.sqrt(h)
+        for first in range(0, n, FILL_ROWS):
+            rows = Z[first : first + FILL_ROWS]
+            block = np.multiply(rows, root[first : first + FILL_ROWS, None], out=buffer[: len(rows)])
+            H[:p, :p] += block.T @ block  # an array times its own transpose: BLAS's symmetric product
+        H[:p, p] = H[p, :p] = h @ Z
+        H[p, p] = h.sum()
+        H[np.arange(p), np.arange(p)] += lam
+        return H
+
+    loss, margin = objective(theta)
+    g, h = gradient(margin, theta)
+    for _ in range(NEWTON_MAX_STEPS):
+        step = -np.linalg.solve(hessian(h), g)
+        decrement = -float(g @ step)
+        t = 1.0  # backtracking (Armijo) line search
+        while True:
+            new_loss, new_margin = objective(theta + t * step)
+            if new_loss <= loss - 1e-4 * t * decrement or t < 1e-8:
+                break
+            t *= 0.5
+        if new_loss > loss:  # no step lowers the loss in floating point: this is its optimum
+            break
+        theta += t * step
+        loss, margin = new_loss, new_margin
+        g, h = gradient(margin, theta)
+        if np.abs(g).max() <= NEWTON_TOL and 0.5 * decrement <= NEWTON_TOL:
+            break
+    return theta[:p], float(theta[p])
+
+
+def _lbfgs(
+    Z: np.ndarray, y: np.ndarray, weight: np.ndarray | None, penalty: float, start: np.ndarray | None
+) -> tuple[np.ndarray, float]:
+    """`solve_logistic` by scikit-learn's LBFGS, for designs too wide for Newton steps (or a singular Hessian)."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=penalty, max_iter=2000, solver="lbfgs", warm_start=start is not None)
+    if start is not None:
+        lr.coef_, lr.intercept_ = np.array(start[None, :-1], dtype=float), np.array(start[-1:], dtype=float)
+    lr.fit(Z, y, sample_weight=weight)
+    return lr.coef_[0], float(lr.intercept_[0])
 
 
 def _level_index(codes: np.ndarray, n: int) -> np.ndarray:
