@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,8 @@ def test_loads_and_types(data_dir):
     assert pd.api.types.is_datetime64_any_dtype(ds.transactions["date"])
     assert ds.transactions["amount"].dtype == float
     assert ds.accounts["employees"].dtype == float
+    # each file's sha256, computed beside the reading (`_read_tables`)
+    assert ds.digests == {t: hashlib.sha256(path.read_bytes()).hexdigest() for t, path in ds.sources.items()}
     assert len(ds.digests) == 3
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from potential import interrupt
 from potential.config import DataConfig
 from potential.data.conventions import (
     MAX_ABS_NUMBER,
@@ -999,6 +1001,7 @@ def clean_table(
     """
     spec = TABLES[table]
     mapping = dict(config.columns.get(table, {}))
+    interrupt.check()
     frame = _map_columns(raw, spec, mapping, path, notes)
     del raw  # from here `frame` holds the file's text alone: each column's text is freed once it is typed
     frame, unnamed = _clean_ids(frame, path, table, mapping.get(ID), config.blank_ids)
@@ -1018,6 +1021,7 @@ def clean_table(
             notes,
         )
     for column in spec.dates:
+        interrupt.check()
         if column in frame.columns:
             read = partial(
                 parse_dates,
@@ -1031,6 +1035,7 @@ def clean_table(
             frame[column] = _parse_by_value(frame[column], distinct.pop(column, None), read, notes)
             release_arrow_memory()  # the column's text
     for column in spec.numbers:
+        interrupt.check()
         if column in frame.columns:
             read = partial(
                 parse_numbers,
@@ -1072,8 +1077,10 @@ def clean_table(
             frame = _line_amounts(frame, path, config, notes)
         if unnamed is not None:
             frame = _without_unnamed(frame, unnamed, path, notes)
+        interrupt.check()
         if categories:
             frame = _event_categories(frame, spec)
+        interrupt.check()
         frame = _sorted_events(frame, path, config.duplicate_rows, notes)
     return frame
 
@@ -1134,25 +1141,38 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
         raise InputError(
             f"{folder}: is a file, not a folder; pass --data with the folder that holds the tables."
         )
-    notes: list[str] = []
-    frames: dict[str, pd.DataFrame] = {}
-    sources: dict[str, Path] = {}
-    digests: dict[str, str] = {}
-    for table in TABLES:
-        stem = config.tables.get(table, table)
-        path = find_table(folder, stem)
-        if path is None:
-            continue
-        sources[table] = path
-        digests[table] = file_digest(path)
-        frames[table] = read_table(path, table, config, notes)
-    if "transactions" not in frames and not ("accounts" in frames and "labels" in frames):
+    sources = {
+        table: path for table in TABLES if (path := find_table(folder, config.tables.get(table, table)))
+    }
+    if "transactions" not in sources and not ("accounts" in sources and "labels" in sources):
         found = ", ".join(p.name for p in sorted(folder.iterdir()) if p.is_file()) or "no files"
         raise InputError(
             f"{folder}: no transactions table (found: {found}); provide transactions.csv "
             "(account_id, date, amount), or accounts.csv + labels.csv, or map file names with data.tables."
         )
+    frames, digests, notes = _read_tables(sources, config)
     return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
+
+
+def _read_tables(
+    sources: dict[str, Path], config: DataConfig
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]:
+    """Each table read and validated (`read_table`), in this thread, while another computes the digests of
+    their files: hashing waits on no lock, and reading uses one core once the CSV is parsed.
+
+    (Reading two tables at once was faster still, but the memory freed in a second thread's allocator
+    arenas stayed with the process: a peak 3.1-3.5x the input at 100k accounts, against 2.9x.)
+    """
+    notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="potential-digest") as pool:
+        hashes = {table: pool.submit(file_digest, path) for table, path in sources.items()}
+        try:
+            frames = {table: read_table(path, table, config, notes) for table, path in sources.items()}
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        digests = {table: digest.result() for table, digest in hashes.items()}
+    return frames, digests, notes
 
 
 def assemble_dataset(
