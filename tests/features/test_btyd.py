@@ -191,6 +191,23 @@ def test_churn_scores_stand_when_gamma_gamma_cannot_be_fitted(monkeypatch):
     assert both["expansion_score"].notna().all()
 
 
+def test_a_failed_fit_says_why_in_words(monkeypatch):
+    """scipy's L-BFGS-B reports a failed line search as "ABNORMAL: ", with nothing after the colon."""
+    from scipy.optimize import OptimizeResult
+
+    import potential.features.btyd as btyd
+
+    def abnormal(objective, start, **kwargs):
+        return OptimizeResult(x=start, success=False, message="ABNORMAL: ")
+
+    monkeypatch.setattr(btyd, "minimize", abnormal)
+    s = rfm_summary(simulate_btyd(500, START, END, seed=5), END)
+    with pytest.raises(InsufficientDataError, match="did not converge") as refused:
+        GammaGamma().fit(s["frequency"], s["monetary_value"])
+    assert "line search found no better parameters" in str(refused.value)
+    assert "ABNORMAL" not in str(refused.value)
+
+
 def test_simulation_is_deterministic_and_inside_the_period():
     first = simulate_btyd(300, START, END, seed=3)
     pd.testing.assert_frame_equal(first, simulate_btyd(300, START, END, seed=3))

@@ -315,8 +315,12 @@ def _maximise(model: str, objective: Objective, start: np.ndarray) -> np.ndarray
     bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * start.size
     result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds)
     if not result.success or not np.all(np.isfinite(result.x)):
+        # scipy's L-BFGS-B says "ABNORMAL: " (nothing after the colon) when its line search fails
+        detail = str(result.message).strip().rstrip(":").strip()
+        if detail.upper().startswith("ABNORMAL"):
+            detail = "the optimiser's line search found no better parameters"
         raise InsufficientDataError(
-            f"the {model} fit did not converge ({result.message}); the purchase history is probably too "
+            f"the {model} fit did not converge ({detail or 'no reason given'}); the purchase history is probably too "
             "short or too uniform for this model; use a longer history or drop the BTYD baseline."
         )
     return result.x
