@@ -9,6 +9,7 @@ import pytest
 
 from potential.config import Config
 from potential.engines import dask_engine
+from potential.errors import InputError
 from potential.features.build import build_features
 from potential.labels.training_set import build_training_set
 from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
@@ -120,7 +121,7 @@ def test_bad_rows_in_a_partition_are_reported_like_the_pandas_engine(data, tmp_p
 
 
 def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, client, tmp_path):
-    """data.blank_ids: drop in every part; the note counts those of the sample the table is planned from."""
+    """data.blank_ids: drop; the note names the first rows of the sample the table is planned from."""
     folder = _beside(data, tmp_path / "unnamed")
     tx = pd.read_csv(data / "transactions.csv", dtype=str)
     tx.loc[[3, 8], "account_id"] = ""
@@ -131,6 +132,41 @@ def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, cl
     expected = build_features(pipeline.load(folder, Config()), AS_OF, config.features).reset_index()
     got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
     _same(expected, got, ["account_id"])
+
+
+def test_rows_without_an_id_are_counted_over_the_whole_table_not_per_part(data, client, tmp_path):
+    """An export with the sales to unnamed customers together: one part mostly without ids is read as the
+    pandas engine reads the whole table (left out, counted over every part, the same note), and a table
+    mostly without ids is refused by both."""
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    half = len(tx) // 2
+
+    def parts(name: str, blank_rows: int) -> Path:
+        folder = _beside(data, tmp_path / name)
+        (folder / "transactions").mkdir()
+        table = tx.copy()
+        table.loc[: blank_rows - 1, "account_id"] = ""
+        table.iloc[:half].to_csv(folder / "transactions" / "part-0.csv", index=False)
+        table.iloc[half:].to_csv(folder / "transactions" / "part-1.csv", index=False)
+        return folder
+
+    config = Config(engine="dask")
+    folder = parts("walk-in", int(half * 0.6))  # 60% of the first part, 30% of the table
+    loaded = dask_engine.load(folder, config)
+    assert loaded.transactions.npartitions >= 2
+    expected = pipeline.load(folder, Config())
+    said = [note for note in loaded.notes if "without an account id" in note]
+    assert said == [note for note in expected.notes if "without an account id" in note]
+    assert said[0].startswith(
+        f"transactions: left out {int(half * 0.6):,} row(s) without an account id (rows 2,"
+    )
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+    folder = parts("wrong-id", int(len(tx) * 0.6))
+    for engine in (lambda: pipeline.load(folder, Config()), lambda: dask_engine.load(folder, config)):
+        with pytest.raises(InputError, match=r"'account_id' has \d+ empty id.*likely not the account id"):
+            engine()
 
 
 def test_scheduler_options_fail_clearly(data, tmp_path, capsys):

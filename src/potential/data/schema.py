@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -547,10 +547,16 @@ def _shown(column: str, source: str | None) -> str:
 
 
 def _clean_ids(
-    frame: pd.DataFrame, path: Path, table: str, source: str | None = None, blank_ids: str = "refuse"
+    frame: pd.DataFrame,
+    path: Path,
+    table: str,
+    source: str | None = None,
+    blank_ids: str = "refuse",
+    share_limit: bool = True,
 ) -> tuple[pd.DataFrame, np.ndarray | None]:
     """The table with its ids as stripped text, and the rows without one that `data.blank_ids: drop` lets
-    an events table leave out (None when there are none); any other row without an id is refused."""
+    an events table leave out (None when there are none); any other row without an id is refused, and with
+    `share_limit` all of them when they are more than MAX_BLANK_ID_SHARE of the rows."""
     ids = frame[ID]
     if pd.api.types.is_float_dtype(ids):
         ids = ids.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
@@ -558,43 +564,61 @@ def _clean_ids(
     blank = _blank_stripped(ids)
     unnamed = None
     if blank.any():
-        rows = np.flatnonzero(blank)
         events = table in ("transactions", "activities")
-        if events and blank_ids == "drop" and blank.mean() <= MAX_BLANK_ID_SHARE:
+        if events and blank_ids == "drop" and (not share_limit or blank.mean() <= MAX_BLANK_ID_SHARE):
             unnamed = blank
         else:
-            if not events:
-                fix = "every row needs an account id; fill them in, or drop the rows without one"
-            elif blank_ids == "drop":
-                fix = (
-                    f"more than {MAX_BLANK_ID_SHARE:.0%} of the rows have no id, so the column is likely not the "
-                    "account id"
-                )
-            else:
-                fix = (
-                    "every row needs an account id (data.blank_ids is refuse); set data.blank_ids: drop to "
-                    "leave out the rows without one (sales to unnamed customers cannot be ranked)"
-                )
-            raise table_error(
-                path,
-                f"column {_shown(ID, source)} has {len(rows)} empty id(s) in {len(blank)} row(s)",
-                f"{fix}; or map the column holding the ids with data.columns.{table}.{ID}.",
-                rows,
-            )
+            rows = np.flatnonzero(blank)
+            raise unnamed_refusal(path, table, source, blank_ids, len(rows), len(blank), rows)
     frame = frame.copy(deep=False)
     frame[ID] = ids.astype(str)
     return frame, unnamed
 
 
+def unnamed_refusal(
+    path: Path,
+    table: str,
+    source: str | None,
+    blank_ids: str,
+    count: int,
+    total: int,
+    rows: Sequence[int] | None = None,
+) -> InputError:
+    """The error for `count` of `total` rows without an account id that `data.blank_ids` does not let the
+    table leave out (`rows`: the first of them, when known)."""
+    if table not in ("transactions", "activities"):
+        fix = "every row needs an account id; fill them in, or drop the rows without one"
+    elif blank_ids == "drop":
+        fix = (
+            f"more than {MAX_BLANK_ID_SHARE:.0%} of the rows have no id, so the column is likely not the "
+            "account id"
+        )
+    else:
+        fix = (
+            "every row needs an account id (data.blank_ids is refuse); set data.blank_ids: drop to "
+            "leave out the rows without one (sales to unnamed customers cannot be ranked)"
+        )
+    return table_error(
+        path,
+        f"column {_shown(ID, source)} has {count} empty id(s) in {total} row(s)",
+        f"{fix}; or map the column holding the ids with data.columns.{table}.{ID}.",
+        rows,
+    )
+
+
+def unnamed_note(name: str, count: int, rows: Sequence[int]) -> str:
+    """The note on `count` rows left out for want of an account id (`rows`: the first of them, when known)."""
+    shown = f" (rows {example_rows(rows)}{', ...' if count > 3 else ''})" if len(rows) else ""
+    return (
+        f"{name}: left out {count:,} row(s) {UNNAMED_ROWS}{shown}; they belong to no account "
+        "(data.blank_ids: drop, set it to refuse to stop on them instead)."
+    )
+
+
 def _without_unnamed(frame: pd.DataFrame, unnamed: np.ndarray, path: Path, notes: list[str]) -> pd.DataFrame:
     """The rows with an account id (`data.blank_ids: drop`), the others counted in a note. Called once the
     table is validated, so every refusal before it names the file's own row numbers."""
-    count = int(unnamed.sum())
-    notes.append(
-        f"{path.name}: left out {count:,} row(s) {UNNAMED_ROWS} (rows "
-        f"{example_rows(np.flatnonzero(unnamed))}{', ...' if count > 3 else ''}); they belong to no account "
-        "(data.blank_ids: drop, set it to refuse to stop on them instead)."
-    )
+    notes.append(unnamed_note(path.name, int(unnamed.sum()), np.flatnonzero(unnamed)[:3]))
     return frame.loc[~unnamed].reset_index(drop=True)
 
 
@@ -857,6 +881,12 @@ def plan_table(raw: pd.DataFrame, path: Path, table: str, config: DataConfig, no
     return _plan(frame, spec, path, config, notes)
 
 
+def unnamed_rows(raw: pd.DataFrame, path: Path, table: str, config: DataConfig) -> np.ndarray:
+    """Positions of the rows of `raw` (a table as read, or a sample of it) without an account id."""
+    frame = _map_columns(raw, TABLES[table], dict(config.columns.get(table, {})), path, [])
+    return np.flatnonzero(_blank(frame[ID]))
+
+
 def _plan(
     frame: pd.DataFrame,
     spec: TableSpec,
@@ -1002,6 +1032,7 @@ def clean_table(
     notes: list[str],
     plan: ReadPlan | None = None,
     categories: bool = True,
+    keep_unnamed: bool = False,
 ) -> pd.DataFrame:
     """Map, type and validate a table as read (the whole file, or one partition of a partitioned one).
 
@@ -1009,13 +1040,18 @@ def clean_table(
     from `raw` itself — right for a whole file, and for a partition only if it is representative.
     `categories` stores the events' account ids and text columns as categories (`_event_categories`);
     partitions of one table keep them as text, since each partition would have categories of its own.
+    `keep_unnamed` keeps an events table's rows without an account id (under `data.blank_ids: drop`) with
+    an empty id, neither left out nor refused for being most of the rows: one partition cannot tell, so
+    the caller counts them over the whole table (`dask_engine.load`).
     """
     spec = TABLES[table]
     mapping = dict(config.columns.get(table, {}))
     interrupt.check()
     frame = _map_columns(raw, spec, mapping, path, notes)
     del raw  # from here `frame` holds the file's text alone: each column's text is freed once it is typed
-    frame, unnamed = _clean_ids(frame, path, table, mapping.get(ID), config.blank_ids)
+    frame, unnamed = _clean_ids(
+        frame, path, table, mapping.get(ID), config.blank_ids, share_limit=not keep_unnamed
+    )
     release_arrow_memory()  # the ids as read
     line_items = table == "transactions" and "amount" not in frame.columns  # amount = quantity x unit_price
     # dates and numbers are read from each column's distinct values (a few thousand days for millions of
@@ -1086,7 +1122,9 @@ def clean_table(
                 frame[column] = _strip(frame[column]).fillna("").astype(str)
         if table == "transactions":
             frame = _line_amounts(frame, path, config, notes)
-        if unnamed is not None:
+        if unnamed is not None and keep_unnamed:
+            frame.loc[unnamed, ID] = ""
+        elif unnamed is not None:
             frame = _without_unnamed(frame, unnamed, path, notes)
         interrupt.check()
         if categories:

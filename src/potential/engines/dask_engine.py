@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,16 @@ from potential.data.conventions import codec_for, encoding_error
 from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
-    UNNAMED_ROWS,
+    MAX_BLANK_ID_SHARE,
     Dataset,
     check_purchases,
     clean_table,
     plan_table,
     read_raw,
     read_table,
+    unnamed_note,
+    unnamed_refusal,
+    unnamed_rows,
 )
 from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
@@ -213,13 +217,17 @@ def event_source(folder: Path, stem: str) -> list[Path]:
     return [] if path is None else table_parts(path)
 
 
-def _read_events(files: list[Path], table: str, config: Config, notes: list[str]) -> dd.DataFrame:
-    """The table's partitions, each cleaned like the pandas engine cleans the whole file.
+def _read_events(
+    files: list[Path], table: str, config: Config, notes: list[str]
+) -> tuple[dd.DataFrame, list[int]]:
+    """The table's partitions, each cleaned like the pandas engine cleans the whole file, and the first rows
+    of the first part without an account id.
 
     The conventions (decimal separator, day/month order) are decided once, from a sample of the first
     part, and applied to every partition; the sample also checks the header (a column we read named twice
     is refused) and the encoding of its rows. The rest of each file is decoded where it is read: a bad byte
-    there is reported when the events are first computed (see `load`).
+    there is reported when the events are first computed (see `load`). Rows without an account id stay in
+    every part with an empty one (`clean_table`'s `keep_unnamed`): `load` counts them over the whole table.
     """
     name = files[0].parent.name if len(files) > 1 else files[0].name
     sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS)
@@ -238,19 +246,38 @@ def _read_events(files: list[Path], table: str, config: Config, notes: list[str]
         )
     # duplicates are only whole within a bucket: they are dropped there (_tidy_bucket)
     data = config.data.model_copy(update={"duplicate_rows": "keep"})
-    # every part leaves out its rows without an account id (data.blank_ids: drop) with no one to tell:
-    # the note counts those of the sample
-    found: list[str] = []
-    meta = clean_table(sample, Path(name), table, data, found, plan=plan, categories=False).head(0)
-    notes += [
-        f"{note} Counted in the first {len(sample):,} rows; the dask engine leaves out such rows in every part."
-        for note in found
-        if UNNAMED_ROWS in note
-    ]
-    return raw.map_partitions(
-        lambda part: clean_table(part, Path(name), table, data, [], plan=plan, categories=False),
-        meta=meta,
+    clean = partial(
+        clean_table, path=Path(name), table=table, config=data, plan=plan, categories=False, keep_unnamed=True
     )
+    meta = clean(sample, notes=[]).head(0)
+    first = unnamed_rows(sample, Path(name), table, config.data)[:3].tolist()
+    return raw.map_partitions(lambda part: clean(part, notes=[]), meta=meta), first
+
+
+def _drop_unnamed(
+    events: dict[str, dd.DataFrame], first: dict[str, list[int]], names: dict[str, str], config: Config
+) -> tuple[dict[str, dd.DataFrame], list[str]]:
+    """The events without their rows that have no account id (`data.blank_ids: drop`), counted over each
+    whole table as the pandas engine counts them in its file: refused when they are most of the rows (the id
+    column is likely mapped wrong), else left out with a note. `first`: the first such rows of each table's
+    first part (the note's examples)."""
+    if config.data.blank_ids != "drop" or not events:
+        return events, []  # under refuse every part refuses its own
+    tables = list(events)
+    counts = dask.compute(
+        *[(events[t][ID] == "").sum() for t in tables], *[events[t].shape[0] for t in tables]
+    )
+    out, notes = dict(events), []
+    for i, table in enumerate(tables):
+        blank, total = int(counts[i]), int(counts[len(tables) + i])
+        if not blank:
+            continue
+        if blank > MAX_BLANK_ID_SHARE * total:
+            source = dict(config.data.columns.get(table, {})).get(ID)
+            raise unnamed_refusal(Path(names[table]), table, source, "drop", blank, total, first[table])
+        notes.append(unnamed_note(names[table], blank, first[table]))
+        out[table] = events[table][events[table][ID] != ""]
+    return out, notes
 
 
 def _meta_rows(raw: dd.DataFrame, name: str) -> pd.DataFrame:
@@ -269,6 +296,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     digests: dict[str, str] = {}
     sources: dict[str, str] = {}
     raw_events: dict[str, dd.DataFrame] = {}
+    first_unnamed: dict[str, list[int]] = {}
     for table in EVENT_TABLES:
         files = event_source(folder, config.data.tables.get(table, table))
         if files:
@@ -276,7 +304,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
             assert source is not None  # event_source found its files there
             digests[table] = file_digest(source)
             sources[table] = source.name
-            raw_events[table] = _read_events(files, table, config, notes)
+            raw_events[table], first_unnamed[table] = _read_events(files, table, config, notes)
     tables: dict[str, pd.DataFrame] = {}
     for table in ("accounts", "labels"):
         path = find_table(folder, config.data.tables.get(table, table))
@@ -292,6 +320,11 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
     # read, validated and bucketed once; every later step starts from the events held by the workers
     events = {table: _bucketed(frame, n, config).persist() for table, frame in raw_events.items()}
+    try:
+        events, left_out = _drop_unnamed(events, first_unnamed, sources, config)
+    except UnicodeDecodeError:  # a bad byte after the sample the conventions were decided from
+        raise _undecodable(folder, config, list(raw_events)) from None
+    notes += left_out
     purchases = events["transactions"]["amount"] if "transactions" in events else None
     try:
         computed = dask.compute(*[frame[ID].unique() for frame in events.values()])
@@ -351,10 +384,20 @@ def _workers() -> int:
 
 
 def _bucketed(frame: dd.DataFrame, buckets: int, config: Config) -> dd.DataFrame:
-    keyed = frame.assign(_bucket=frame[ID].map_partitions(bucket_of, buckets, meta=(ID, "int64")))
+    keyed = frame.assign(_bucket=frame[ID].map_partitions(_event_buckets, buckets, meta=(ID, "int64")))
     out = keyed.set_index("_bucket", divisions=list(range(buckets + 1)))
     policy = config.data.duplicate_rows
     return out.map_partitions(_tidy_bucket, policy, meta=out._meta)
+
+
+def _event_buckets(ids: pd.Series, buckets: int) -> np.ndarray:
+    """`bucket_of` each event's account; rows without an id (left out after they are counted) are dealt
+    round the buckets, not all hashed into one."""
+    out = bucket_of(ids, buckets)
+    blank = (ids == "").to_numpy(dtype=bool)
+    if blank.any():
+        out[blank] = np.arange(int(blank.sum())) % buckets
+    return out
 
 
 def _tidy_bucket(part: pd.DataFrame, policy: str) -> pd.DataFrame:
