@@ -70,6 +70,31 @@ def test_published_model_is_refitted_on_every_labelled_cutoff(training_set):
     assert np.allclose(off.model.predict(rows), off.test_scores)
 
 
+def test_the_validation_blend_is_built_as_the_published_one(training_set, monkeypatch):
+    """The test slice measures the procedure that publishes: under training.refit the published regression
+    learns every labelled row, so the validation one learns every row before the test slice (train and
+    calibration), and both are calibrated by the prior shift; without refit the validation model is the
+    published one, its regression learnt on the train slice and calibrated on the calibration slice."""
+    from potential.models import training
+
+    fitted: list[str] = []
+    real = training.fit_linear
+    monkeypatch.setattr(
+        training, "fit_linear", lambda rows, through, cfg: fitted.append(through) or real(rows, through, cfg)
+    )
+    calibrators: list[str] = []
+    monkeypatch.setattr(
+        training.Calibrator,
+        "fit",
+        classmethod(lambda cls, method, raw, y: calibrators.append(method) or cls("identity")),
+    )
+    train_target(training_set, "churn", config())
+    assert fitted == ["calibration", "test"] and calibrators == []
+    fitted.clear()
+    train_target(training_set, "churn", config(**{"training.refit": False}))
+    assert fitted == ["train"] and calibrators == ["auto"]
+
+
 def test_refitted_balanced_model_undoes_the_class_weights(training_set):
     # balanced weights train on odds inflated by (1 - rate) / rate; the prior shift brings the mean back
     result = train_target(training_set, "churn", config(**{"training.class_weight": "balanced"}))

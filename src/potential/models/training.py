@@ -501,7 +501,10 @@ def train_target(
     weight = config.training.linear_weight
     refit_linear = weight > 0 and config.training.refit
     regressions = LinearRows.of(ts, target, slices, spec, through="test" if refit_linear else "calibration")
-    linear = fit_linear(regressions, "train", config)
+    # The test slice measures the procedure that publishes (docs/design.md, "Validate, then refit"): under
+    # training.refit the published regression learns every labelled row before its scoring date, so this
+    # one learns every row before the test slice (train and calibration: their windows end before it starts).
+    linear = fit_linear(regressions, "calibration" if refit_linear else "train", config)
     # in this order each regression starts near its optimum (`LinearRows`); then the design is let go,
     # before the refit's booster allocates its own copy of the rows
     published_linear = (
@@ -510,10 +513,12 @@ def train_target(
     baselines = train_baselines(ts, target, slices, y, spec, regressions)
     del regressions
     model = TrainedModel(target, booster, spec, None, linear=linear, linear_weight=weight if linear else 0.0)
-    model = replace(
-        model,
-        calibrator=Calibrator.fit(config.training.calibration, model.raw_encoded(X_cal), y["calibration"]),
-    )
+    if config.training.refit:  # calibrated as the published model is (`refit_calibrator`)
+        before_test = np.concatenate([y_train, y["calibration"]])
+        calibrator = refit_calibrator(config, float(np.mean(before_test)))
+    else:
+        calibrator = Calibrator.fit(config.training.calibration, model.raw_encoded(X_cal), y["calibration"])
+    model = replace(model, calibrator=calibrator)
     test_scores = model.predict(ts.features[slices["test"]])
     metrics = classification_metrics(y["test"], test_scores)
     rounds = int(booster.best_iteration or booster.current_iteration())
