@@ -264,10 +264,11 @@ class TrainingConfig(StrictModel):
     validation_cutoffs: int = Field(2, ge=1, description="Latest cutoffs held out for time validation.")
     calibration: Literal["auto", "isotonic", "sigmoid"] = Field(
         "auto",
-        description="How booster scores become probabilities, fitted on the calibration slice: isotonic "
-        "(monotone steps), sigmoid (Platt scaling), or auto: isotonic when the slice has at least 300 "
-        "positive rows, sigmoid below (isotonic on few positives gives a handful of steps, so many accounts "
-        "tie on the same probability).",
+        description="With training.refit false, how the published model's scores become probabilities, "
+        "fitted on the calibration slice: isotonic (monotone steps), sigmoid (Platt scaling), or auto: "
+        "isotonic when the slice has at least 300 positive rows, sigmoid below (isotonic on few positives "
+        "gives a handful of steps, so many accounts tie on the same probability). With refit the "
+        "probabilities are the models' own (see training.refit).",
     )
     min_positives: int = Field(30, ge=1, description="Refuse to train a target with fewer positive rows.")
     early_stopping_rounds: int = Field(
@@ -284,8 +285,10 @@ class TrainingConfig(StrictModel):
         "(train, calibration and test slices: the latest outcomes, which matter most when the history is "
         "short) with the parameters and tree count validation chose, and the blend's regression with it; "
         "its probabilities are its own (log loss; the class-weight prior undone under 'balanced'). The test "
-        "metrics are those of the validation model, so they measure the procedure. false publishes the "
-        "validation model with its calibrator (README, 'Models, tracking and promotion').",
+        "metrics are those of the validation model, built the same way up to the test slice (its regression "
+        "learns the train and calibration slices), so they measure the procedure. false publishes the "
+        "validation model, its regression learnt on the train slice and calibrated on the calibration slice "
+        "(README, 'Models, tracking and promotion').",
     )
     linear_weight: float = Field(
         0.5,

@@ -571,9 +571,10 @@ def train_target(
 class LinearRows:
     """The logistic regressions' design over one target's labelled rows, ordered train, calibration, test.
 
-    A training run fits three regressions on nested row sets: the blend's validation half (the train slice),
-    the baseline (train and calibration) and the blend's refit half (every slice, `training.refit`). In this
-    order each one's rows are a leading block of one matrix, filled once and never copied. The design's
+    A training run fits three regressions on nested row sets: the blend's validation half (train and
+    calibration under `training.refit`, else the train slice), its refit half (every slice) and the
+    baseline (train and calibration). Each one's rows are a leading block of one matrix, filled once and
+    never copied. The design's
     medians, scales and kept levels are learnt on the train slice (`linear.Design`), for all three.
 
     Each fit starts its solver where the previous one ended, the intercept moved by the change in the
