@@ -574,8 +574,8 @@ class LinearRows:
     A training run fits three regressions on nested row sets: the blend's validation half (train and
     calibration under `training.refit`, else the train slice), its refit half (every slice) and the
     baseline (train and calibration). Each one's rows are a leading block of one matrix, filled once and
-    never copied. The design's
-    medians, scales and kept levels are learnt on the train slice (`linear.Design`), for all three.
+    never copied. The design's medians, scales and kept levels are learnt on the train slice
+    (`linear.Design`), for all three.
 
     Each fit starts its solver where the previous one ended, the intercept moved by the change in the
     (weighted) positive rate's log-odds: on nested rows of one design that is a Newton step or two from
