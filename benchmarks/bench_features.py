@@ -175,7 +175,7 @@ def time_both(accounts: int, seed: int = 1, repeats: int = 1) -> dict[str, objec
         ref = pd.read_parquet(ref_out).set_index("account_id")
     check = ref["spend_365d"].reindex(ours.index).fillna(0.0)
     assert (check - ours["spend_365d"]).abs().max() < 1e-6, "DuckDB and potential disagree on spend_365d"
-    t_ours, mem_ours, t_ref, mem_ref = (pd.Series(column) for column in zip(*runs))
+    t_ours, mem_ours, t_ref, mem_ref = (pd.Series(column) for column in zip(*runs, strict=True))
     ratios = t_ours / t_ref
     return {
         "accounts": accounts,
