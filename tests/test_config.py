@@ -153,3 +153,10 @@ def test_deeply_nested_yaml_is_a_config_error(tmp_path):
     path.write_text("seed: " + "[" * 20000 + "]" * 20000 + "\n")
     with pytest.raises(ConfigError, match="nested too deeply"):
         load_config(path)
+
+
+def test_an_unknown_delimiter_is_a_config_error_naming_the_choices(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text('data:\n  delimiter: ":"\n')
+    with pytest.raises(ConfigError, match=r"data.delimiter.*'auto'.*';'"):
+        load_config(path)

@@ -56,6 +56,12 @@ class DataConfig(StrictModel):
         "values ('1.234,56' = decimal comma, '1,234.56' = decimal point) and refuses a column where every "
         "value could be either (like '1,234'); '.' or ',' says which it is.",
     )
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
+        "auto",
+        description="What separates the columns of CSV files: 'auto' reads it from each file's header line "
+        "(the most frequent of , ; tab | outside quotes; a comma when none is there; a .tsv file is "
+        "tab-separated) and notes any other than the comma; or one of ',' ';' '\\t' '|' for every file.",
+    )
     encoding: str = Field(
         "auto",
         description="Text encoding of the CSV files: 'auto' = UTF-8 (a byte-order mark is fine; a file that "

@@ -217,6 +217,25 @@ def test_unsettled_or_mixed_date_orders_are_refused(tmp_path, dates, pattern):
         tx(tmp_path, dates=dates)
 
 
+@pytest.mark.parametrize(
+    ("dates", "suggested"),
+    [
+        (["01.02.2026 14:30", "03.04.2026 09:15"], ("%d.%m.%Y %H:%M", "03.04.2026 14:30")),
+        (["1-2-26", "3-4-26"], ("%d-%m-%y", "03-04-26")),
+        (["01/02/2026T10:00:00", "03/04/2026T08:00:00"], ("%d/%m/%YT%H:%M:%S", "03/04/2026T14:30:00")),
+    ],
+)
+def test_the_suggested_date_format_is_written_as_the_column_is_and_reads_it(tmp_path, dates, suggested):
+    """The refusal's suggestion copies the column's separator, year width and time of day: set as it is,
+    it reads the file (a '%d/%m/%Y' offered for '01.02.2026 14:30' would refuse every row)."""
+    fmt, example = suggested
+    with pytest.raises(InputError) as refused:
+        tx(tmp_path, dates=dates)
+    assert f"'{fmt}' if {example} is 3 April" in str(refused.value)
+    ds = tx(tmp_path, dates=dates, config=DataConfig(date_format=fmt))
+    assert sorted(ds.transactions["date"].dt.strftime("%m-%d").tolist()) == ["02-01", "04-03"]
+
+
 def test_configured_date_format_settles_the_order(tmp_path):
     ds = tx(tmp_path, dates=["01/02/2026", "03/04/2026"], config=DataConfig(date_format="%d/%m/%Y"))
     assert sorted(ds.transactions["date"].tolist()) == [
@@ -334,7 +353,7 @@ def test_arrow_reader_reads_cells_as_pandas_does(tmp_path):
     path = tmp_path / "transactions.csv"
     path.write_text(text, encoding="utf-8")
     arrow = read_raw(path)
-    reference = _read_pandas(path, "auto", "utf-8-sig", None)
+    reference = _read_pandas(path, "auto", "utf-8-sig", None, ",")
     assert list(arrow.columns) == ["account_id", "date", "amount", "Unnamed: 3", "amount"]
     assert list(arrow.columns) == list(reference.columns)
     assert arrow.to_numpy().tolist() == reference.to_numpy().tolist()
@@ -368,3 +387,43 @@ def test_a_day_first_date_in_year_one_is_refused_by_row_not_overflowed(tmp_path,
     code, _, err = run_cli(["validate", "--data", data], capsys)
     assert code == 2, err
     assert "'date'" in err and "20/1/0001" in err and "between 1900 and 2200" in err
+
+
+# ----------------------------------------------------------------------------------------- delimiters
+COMMA_FILE = 'account_id,date,amount,product\nA1,2024-01-05,"1234.5",P1\nA2,2024-02-01,7,"P 2, large"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('account_id;date;amount;product\nA1;2024-01-05;1234,5;P1\nA2;2024-02-01;7;"P 2, large"\n', "';'"),
+        (
+            '"account_id";"date";"amount";"product"\nA1;2024-01-05;"1.234,5";P1\nA2;2024-02-01;7;P 2, large\n',
+            "';'",
+        ),
+        ("account_id|date|amount|product\nA1|2024-01-05|1234.5|P1\nA2|2024-02-01|7|P 2, large\n", "'|'"),
+        (
+            "account_id\tdate\tamount\tproduct\nA1\t2024-01-05\t1234.5\tP1\nA2\t2024-02-01\t7\tP 2, large\n",
+            "tab",
+        ),
+    ],
+)
+def test_the_delimiter_is_read_from_the_header_and_noted(tmp_path, text, shown):
+    """A spreadsheet export separated by ';' (beside a decimal comma), '|' or tabs reads as the same table
+    written with commas; the note says which delimiter was read (commas inside quotes or cells do not count)."""
+    expected = load_dataset(write(tmp_path / "comma", COMMA_FILE), DataConfig()).transactions
+    ds = load_dataset(write(tmp_path / "other", text), DataConfig())
+    pd.testing.assert_frame_equal(ds.transactions, expected)
+    assert any(f"columns separated by {shown}" in note for note in ds.notes)
+    assert not any("separated" in note for note in load_dataset(tmp_path / "comma", DataConfig()).notes)
+
+
+def test_a_configured_delimiter_is_used_and_a_wrong_one_is_named_with_the_fix(tmp_path):
+    text = "account_id;date;amount\nA1;2024-01-05;10\nA2;2024-02-01;7\n"
+    folder = write(tmp_path, text)
+    ds = load_dataset(folder, DataConfig(delimiter=";"))
+    assert ds.transactions["amount"].tolist() == [10.0, 7.0] and not ds.notes
+    with pytest.raises(
+        InputError, match=r"columns found: account_id;date;amount \(one column: .*data.delimiter: ';'\)"
+    ):
+        load_dataset(folder, DataConfig(delimiter=","))

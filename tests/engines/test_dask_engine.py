@@ -120,6 +120,27 @@ def test_bad_rows_in_a_partition_are_reported_like_the_pandas_engine(data, tmp_p
     assert not out.exists()
 
 
+def test_a_semicolon_export_in_parts_reads_like_the_pandas_engine(data, client, tmp_path):
+    """Parts written by a European spreadsheet (';' between columns, decimal commas): the delimiter is read
+    from the header as the pandas engine reads it, with the same note, and every feature value agrees."""
+    folder = _beside(data, tmp_path / "semicolon")
+    (folder / "transactions").mkdir()
+    tx = pd.read_csv(data / "transactions.csv")
+    half = len(tx) // 2
+    for i, part in enumerate((tx.iloc[:half], tx.iloc[half:])):
+        part.to_csv(folder / "transactions" / f"part-{i}.csv", index=False, sep=";", decimal=",")
+    config = Config(engine="dask")
+    loaded = dask_engine.load(folder, config)
+    expected = pipeline.load(folder, Config())
+    said = [note for note in loaded.notes if "separated by" in note]
+    assert said == [note for note in expected.notes if "separated by" in note]
+    assert said == [
+        "transactions: columns separated by ';' (read from its header line; data.delimiter sets it)."
+    ]
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+
 def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, client, tmp_path):
     """data.blank_ids: drop; the note names the first rows of the sample the table is planned from."""
     folder = _beside(data, tmp_path / "unnamed")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +320,32 @@ def date_order_evidence(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.n
     return a_day & b_month, a_month & b_day, a_month & b_month & (a != b)
 
 
+def _order_formats(value: str, first: str, second: str) -> tuple[str, str, str, str]:
+    """(day-first format, month-first format, an example date of each) written as `value` is written: its
+    separator, year width and time of day, so the suggested data.date_format reads the column as it is.
+    The examples put `first` then `second` (day-first) and the reverse (month-first), like 31/01/2026."""
+    match = re.fullmatch(_NUMERIC_DATE, value.strip())
+    sep, year, clock, example_clock = "/", "%Y", "", ""
+    if match:
+        sep = value.strip()[match.end(1)]
+        year = "%Y" if len(match.group(3)) == 4 else "%y"
+        time = (match.group(4) or "").strip()
+        for pattern, fmt, shown in (
+            (r"\d{1,2}:\d{2}", "%H:%M", "14:30"),
+            (r"\d{1,2}:\d{2}:\d{2}", "%H:%M:%S", "14:30:00"),
+        ):
+            if re.fullmatch(pattern, time):
+                joint = value.strip()[match.end(3)]  # ' ' or 'T'
+                clock, example_clock = f"{joint}{fmt}", f"{joint}{shown}"
+    y = "2026" if year == "%Y" else "26"
+    return (
+        f"%d{sep}%m{sep}{year}{clock}",
+        f"%m{sep}%d{sep}{year}{clock}",
+        f"{first}{sep}{second}{sep}{y}{example_clock}",
+        f"{second}{sep}{first}{sep}{y}{example_clock}",
+    )
+
+
 def decide_date_order(series: pd.Series, path: Path, column: str) -> bool | None:
     """True (day first), False (month first) or None (no d/m/y values, or none that the order changes).
 
@@ -332,7 +359,7 @@ def decide_date_order(series: pd.Series, path: Path, column: str) -> bool | None
             path,
             f"column '{column}' mixes day-first and month-first dates",
             "one column needs one order; fix the rows that differ, or set data.date_format in the config "
-            "(e.g. '%d/%m/%Y' for 31/01/2026, '%m/%d/%Y' for 01/31/2026).",
+            "(e.g. '{0}' for {2}, '{1}' for {3}).".format(*_order_formats(str(values[rows[0]]), "31", "01")),
             rows,
             [values[r] for r in rows],
         )
@@ -346,8 +373,9 @@ def decide_date_order(series: pd.Series, path: Path, column: str) -> bool | None
             path,
             f"column '{column}' has {len(rows)} date(s) that read day-first or month-first "
             "(no day above 12 settles which)",
-            "set data.date_format in the config: '%d/%m/%Y' if 03/04/2026 is 3 April, "
-            "'%m/%d/%Y' if it is 4 March.",
+            "set data.date_format in the config: '{0}' if {2} is 3 April, '{1}' if it is 4 March.".format(
+                *_order_formats(str(values[rows[0]]), "03", "04")
+            ),
             rows,
             values[rows],
         )
@@ -392,6 +420,35 @@ def parse_numeric_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
 
 
 # -------------------------------------------------------------------------------------------- encoding
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(path: Path, encoding: str = "auto", setting: str = "auto") -> str:
+    """The column delimiter of a CSV file: `setting` (data.delimiter) unless it is 'auto'; then tab for a
+    .tsv file, else the most frequent of DELIMITERS in the header line outside double quotes (the comma on a
+    tie, and when none is there: a one-column file). European spreadsheets write ';' beside a decimal comma.
+    """
+    if setting != "auto":
+        return setting
+    if path.suffix == ".tsv":
+        return "\t"
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding=codec_for(encoding), errors="replace", newline="") as handle:
+            header = handle.readline(1 << 16)
+    except (OSError, EOFError, LookupError):
+        return ","  # the reader reports what is wrong with the file
+    unquoted = re.sub(r'"[^"]*("|$)', "", header)
+    counts = {delimiter: unquoted.count(delimiter) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=counts.__getitem__)  # the first (the comma) of equal counts
+    return best if counts[best] else ","
+
+
+def delimiter_name(delimiter: str) -> str:
+    """How a note or message shows a delimiter (a tab is invisible)."""
+    return "tab" if delimiter == "\t" else f"'{delimiter}'"
+
+
 def codec_for(encoding: str) -> str:
     """The codec to read CSV text with: 'auto' is UTF-8, and a byte-order mark is tolerated."""
     if encoding == "auto" or codecs.lookup(encoding).name == "utf-8":

@@ -23,10 +23,13 @@ import pyarrow.csv as pacsv
 from potential import interrupt
 from potential.config import DataConfig
 from potential.data.conventions import (
+    DELIMITERS,
     MAX_ABS_NUMBER,
     codec_for,
+    csv_delimiter,
     date_order_note,
     decide_date_order,
+    delimiter_name,
     encoding_error,
     is_single_byte_compatible,
     iso_days,
@@ -152,13 +155,16 @@ def _sniff(path: Path, encoding: str = "auto") -> None:
         )
 
 
-def read_raw(path: Path, encoding: str = "auto", nrows: int | None = None) -> pd.DataFrame:
+def read_raw(
+    path: Path, encoding: str = "auto", nrows: int | None = None, delimiter: str = "auto"
+) -> pd.DataFrame:
     """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later.
 
     `nrows` reads only the first rows (of the first part): the sample a partitioned reader decides the
     table's conventions from (`plan_table`).
 
-    CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a file that does
+    CSV columns are split at `delimiter` (data.delimiter; 'auto' reads it from each file's header line,
+    `csv_delimiter`). CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a file that does
     not decode is refused at its first bad byte, never re-read in a guessed codec. Header names are kept
     as written, so a column named twice stays visible (pandas would rename the second 'amount.1').
 
@@ -169,26 +175,41 @@ def read_raw(path: Path, encoding: str = "auto", nrows: int | None = None) -> pd
     if path.is_dir():
         parts = table_parts(path)
         if nrows is not None:
-            return read_raw(parts[0], encoding, nrows)
-        return pd.concat([read_raw(part, encoding) for part in parts], ignore_index=True)
+            return read_raw(parts[0], encoding, nrows, delimiter)
+        return pd.concat([read_raw(part, encoding, delimiter=delimiter) for part in parts], ignore_index=True)
     _sniff(path, encoding)
     codec = codec_for(encoding)
+    sep = "," if path.suffix == ".parquet" else csv_delimiter(path, encoding, delimiter)
     frame = None
     if path.suffix != ".parquet" and nrows is None and codec == "utf-8-sig":
-        frame = _read_csv_arrow(path)
+        frame = _read_csv_arrow(path, sep)
     if frame is None:
-        frame = _read_pandas(path, encoding, codec, nrows)
+        frame = _read_pandas(path, encoding, codec, nrows, sep)
     if len(frame) == 0:
         raise InputError(f"{path.name}: has a header but no rows; export the table with its data.")
     return frame
 
 
-def _csv_options(path: Path, codec: str) -> dict:
-    sep = "\t" if path.suffix == ".tsv" else ","
+def _csv_options(codec: str, sep: str) -> dict:
     return dict(dtype=str, keep_default_na=False, na_values=[], encoding=codec, sep=sep)
 
 
-def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
+def delimiter_notes(path: Path, config: DataConfig) -> list[str]:
+    """The note stating a delimiter `data.delimiter: auto` read from a file's header that is not the comma
+    (a .tsv file's tab goes without saying)."""
+    first = table_parts(path)[0] if path.is_dir() else path
+    if config.delimiter != "auto" or first.suffix in (".parquet", ".tsv") or not first.is_file():
+        return []
+    sep = csv_delimiter(first, config.encoding)
+    if sep == ",":
+        return []
+    return [
+        f"{path.name}: columns separated by {delimiter_name(sep)} (read from its header line; "
+        "data.delimiter sets it)."
+    ]
+
+
+def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
     """The CSV as string columns read by pyarrow.csv, or None when Arrow cannot read it as pandas would.
 
     Cells are kept as written ('' for an empty cell, never null), like pandas with dtype=str and no NA values.
@@ -196,7 +217,7 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
     which keeps a twice-named column and refuses a row with more or fewer cells than the header.
     """
     try:
-        first = pd.read_csv(path, header=None, nrows=1, **_csv_options(path, "utf-8-sig"))
+        first = pd.read_csv(path, header=None, nrows=1, **_csv_options("utf-8-sig", sep))
     except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError, OSError, ValueError):
         return None
     if len(first) == 0:
@@ -207,7 +228,7 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=positions, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter="\t" if path.suffix == ".tsv" else ","),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
             convert_options=pacsv.ConvertOptions(
                 # pandas' own text type: the columns become Series without a copy
                 column_types={name: pa.large_string() for name in positions},
@@ -225,14 +246,14 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
     return frame
 
 
-def _read_pandas(path: Path, encoding: str, codec: str, nrows: int | None) -> pd.DataFrame:
+def _read_pandas(path: Path, encoding: str, codec: str, nrows: int | None, sep: str) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
             frame = frame if nrows is None else frame.head(nrows)
             header = [str(c) for c in frame.columns]
         else:
-            options = _csv_options(path, codec)
+            options = _csv_options(codec, sep)
             frame = pd.read_csv(path, nrows=nrows, **options)
             first = pd.read_csv(path, header=None, nrows=1, **options)
             header = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
@@ -245,7 +266,8 @@ def _read_pandas(path: Path, encoding: str, codec: str, nrows: int | None) -> pd
     except pd.errors.ParserError as exc:
         detail = echo(str(exc).strip().splitlines()[-1], 160)
         raise InputError(
-            f"{path.name}: not a well-formed CSV ({detail}); check quoting and the delimiter (comma expected)."
+            f"{path.name}: not a well-formed CSV ({detail}); check quoting and the delimiter (read as "
+            f"{delimiter_name(sep)}; data.delimiter sets it)."
         ) from exc
     except (OSError, ValueError) as exc:
         raise InputError(
@@ -356,7 +378,14 @@ def _hint(name: str, options) -> str:
 
 def _list(columns) -> str:
     cols = [echo(c, 40) for c in columns]
-    return ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
+    listed = ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
+    joined = [d for d in DELIMITERS if len(cols) == 1 and d in str(columns[0])]
+    if joined:  # one column whose name holds a delimiter: the header was split at the wrong one
+        listed += (
+            f" (one column: if the file separates columns with {delimiter_name(joined[0])}, "
+            f"set data.delimiter: {joined[0]!r})"
+        )
+    return listed
 
 
 def _strip(series: pd.Series) -> pd.Series:
@@ -1006,7 +1035,9 @@ def read_table(
     file is parsed, before the typing."""
     # the parsed frame goes straight into clean_table, which lets each column's text go once it is typed (a
     # name held here would keep all of it until the end)
-    frame = clean_table(_then(read_raw(path, config.encoding), parsed), path, table, config, notes)
+    notes.extend(delimiter_notes(path, config))
+    raw = partial(read_raw, path, config.encoding, delimiter=config.delimiter)
+    frame = clean_table(_then(raw(), parsed), path, table, config, notes)
     release_arrow_memory()  # the raw text and the typing's scratch columns
     return frame
 

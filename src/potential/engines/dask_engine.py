@@ -31,7 +31,7 @@ import pandas as pd
 
 from potential import interrupt
 from potential.config import Config
-from potential.data.conventions import codec_for, encoding_error
+from potential.data.conventions import codec_for, csv_delimiter, encoding_error
 from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
@@ -39,6 +39,7 @@ from potential.data.schema import (
     Dataset,
     check_purchases,
     clean_table,
+    delimiter_notes,
     plan_table,
     read_raw,
     read_table,
@@ -230,7 +231,8 @@ def _read_events(
     every part with an empty one (`clean_table`'s `keep_unnamed`): `load` counts them over the whole table.
     """
     name = files[0].parent.name if len(files) > 1 else files[0].name
-    sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS)
+    notes.extend(delimiter_notes(files[0].parent if len(files) > 1 else files[0], config.data))
+    sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS, delimiter=config.data.delimiter)
     plan = plan_table(sample, Path(name), table, config.data, notes)
     if files[0].suffix == ".parquet":
         raw = dd.read_parquet([str(p) for p in files])
@@ -240,7 +242,7 @@ def _read_events(
             dtype=str,
             keep_default_na=False,
             na_values=[],
-            sep="\t" if files[0].suffix == ".tsv" else ",",
+            sep=csv_delimiter(files[0], config.data.encoding, config.data.delimiter),
             blocksize=None if files[0].name.endswith(".gz") else "64MB",
             encoding=codec_for(config.data.encoding),
         )
