@@ -449,6 +449,11 @@ def delimiter_name(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else f"'{delimiter}'"
 
 
+def delimiter_setting(delimiter: str) -> str:
+    """The delimiter as a YAML value for data.delimiter (a tab in double quotes, where YAML reads \\t as one)."""
+    return '"\\t"' if delimiter == "\t" else f"'{delimiter}'"
+
+
 def codec_for(encoding: str) -> str:
     """The codec to read CSV text with: 'auto' is UTF-8, and a byte-order mark is tolerated."""
     if encoding == "auto" or codecs.lookup(encoding).name == "utf-8":

@@ -30,6 +30,7 @@ from potential.data.conventions import (
     date_order_note,
     decide_date_order,
     delimiter_name,
+    delimiter_setting,
     encoding_error,
     is_single_byte_compatible,
     iso_days,
@@ -164,9 +165,10 @@ def read_raw(
     table's conventions from (`plan_table`).
 
     CSV columns are split at `delimiter` (data.delimiter; 'auto' reads it from each file's header line,
-    `csv_delimiter`). CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a file that does
-    not decode is refused at its first bad byte, never re-read in a guessed codec. Header names are kept
-    as written, so a column named twice stays visible (pandas would rename the second 'amount.1').
+    `csv_delimiter`). CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a
+    file that does not decode is refused at its first bad byte, never re-read in a guessed codec. Header
+    names are kept as written, so a column named twice stays visible (pandas would rename the second
+    'amount.1').
 
     Whole UTF-8 files are parsed by Arrow's multithreaded CSV reader into Arrow-backed string columns (five
     times faster than pandas' C parser, and the columns stay columnar for the typing that follows); any file
@@ -383,7 +385,7 @@ def _list(columns) -> str:
     if joined:  # one column whose name holds a delimiter: the header was split at the wrong one
         listed += (
             f" (one column: if the file separates columns with {delimiter_name(joined[0])}, "
-            f"set data.delimiter: {joined[0]!r})"
+            f"set data.delimiter: {delimiter_setting(joined[0])})"
         )
     return listed
 
