@@ -3,7 +3,8 @@
 1. A retail transaction log: its own column names, YYYYMMDD dates, no accounts table, thousands of
    customers who bought once, refunds, a currency-formatted amount column.
 2. A profile-only churn table: 20 mixed-type columns, Yes/No strings, blanks in numeric columns, an id
-   column called `customerID`, outcomes for most (not all) customers in a separate file.
+   column called `customerID`, outcomes for most (not all) customers in a separate file; or one file with
+   no id column at all (`data.row_ids`).
 """
 
 from __future__ import annotations
@@ -206,3 +207,52 @@ def test_a_column_recorded_after_the_outcome_is_called_out(tmp_path, capsys):
         "churn: ROC-AUC 1.000 on the held-out slice is rarely real; the model leans most on 'Churn Reason'"
         in text
     )
+
+
+def test_a_churn_table_without_an_id_column_is_read_with_row_numbers_as_ids(tmp_path, capsys):
+    """Public churn tables often have no customer id: refused naming data.row_ids; with it, each row's
+    number in the file is the account's id, and the list's explanations quote that row's own values."""
+    accounts, labels = _telco(1500, np.random.default_rng(3))
+    whole = accounts.merge(labels, on="customerID", how="left").drop(columns="customerID")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    whole.to_csv(folder / "churn.csv", index=False)
+    config = tmp_path / "c.yaml"
+    text = "data:\n  tables: {accounts: churn, labels: churn}\n  columns:\n    labels: {churned: Churn}\n"
+    config.write_text(text, encoding="utf-8")
+    args = ["run", "--data", folder, "--as-of", "2026-11-01", "--out", tmp_path / "ws", "--config", config]
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and "required column 'account_id' is missing" in err and "data.row_ids: true" in err
+    config.write_text(text + "  row_ids: true\n", encoding="utf-8")
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err + out
+    assert (
+        "no account id column; each row's number in the file is its id (data.row_ids), '2' to '1501'"
+        in out + err
+    )
+    targets = pd.read_csv(tmp_path / "ws" / "exports" / "targets.csv", dtype={"account_id": str})
+    assert sorted(targets["account_id"], key=int) == [str(row) for row in range(2, 1502)]
+    explained = pd.read_parquet(tmp_path / "ws" / "exports" / "explanations.parquet")
+    tenure = explained[explained["feature"] == "tenure"].set_index("account_id")["value"]
+    file_rows = whole["tenure"].set_axis([str(i + 2) for i in range(len(whole))])
+    assert len(tenure) and (tenure == file_rows.reindex(tenure.index)).all()  # id k is the file's row k
+    assert _churn_card(tmp_path / "ws")["metrics"]["roc_auc"] > 0.7  # labels joined to their own rows
+
+
+def test_row_numbers_are_refused_where_they_cannot_name_the_same_account(tmp_path, capsys):
+    """Beside a transactions table (which names accounts by id), or with accounts and labels in two files."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame({"plan": ["a", "b"]}).to_csv(folder / "accounts.csv", index=False)
+    pd.DataFrame({"churned": [0, 1]}).to_csv(folder / "labels.csv", index=False)
+    config = tmp_path / "c.yaml"
+    config.write_text("data:\n  row_ids: true\n", encoding="utf-8")
+    args = ["validate", "--data", folder, "--config", config]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "data.row_ids: accounts (accounts.csv) and labels (labels.csv) are two files" in err
+    (folder / "labels.csv").unlink()
+    pd.DataFrame({"account_id": ["2"], "date": ["2026-01-05"], "amount": [10]}).to_csv(
+        folder / "transactions.csv", index=False
+    )
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "data.row_ids numbers the rows of a profile table, but transactions.csv" in err

@@ -47,6 +47,13 @@ class DataConfig(StrictModel):
         "leave them out, counted in a note, or refuse the file. A table where most rows have none is refused "
         "either way (the id column is likely mapped wrong); accounts and labels rows always need an id.",
     )
+    row_ids: bool = Field(
+        False,
+        description="A profile table without an id column (one row per account, like a labelled churn table): "
+        "each row's number in its file is its account id, as a spreadsheet numbers rows (the first data row "
+        "is '2'). For accounts and labels read from one file, without transactions or activities; a file "
+        "with an id column (account_id, or the one data.columns maps) keeps its ids.",
+    )
     currency: str = Field(
         "", description="Currency symbol shown in reports (money is in the data's currency)."
     )

@@ -9,7 +9,7 @@ import pytest
 
 from potential.config import Config
 from potential.engines import dask_engine
-from potential.errors import InputError
+from potential.errors import ConfigError, InputError
 from potential.features.build import build_features
 from potential.labels.training_set import build_training_set
 from potential.synthetic.portfolio import DEFAULT_END, generate_portfolio, write_portfolio
@@ -139,6 +139,14 @@ def test_a_semicolon_export_in_parts_reads_like_the_pandas_engine(data, client, 
     ]
     got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
     _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+
+def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):
+    config = Config(engine="dask", data={"row_ids": True})
+    with pytest.raises(
+        ConfigError, match=r"data.row_ids numbers the rows of a profile table, but transactions"
+    ):
+        dask_engine.load(data, config)
 
 
 def test_rows_without_an_account_id_are_left_out_like_the_pandas_engine(data, client, tmp_path):

@@ -81,6 +81,7 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 LABEL_COLUMNS = ("churned", "expanded")
+ROW_ID_TABLES = ("accounts", "labels")  # the tables data.row_ids may number (one row per account)
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f"}
 MAX_CATEGORY_LEVELS = 200
@@ -322,9 +323,45 @@ def _map_columns(
             raise InputError(
                 f"{path.name}: required column '{column}' is missing{_hint(column, renamed.columns)}; "
                 f"columns found: {_list(renamed.columns)}; rename it in the file or map it with "
-                f"data.columns.{spec.name}.{column} in the config."
+                f"data.columns.{spec.name}.{column} in the config"
+                + (
+                    " (a profile table without ids, one row per account: data.row_ids: true numbers its rows)."
+                    if column == ID and spec.name in ROW_ID_TABLES
+                    else "."
+                )
             )
     return renamed
+
+
+def _with_row_ids(raw: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """`raw` with each row's number in its file as its account id (data.row_ids): the header is row 1."""
+    ids = pd.Series(np.arange(2, len(raw) + 2).astype(str), index=raw.index, dtype="str")
+    note = (
+        f"{path.name}: no account id column; each row's number in the file is its id (data.row_ids), "
+        f"'2' to '{len(raw) + 1}'."
+    )
+    if note not in notes:  # accounts and labels read from one file say it once
+        notes.append(note)
+    return pd.concat([ids.rename(ID), raw], axis=1)
+
+
+def check_row_ids(sources: dict[str, Path], config: DataConfig) -> None:
+    """Refuse data.row_ids where row numbers cannot name the same account in every table: beside events
+    (which name accounts by id), or with accounts and labels in two files (whose rows need not match)."""
+    if not config.row_ids:
+        return
+    events = [sources[t] for t in ("transactions", "activities") if t in sources]
+    if events:
+        raise ConfigError(
+            f"data.row_ids numbers the rows of a profile table, but {events[0].name} names accounts by id: "
+            "the two cannot be matched. Turn data.row_ids off and give the profile table an id column."
+        )
+    if "accounts" in sources and "labels" in sources and sources["accounts"] != sources["labels"]:
+        raise ConfigError(
+            f"data.row_ids: accounts ({sources['accounts'].name}) and labels ({sources['labels'].name}) are "
+            "two files, and row numbers name the same account only within one file. Read both from one file "
+            "(data.tables: {accounts: NAME, labels: NAME}) or add an id column to each."
+        )
 
 
 def _amount_or_line_items(frame: pd.DataFrame, path: Path) -> None:
@@ -1080,6 +1117,8 @@ def clean_table(
     spec = TABLES[table]
     mapping = dict(config.columns.get(table, {}))
     interrupt.check()
+    if config.row_ids and table in ROW_ID_TABLES and ID not in mapping and ID not in raw.columns:
+        raw = _with_row_ids(raw, path, notes)
     frame = _map_columns(raw, spec, mapping, path, notes)
     del raw  # from here `frame` holds the file's text alone: each column's text is freed once it is typed
     frame, unnamed = _clean_ids(
@@ -1232,6 +1271,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
             f"{folder}: no transactions table (found: {found}); provide transactions.csv "
             "(account_id, date, amount), or accounts.csv + labels.csv, or map file names with data.tables."
         )
+    check_row_ids(sources, config)
     frames, digests, notes = _read_tables(sources, config)
     return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
 

@@ -36,8 +36,10 @@ from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
     MAX_BLANK_ID_SHARE,
+    TABLES,
     Dataset,
     check_purchases,
+    check_row_ids,
     clean_table,
     delimiter_notes,
     plan_table,
@@ -294,6 +296,10 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: data folder not found; pass --data with the folder holding the tables.")
+    check_row_ids(
+        {t: p for t in TABLES if (p := find_table(folder, config.data.tables.get(t, t))) is not None},
+        config.data,
+    )
     notes: list[str] = []
     digests: dict[str, str] = {}
     sources: dict[str, str] = {}
