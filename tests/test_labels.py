@@ -6,7 +6,7 @@ from potential.config import Config, DataConfig
 from potential.data.schema import Dataset, load_dataset
 from potential.errors import InsufficientDataError
 from potential.features.build import prepare
-from potential.labels.training_set import build_training_set, labels_at, plan_cutoffs
+from potential.labels.training_set import build_training_set, label_override_notes, labels_at, plan_cutoffs
 
 
 def test_labels_by_hand():
@@ -78,6 +78,27 @@ def test_training_set_shapes(data_dir):
     assert set(np.unique(ts.labels["churn"])) <= {0.0, 1.0}
     test_cutoffs = ts.features.index.get_level_values("cutoff")[ts.slice.to_numpy() == "test"]
     assert test_cutoffs.max() + pd.Timedelta(days=90) <= pd.Timestamp("2025-06-01")
+
+
+def test_labels_beside_transactions_that_are_not_used_are_said_so(data_dir, tables):
+    """labels.csv overrides a derived label only at a training cutoff (its as_of): rows without an as_of,
+    or with one between cutoffs, would otherwise be dropped without a word."""
+    ds = load_dataset(data_dir, DataConfig())
+    ts = build_training_set(ds, pd.Timestamp("2025-06-01"), Config())
+    (account, cutoff), off = ts.labels.index[0], ts.labels.index[0][1] + pd.Timedelta(days=3)
+    given = pd.DataFrame(
+        {"account_id": [account] * 3, "churned": [1.0, 0.0, np.nan], "as_of": [cutoff, off, off]}
+    )
+    assert label_override_notes(None, "labels.csv", ts.cutoffs) == []
+    assert label_override_notes(given.iloc[[0, 2]], "labels.csv", ts.cutoffs) == []  # every label is placed
+    (note,) = label_override_notes(given, "labels.csv", ts.cutoffs)
+    latest = max(c for name in ("train", "calibration", "test") for c in ts.cutoffs[name])
+    assert note.startswith(
+        "labels.csv: 1 of 2 labelled row(s) not used: their as_of is not one of the training"
+    )
+    assert f"({latest:%Y-%m-%d}, " in note
+    (note,) = label_override_notes(given.drop(columns="as_of"), "labels.csv", ts.cutoffs)
+    assert note.startswith("labels.csv: not used: without an as_of column") and "(as_of)" in note
 
 
 def test_labels_csv_overrides_derived(data_dir, tables):

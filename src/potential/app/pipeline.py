@@ -58,6 +58,7 @@ from potential.export.targets import (
 )
 from potential.features.registry import describe
 from potential.labels.audit import audit_lines
+from potential.labels.training_set import label_override_notes
 from potential.models.training import TARGETS, TargetResult, classification_metrics, train_target
 from potential.scoring.changes import CHANGE_COLUMNS, list_changes
 from potential.scoring.drift import SCORE_COLUMNS, bin_profile, drift_table
@@ -349,6 +350,9 @@ class Pipeline:
 
         ts, boosters = self.engine.training_set(data, as_of, progress=cutoffs)
         notes += ts.cutoffs.notes  # how the cutoffs were adapted to a short history, if they were
+        if ts.mode == "history":  # labels.csv beside transactions: which of its labels were not used
+            source = data.sources.get("labels")
+            notes += label_override_notes(data.labels, Path(source).name if source else "labels", ts.cutoffs)
         results: dict[str, TargetResult] = {}
         refusals: list[str] = []
         for target in TARGETS:

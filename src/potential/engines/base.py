@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -41,6 +41,9 @@ class InputData(Protocol):
 
     @property
     def digests(self) -> dict[str, str]: ...
+
+    @property
+    def sources(self) -> Mapping[str, Path | str]: ...  # table -> its file (or folder) as read
 
     def first_date(self) -> pd.Timestamp | None: ...
 

@@ -244,6 +244,32 @@ def apply_label_overrides(labels: pd.DataFrame, given: pd.DataFrame | None) -> p
     return out
 
 
+def label_override_notes(given: pd.DataFrame | None, name: str, plan: CutoffPlan) -> list[str]:
+    """What became of labels.csv beside transactions (`apply_label_overrides`): a note when some or all of
+    its labels are not used, since the derived labels then stand in for them without a word otherwise."""
+    if given is None:
+        return []
+    known = [column for column in ("churned", "expanded") if column in given.columns]
+    if not known:
+        return []
+    if "as_of" not in given.columns:
+        return [
+            f"{name}: not used: without an as_of column its outcomes cannot be placed in time beside the "
+            "transactions, so the churn and expansion labels are derived from the transactions at each "
+            "cutoff. To override them, give each row the cutoff its outcome window starts at (as_of)."
+        ]
+    labelled = given[known].notna().any(axis=1) & given["as_of"].notna()
+    cutoffs = sorted({c for name_ in SLICES for c in plan[name_]}, reverse=True)
+    unused = int((labelled & ~given["as_of"].isin(cutoffs)).sum())
+    if not unused:
+        return []
+    shown = ", ".join(f"{c:%Y-%m-%d}" for c in cutoffs[:3]) + (", ..." if len(cutoffs) > 3 else "")
+    return [
+        f"{name}: {unused:,} of {int(labelled.sum()):,} labelled row(s) not used: their as_of is not one of "
+        f"the training cutoffs ({shown}), so the labels derived from the transactions stand there."
+    ]
+
+
 def profile_training_set(dataset: Dataset, as_of: pd.Timestamp, config: Config) -> TrainingSet:
     """No transactions: one row per labelled account, profile features only, a seeded stratified split."""
     prepared = prepare(dataset, as_of, config.features)
