@@ -74,7 +74,8 @@ def test_packaged_profile_exists():
         ("%Q", r"'data.date_format': .*'%Q' is not a date directive"),
         ("%d/%m/%", r"'data.date_format': .*lone '%'"),
         ("%-d/%m/%Y", r"'%-' is not a date directive"),
-        ("dd/mm/yyyy", r"'data.date_format': .*no % directive.*'%d/%m/%Y'"),
+        ("dd/mm/yyyy", r"'data.date_format': .*no % directive.*'%d/%m/%Y'.*unix, unix_ms, excel"),
+        ("epoch", r"'data.date_format': .*no % directive.*unix, unix_ms, excel"),
     ],
 )
 def test_invalid_date_format_is_a_config_error(tmp_path, fmt, pattern):
@@ -84,7 +85,9 @@ def test_invalid_date_format_is_a_config_error(tmp_path, fmt, pattern):
         load_config(path)
 
 
-@pytest.mark.parametrize("fmt", ["%d/%m/%Y", "%Y%m%d", "%d.%m.%y %H:%M", "%G-W%V-%u", "%Y 100%%"])
+@pytest.mark.parametrize(
+    "fmt", ["%d/%m/%Y", "%Y%m%d", "%d.%m.%y %H:%M", "%G-W%V-%u", "%Y 100%%", "unix", "unix_ms", "excel"]
+)
 def test_valid_date_formats_load(fmt):
     assert load_config(None, {"data.date_format": fmt}).data.date_format == fmt
 

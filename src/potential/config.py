@@ -31,7 +31,10 @@ class DataConfig(StrictModel):
         "{transactions: {account_id: cust_no, amount: net_value}}.",
     )
     date_format: str | None = Field(
-        None, description="strftime format of the date columns (e.g. '%Y%m%d'); null = ISO / inferred."
+        None,
+        description="strftime format of the date columns (e.g. '%Y%m%d'), or dates written as numbers: "
+        "'unix' (seconds since 1970-01-01 UTC), 'unix_ms' (milliseconds), 'excel' (a spreadsheet's day "
+        "numbers, 45292 = 2024-01-01); null = ISO / inferred.",
     )
     tables: dict[str, str] = Field(
         default_factory=dict,
@@ -117,8 +120,13 @@ class DataConfig(StrictModel):
 DATE_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
 
 
+NUMBER_DATE_FORMATS = ("unix", "unix_ms", "excel")  # data.date_format names for dates written as numbers
+
+
 def check_date_format(value: str) -> None:
     """Raise ValueError naming the first directive of `value` that a date parser cannot use."""
+    if value in NUMBER_DATE_FORMATS:
+        return
     if not value.strip():
         raise ValueError("is empty; use null for ISO dates or a format such as '%d/%m/%Y'")
     i = 0
@@ -135,7 +143,10 @@ def check_date_format(value: str) -> None:
         else:
             i += 1
     if "%" not in value:
-        raise ValueError("has no % directive; write the format with directives, e.g. '%d/%m/%Y'")
+        raise ValueError(
+            "has no % directive; write the format with directives, e.g. '%d/%m/%Y', or name dates written "
+            "as numbers: " + ", ".join(NUMBER_DATE_FORMATS)
+        )
 
 
 def check_codec(value: str) -> None:

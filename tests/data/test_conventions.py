@@ -236,6 +236,34 @@ def test_the_suggested_date_format_is_written_as_the_column_is_and_reads_it(tmp_
     assert sorted(ds.transactions["date"].dt.strftime("%m-%d").tolist()) == ["02-01", "04-03"]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "dates", "expected"),
+    [
+        ("unix", ["1704067200", "1704112245"], ["2024-01-01 00:00:00", "2024-01-01 12:30:45"]),
+        ("unix_ms", ["1704067200000", "1704112245500"], ["2024-01-01 00:00:00", "2024-01-01 12:30:45.5"]),
+        ("excel", ["45292", "45292.75"], ["2024-01-01 00:00:00", "2024-01-01 18:00:00"]),
+    ],
+)
+def test_dates_written_as_numbers_are_refused_naming_the_format_that_reads_them(
+    tmp_path, fmt, dates, expected
+):
+    """Epoch seconds or milliseconds and spreadsheet day numbers: the refusal names the data.date_format
+    whose numbers are of that size, and that format reads them (times of day kept)."""
+    with pytest.raises(
+        InputError, match=rf"unparseable date.*set data.date_format in the config \('{fmt}' if"
+    ):
+        tx(tmp_path, dates=dates)
+    ds = tx(tmp_path, dates=dates, config=DataConfig(date_format=fmt))
+    assert sorted(ds.transactions["date"].tolist()) == [pd.Timestamp(e) for e in expected]
+
+
+def test_a_number_date_format_refuses_what_is_not_a_date_of_that_kind(tmp_path):
+    with pytest.raises(InputError, match=r"1 unparseable date.*'1e300'.*expected format 'unix'"):
+        tx(tmp_path, dates=["1704067200", "1e300"], config=DataConfig(date_format="unix"))
+    with pytest.raises(InputError, match=r"1 unparseable date.*'soon'.*\(e.g. '%Y%m%d'\)"):
+        tx(tmp_path, dates=["45292", "soon"], config=DataConfig(date_format="excel"))
+
+
 def test_configured_date_format_settles_the_order(tmp_path):
     ds = tx(tmp_path, dates=["01/02/2026", "03/04/2026"], config=DataConfig(date_format="%d/%m/%Y"))
     assert sorted(ds.transactions["date"].tolist()) == [

@@ -490,7 +490,8 @@ def parse_dates(
         raise table_error(
             path,
             f"column '{column}' has {len(rows)} unparseable date(s)",
-            f"{hint}; fix the values or set data.date_format in the config (e.g. '%Y%m%d').",
+            f"{hint}; fix the values or set data.date_format in the config "
+            f"({_date_format_hint(series.to_numpy()[rows])}).",
             rows,
             series.to_numpy()[rows],
         )
@@ -514,6 +515,8 @@ def _parse_date_text(
     notes: list[str] | None,
 ) -> pd.Series:
     """Naive timestamps of date text (NaT where a value does not parse): `fmt`, or ISO then d/m/y, then names."""
+    if fmt in NUMBER_DATES:
+        return _number_dates(text, fmt)
     if fmt:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     else:
@@ -533,6 +536,38 @@ def _parse_date_text(
                     text[retry], format="mixed", errors="coerce", utc=True, dayfirst=bool(dayfirst)
                 )
     return parsed.dt.tz_localize(None)
+
+
+# data.date_format names for dates written as numbers: (unit, origin, largest magnitude of 1900-2200)
+NUMBER_DATES = {
+    "unix": ("s", "unix", 7.3e9),
+    "unix_ms": ("ms", "unix", 7.3e12),
+    "excel": ("D", "1899-12-30", 1.2e5),
+}
+
+
+def _number_dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Naive timestamps of dates written as numbers (`NUMBER_DATES`); NaT for text that is not a number or
+    lies far outside 1900-2200 (refused by the caller as unparseable)."""
+    unit, origin, largest = NUMBER_DATES[fmt]
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numbers[~(np.abs(numbers) <= largest)] = np.nan
+    return pd.Series(pd.to_datetime(numbers, unit=unit, origin=origin), index=text.index)
+
+
+def _date_format_hint(values: np.ndarray) -> str:
+    """The data.date_format to suggest for unparseable dates: a number format when every one is a number of
+    that size (epoch seconds or milliseconds, spreadsheet day numbers), else an example of a strftime one."""
+    numbers = pd.to_numeric(pd.Series(values, dtype="str").str.strip(), errors="coerce")
+    if len(numbers) and numbers.notna().all():
+        for low, high, fmt, meaning in (
+            (1e8, 1e10, "unix", "seconds since 1970"),
+            (1e11, 1e13, "unix_ms", "milliseconds since 1970"),
+            (1e4, 1.2e5, "excel", "a spreadsheet's day numbers"),
+        ):
+            if numbers.between(low, high).all():
+                return f"'{fmt}' if they are {meaning}"
+    return "e.g. '%Y%m%d'"
 
 
 def _refuse_absurd(numbers: np.ndarray, series: pd.Series, path: Path, shown: str, fix: str) -> None:
