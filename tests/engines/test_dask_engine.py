@@ -55,6 +55,22 @@ def test_features_match_the_pandas_engine_value_for_value(data, client):
         _same(expected, got.compute().drop(columns="cutoff"), ["account_id"])
 
 
+def test_buckets_no_account_falls_in_are_read_as_empty_tables(data, client, tmp_path):
+    """A few accounts over many buckets: the empty buckets keep every column (they used to fail the build)."""
+    folder = tmp_path / "few"
+    folder.mkdir()
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    tx[tx["account_id"].isin(sorted(set(tx["account_id"]))[:3])].to_csv(
+        folder / "transactions.csv", index=False
+    )
+    config = Config(engine="dask")
+    expected = build_features(pipeline.load(folder, Config()), AS_OF, config.features).reset_index()
+    loaded = dask_engine.load(folder, config, buckets=8)
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config)
+    assert got.npartitions == 8 and len(expected) == 3
+    _same(expected, got.compute().drop(columns="cutoff"), ["account_id"])
+
+
 def test_partitioned_parquet_input_reads_like_the_single_file(data, client, tmp_path):
     folder = _beside(data, tmp_path / "parts")
     tx = pd.read_csv(data / "transactions.csv", dtype=str)

@@ -524,7 +524,10 @@ def _finish_part(
 ) -> pd.DataFrame:
     """Join the cross-account statistics; columns in the pandas engine's order, then cutoff and labels."""
     out = []
-    for key, rows in local.groupby("cutoff", sort=True):
+    groups = list(local.groupby("cutoff", sort=True))
+    if not groups:  # a bucket no account hashed into: an empty table with every column of the others
+        groups = [(min(deals) if deals else pd.NaT, local)]
+    for key, rows in groups:
         cutoff = pd.Timestamp(key)  # type: ignore[arg-type]
         frame = rows.set_index(ID)
         tail = frame[extra]
@@ -589,7 +592,9 @@ def features(
     ]
     finished = list(dask.persist(*finished))
     data.hold(*finished)
-    first = dask.compute(finished[0])[0]
+    # the column types of a bucket that has accounts (an empty one's columns may be typed otherwise)
+    sizes = dask.compute(*[dask.delayed(len)(part) for part in finished])
+    first = dask.compute(finished[next((i for i, n in enumerate(sizes) if n), 0)])[0]
     return dd.from_delayed(finished, meta=first.head(0), verify_meta=False)
 
 
