@@ -524,11 +524,11 @@ def _finish_part(
 ) -> pd.DataFrame:
     """Join the cross-account statistics; columns in the pandas engine's order, then cutoff and labels."""
     out = []
-    groups = list(local.groupby("cutoff", sort=True))
+    groups: list[tuple[Any, pd.DataFrame]] = list(local.groupby("cutoff", sort=True))
     if not groups:  # a bucket no account hashed into: an empty table with every column of the others
         groups = [(min(deals) if deals else pd.NaT, local)]
     for key, rows in groups:
-        cutoff = pd.Timestamp(key)  # type: ignore[arg-type]
+        cutoff = pd.Timestamp(key)
         frame = rows.set_index(ID)
         tail = frame[extra]
         frame = frame.drop(columns=extra)
