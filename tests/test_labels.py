@@ -97,8 +97,18 @@ def test_labels_beside_transactions_that_are_not_used_are_said_so(data_dir, tabl
         "labels.csv: 1 of 2 labelled row(s) not used: their as_of is not one of the training"
     )
     assert f"({latest:%Y-%m-%d}, " in note
-    (note,) = label_override_notes(given.drop(columns="as_of"), "labels.csv", ts.cutoffs)
-    assert note.startswith("labels.csv: not used: without an as_of column") and "(as_of)" in note
+    assert (
+        label_override_notes(given.drop(columns="as_of"), "labels.csv", ts.cutoffs) == []
+    )  # said on reading
+
+
+def test_labels_without_an_as_of_beside_transactions_are_said_unused_when_read(data_dir, tables):
+    ds = load_dataset(data_dir, DataConfig())
+    ids = ds.accounts["account_id"].head(5)
+    pd.DataFrame({"account_id": ids, "churned": 1}).to_csv(data_dir / "labels.csv", index=False)
+    notes = load_dataset(data_dir, DataConfig()).notes
+    said = [note for note in notes if note.startswith("labels.csv: not used: without an as_of column")]
+    assert len(said) == 1 and "(as_of)" in said[0]
 
 
 def test_labels_csv_overrides_derived(data_dir, tables):

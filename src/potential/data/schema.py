@@ -1338,6 +1338,18 @@ def _read_tables(
     return frames, {table: digest.result() for table, digest in hashes.items()}, notes
 
 
+def unplaced_labels_note(labels: pd.DataFrame | None, name: str, has_transactions: bool) -> list[str]:
+    """The note for a labels table beside transactions that has no as_of: its outcomes cannot be placed at
+    a cutoff, so the labels derived from the transactions are used instead (`apply_label_overrides`)."""
+    if labels is None or not has_transactions or "as_of" in labels.columns:
+        return []
+    return [
+        f"{name}: not used: without an as_of column its outcomes cannot be placed in time beside the "
+        "transactions, so the churn and expansion labels are derived from the transactions at each cutoff. "
+        "To override them, give each row the cutoff its outcome window starts at (as_of)."
+    ]
+
+
 def assemble_dataset(
     frames: dict[str, pd.DataFrame],
     names: dict[str, str],
@@ -1377,6 +1389,9 @@ def assemble_dataset(
         no_tx = len(np.setdiff1d(_distinct_ids(accounts[ID]), distinct["transactions"], assume_unique=True))
         if no_tx:
             notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
+    notes += unplaced_labels_note(
+        frames.get("labels"), names.get("labels", "labels"), transactions is not None
+    )
     return Dataset(
         accounts=accounts,
         transactions=transactions,

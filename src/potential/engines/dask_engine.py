@@ -48,6 +48,7 @@ from potential.data.schema import (
     unnamed_note,
     unnamed_refusal,
     unnamed_rows,
+    unplaced_labels_note,
 )
 from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
@@ -363,6 +364,9 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
         no_tx = len(set(accounts[ID]) - ids)
         if no_tx:
             notes.append(f"{no_tx} account(s) have no transactions; they are scored as prospects.")
+    notes += unplaced_labels_note(
+        tables.get("labels"), sources.get("labels", "labels"), "transactions" in events
+    )
     return DaskData(accounts, events, tables.get("labels"), n, first, last, digests, tuple(notes), sources)
 
 

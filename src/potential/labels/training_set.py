@@ -245,19 +245,16 @@ def apply_label_overrides(labels: pd.DataFrame, given: pd.DataFrame | None) -> p
 
 
 def label_override_notes(given: pd.DataFrame | None, name: str, plan: CutoffPlan) -> list[str]:
-    """What became of labels.csv beside transactions (`apply_label_overrides`): a note when some or all of
-    its labels are not used, since the derived labels then stand in for them without a word otherwise."""
+    """What became of labels.csv beside transactions (`apply_label_overrides`): a note when some of its
+    labels are not used (their as_of is no training cutoff), since the derived labels would otherwise stand
+    in for them without a word."""
     if given is None:
         return []
     known = [column for column in ("churned", "expanded") if column in given.columns]
     if not known:
         return []
     if "as_of" not in given.columns:
-        return [
-            f"{name}: not used: without an as_of column its outcomes cannot be placed in time beside the "
-            "transactions, so the churn and expansion labels are derived from the transactions at each "
-            "cutoff. To override them, give each row the cutoff its outcome window starts at (as_of)."
-        ]
+        return []  # the whole file is not used: said when the data is read (`schema.unplaced_labels_note`)
     labelled = given[known].notna().any(axis=1) & given["as_of"].notna()
     cutoffs = sorted({c for name_ in SLICES for c in plan[name_]}, reverse=True)
     unused = int((labelled & ~given["as_of"].isin(cutoffs)).sum())
