@@ -256,3 +256,30 @@ def test_row_numbers_are_refused_where_they_cannot_name_the_same_account(tmp_pat
     )
     code, _, err = run_cli(args, capsys)
     assert code == 2 and "data.row_ids numbers the rows of a profile table, but transactions.csv" in err
+
+
+def test_validate_lists_the_columns_no_feature_reads(tmp_path, capsys):
+    """What the column map could still put to use: the file's own names of the columns left unread."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "CustomerID": ["1", "2", "1"],
+            "InvoiceDate": ["2026-01-05", "2026-02-01", "2026-03-01"],
+            "Sales": [10.0, 5.5, 7.0],
+            "Country": ["UK", "FR", "UK"],
+            "Channel": ["web", "shop", "web"],
+        }
+    ).to_csv(folder / "transactions.csv", index=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "data:\n  columns: {transactions: {account_id: CustomerID, date: InvoiceDate, amount: Sales}}\n",
+        encoding="utf-8",
+    )
+    args = ["validate", "--data", folder, "--config", config]
+    code, out, err = run_cli([*args, "--format", "json"], capsys)
+    assert code == 0, err
+    (table,) = json.loads(out)["tables"]
+    assert table["unread"] == ["Country", "Channel"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0 and "not read" in out and "Country, Channel" in out

@@ -323,8 +323,9 @@ def validate(
         return
     _print_table(
         f"{data}",
-        ("table", "file", "rows", "columns"),
-        [(t.table, t.file, f"{t.rows:,}", f"{t.columns}") for t in tables],
+        ("table", "file", "rows", "columns", "not read"),
+        [(t.table, t.file, f"{t.rows:,}", f"{t.columns}", ", ".join(t.unread) or "-") for t in tables],
+        optional=("not read",),
     )
     if first is not None and last is not None:
         out.print(f"history: {first.date()} to {last.date()}")

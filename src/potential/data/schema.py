@@ -1338,6 +1338,17 @@ def _read_tables(
     return frames, {table: digest.result() for table, digest in hashes.items()}, notes
 
 
+def unread_columns(table: str, columns: Sequence[object]) -> tuple[str, ...]:
+    """The columns of a read transactions, activities or labels table that no feature or label reads (the
+    file's own names where the config maps none): what a column map could still put to use. Every column
+    of accounts is read (a profile attribute)."""
+    if table == "accounts":
+        return ()
+    spec = TABLES[table]
+    known = {*spec.required, *spec.optional, *(LABEL_COLUMNS if table == "labels" else ())}
+    return tuple(str(column) for column in columns if column not in known)
+
+
 def unplaced_labels_note(labels: pd.DataFrame | None, name: str, has_transactions: bool) -> list[str]:
     """The note for a labels table beside transactions that has no as_of: its outcomes cannot be placed at
     a cutoff, so the labels derived from the transactions are used instead (`apply_label_overrides`)."""

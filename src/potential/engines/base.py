@@ -24,6 +24,7 @@ class TableSummary:
     file: str
     rows: int
     columns: int
+    unread: tuple[str, ...] = ()  # the file's columns potential does not read (`schema.unread_columns`)
 
 
 @runtime_checkable

@@ -49,6 +49,7 @@ from potential.data.schema import (
     unnamed_refusal,
     unnamed_rows,
     unplaced_labels_note,
+    unread_columns,
 )
 from potential.engines.base import Scored, TableSummary
 from potential.errors import InputError, PotentialError
@@ -908,10 +909,12 @@ class DaskEngine:
         for table, source in data.sources.items():
             if table in data.events:
                 frame = data.events[table]
-                out.append(TableSummary(table, source, int(counts[table]), len(frame.columns)))
+                unread = unread_columns(table, list(frame.columns))
+                out.append(TableSummary(table, source, int(counts[table]), len(frame.columns), unread))
             else:
                 local = data.labels if table == "labels" and data.labels is not None else data.accounts
-                out.append(TableSummary(table, source, len(local), local.shape[1]))
+                unread = unread_columns(table, list(local.columns))
+                out.append(TableSummary(table, source, len(local), local.shape[1], unread))
         return out
 
     def truncated(self, data: DaskData, as_of: pd.Timestamp) -> DaskData:

@@ -10,7 +10,7 @@ import pandas as pd
 from potential import interrupt
 from potential.config import Config
 from potential.data.io import write_table
-from potential.data.schema import Dataset, load_dataset
+from potential.data.schema import Dataset, load_dataset, unread_columns
 from potential.engines.base import Progress, Scored, TableSummary
 from potential.features.build import build_features, prepare
 from potential.labels.training_set import TrainingSet, build_training_set, data_end, labels_at
@@ -32,7 +32,13 @@ class PandasEngine:
 
     def tables(self, data: Dataset) -> list[TableSummary]:
         return [
-            TableSummary(name, path.name, len(getattr(data, name)), getattr(data, name).shape[1])
+            TableSummary(
+                name,
+                path.name,
+                len(frame := getattr(data, name)),
+                frame.shape[1],
+                unread_columns(name, list(frame.columns)),
+            )
             for name, path in data.sources.items()
         ]
 
