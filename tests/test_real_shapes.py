@@ -226,10 +226,11 @@ def test_a_churn_table_without_an_id_column_is_read_with_row_numbers_as_ids(tmp_
     config.write_text(text + "  row_ids: true\n", encoding="utf-8")
     code, out, err = run_cli(args, capsys)
     assert code == 0, err + out
+    said = " ".join((out + err).split())
     assert (
-        "no account id column; each row's number in the file is its id (data.row_ids), '2' to '1501'"
-        in out + err
+        "no account id column; each row's number in the file is its id (data.row_ids), '2' to '1501'" in said
     )
+    assert "not used as profile features (the file is read as labels too)." in said  # nothing to remove
     targets = pd.read_csv(tmp_path / "ws" / "exports" / "targets.csv", dtype={"account_id": str})
     assert sorted(targets["account_id"], key=int) == [str(row) for row in range(2, 1502)]
     explained = pd.read_parquet(tmp_path / "ws" / "exports" / "explanations.parquet")

@@ -788,9 +788,14 @@ def _without_outcomes(frame: pd.DataFrame, path: Path, config: DataConfig, notes
     if not found:
         return frame
     said = ", ".join(f"'{echo(c)}' (the {label} label)" for c, label in found.items())
+    one_file = config.tables.get("accounts", "accounts") == config.tables.get("labels", "labels")
     notes.append(
         f"{path.name}: column(s) {said} hold the outcome the models learn, so they are not used as profile "
-        "features; remove them from the accounts export to silence this note."
+        + (
+            "features (the file is read as labels too)."
+            if one_file
+            else "features; remove them from the accounts export to silence this note."
+        )
     )
     return frame.drop(columns=list(found))
 
