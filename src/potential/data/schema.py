@@ -1344,8 +1344,8 @@ def _read_tables(
 
 
 def unread_columns(table: str, columns: Sequence[object]) -> tuple[str, ...]:
-    """The columns of a read transactions, activities or labels table that no feature or label reads (the
-    file's own names where the config maps none): what a column map could still put to use. Every column
+    """The columns of a read transactions, activities or labels table that are not among the table's
+    columns (`TABLES`), under the file's own names: what a column map could still put to use. Every column
     of accounts is read (a profile attribute)."""
     if table == "accounts":
         return ()

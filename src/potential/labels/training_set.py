@@ -256,7 +256,7 @@ def label_override_notes(given: pd.DataFrame | None, name: str, plan: CutoffPlan
     if "as_of" not in given.columns:
         return []  # the whole file is not used: said when the data is read (`schema.unplaced_labels_note`)
     labelled = given[known].notna().any(axis=1) & given["as_of"].notna()
-    cutoffs = sorted({c for name_ in SLICES for c in plan[name_]}, reverse=True)
+    cutoffs = sorted({c for part in SLICES for c in plan[part]}, reverse=True)
     unused = int((labelled & ~given["as_of"].isin(cutoffs)).sum())
     if not unused:
         return []
