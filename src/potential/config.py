@@ -34,7 +34,7 @@ class DataConfig(StrictModel):
         None,
         description="strftime format of the date columns (e.g. '%Y%m%d'), or dates written as numbers: "
         "'unix' (seconds since 1970-01-01 UTC), 'unix_ms' (milliseconds), 'excel' (a spreadsheet's day "
-        "numbers, 45292 = 2024-01-01); null = ISO / inferred.",
+        "numbers, 45292 = 2024-01-01); ISO dates are read beside it; null = ISO / inferred.",
     )
     tables: dict[str, str] = Field(
         default_factory=dict,

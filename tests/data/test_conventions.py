@@ -260,8 +260,31 @@ def test_dates_written_as_numbers_are_refused_naming_the_format_that_reads_them(
 def test_a_number_date_format_refuses_what_is_not_a_date_of_that_kind(tmp_path):
     with pytest.raises(InputError, match=r"1 unparseable date.*'1e300'.*expected format 'unix'"):
         tx(tmp_path, dates=["1704067200", "1e300"], config=DataConfig(date_format="unix"))
-    with pytest.raises(InputError, match=r"1 unparseable date.*'soon'.*\(e.g. '%Y%m%d'\)"):
+    with pytest.raises(
+        InputError, match=r"1 unparseable date.*'soon'.*or ISO dates.*change data.date_format"
+    ):
         tx(tmp_path, dates=["45292", "soon"], config=DataConfig(date_format="excel"))
+
+
+@pytest.mark.parametrize("fmt", ["%Y%m%d", "unix"])
+def test_iso_dates_are_read_beside_a_configured_format(tmp_path, fmt):
+    """data.date_format applies to every table: an accounts export from another system writes ISO dates
+    beside transactions in the configured format, and needs no setting of its own."""
+    written = {"%Y%m%d": ["20240105", "20240205"], "unix": ["1704412800", "1707091200"]}[fmt]
+    folder = write(tmp_path, HEADER + "".join(f"A{i},{d},10\n" for i, d in enumerate(written)))
+    write(folder, "account_id,created_date\nA0,2019-03-01\nA1,2020-07-15 08:30\n", name="accounts.csv")
+    ds = load_dataset(folder, DataConfig(date_format=fmt))
+    assert sorted(ds.transactions["date"].tolist()) == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-02-05"),
+    ]
+    created = ds.accounts.set_index("account_id")["created_date"]
+    assert created.to_dict() == {"A0": pd.Timestamp("2019-03-01"), "A1": pd.Timestamp("2020-07-15 08:30")}
+    write(folder, "account_id,created_date\nA0,2019-03-01\nA1,1/2/2020\n", name="accounts.csv")
+    with pytest.raises(
+        InputError, match=rf"'created_date' has 1 unparseable.*'1/2/2020'.*format '{fmt}' or ISO"
+    ):
+        load_dataset(folder, DataConfig(date_format=fmt))
 
 
 def test_configured_date_format_settles_the_order(tmp_path):

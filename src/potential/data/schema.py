@@ -485,13 +485,13 @@ def parse_dates(
     if bad.any():
         rows = np.flatnonzero(bad)
         hint = (
-            f"expected format '{fmt}'" if fmt else "expected ISO dates like 2024-03-31"
+            f"expected format '{fmt}' or ISO dates" if fmt else "expected ISO dates like 2024-03-31"
         ) + " between 1900 and 2200"
         raise table_error(
             path,
             f"column '{column}' has {len(rows)} unparseable date(s)",
-            f"{hint}; fix the values or set data.date_format in the config "
-            f"({_date_format_hint(series.to_numpy()[rows])}).",
+            f"{hint}; fix the values or {'change' if fmt else 'set'} data.date_format in the config"
+            f"{_date_format_hint(series.to_numpy()[rows], fmt)}.",
             rows,
             series.to_numpy()[rows],
         )
@@ -514,11 +514,19 @@ def _parse_date_text(
     dayfirst: bool | None,
     notes: list[str] | None,
 ) -> pd.Series:
-    """Naive timestamps of date text (NaT where a value does not parse): `fmt`, or ISO then d/m/y, then names."""
-    if fmt in NUMBER_DATES:
-        return _number_dates(text, fmt)
+    """Naive timestamps of date text (NaT where a value does not parse): `fmt` (a strftime format or a
+    number format) then ISO, or without one ISO then d/m/y, then names. ISO dates are read under any `fmt`:
+    the one setting applies to every table, and an accounts table from another system writes ISO dates
+    beside transactions in the configured format."""
     if fmt:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        if fmt in NUMBER_DATES:
+            parsed = _number_dates(text, fmt).dt.tz_localize("UTC")
+        else:
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        retry = parsed.isna().to_numpy() & ~blank
+        if retry.any():
+            parsed = parsed.copy()
+            parsed[retry] = pd.to_datetime(text[retry], format="ISO8601", errors="coerce", utc=True)
     else:
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
         retry = parsed.isna().to_numpy() & ~blank
@@ -555,19 +563,20 @@ def _number_dates(text: pd.Series, fmt: str) -> pd.Series:
     return pd.Series(pd.to_datetime(numbers, unit=unit, origin=origin), index=text.index)
 
 
-def _date_format_hint(values: np.ndarray) -> str:
-    """The data.date_format to suggest for unparseable dates: a number format when every one is a number of
-    that size (epoch seconds or milliseconds, spreadsheet day numbers), else an example of a strftime one."""
+def _date_format_hint(values: np.ndarray, fmt: str | None) -> str:
+    """The data.date_format to suggest for unparseable dates, in parentheses: a number format when every
+    one is a number of that size (epoch seconds or milliseconds, spreadsheet day numbers), else an example
+    of a strftime one when none is set ('' when one is: the values do not fit it)."""
     numbers = pd.to_numeric(pd.Series(values, dtype="str").str.strip(), errors="coerce")
     if len(numbers) and numbers.notna().all():
-        for low, high, fmt, meaning in (
+        for low, high, name, meaning in (
             (1e8, 1e10, "unix", "seconds since 1970"),
             (1e11, 1e13, "unix_ms", "milliseconds since 1970"),
             (1e4, 1.2e5, "excel", "a spreadsheet's day numbers"),
         ):
-            if numbers.between(low, high).all():
-                return f"'{fmt}' if they are {meaning}"
-    return "e.g. '%Y%m%d'"
+            if numbers.between(low, high).all() and fmt != name:
+                return f" ('{name}' if they are {meaning})"
+    return "" if fmt else " (e.g. '%Y%m%d')"
 
 
 def _refuse_absurd(numbers: np.ndarray, series: pd.Series, path: Path, shown: str, fix: str) -> None:
