@@ -469,6 +469,15 @@ def test_the_delimiter_is_read_from_the_header_and_noted(tmp_path, text, shown):
     assert not any("separated" in note for note in load_dataset(tmp_path / "comma", DataConfig()).notes)
 
 
+def test_a_tab_delimited_text_file_is_a_table(tmp_path):
+    """Excel saves "Text (Tab delimited)" as .txt: found like a .csv, its tab read from the header."""
+    expected = load_dataset(write(tmp_path / "comma", COMMA_FILE), DataConfig()).transactions
+    text = COMMA_FILE.replace(",", "\t").replace('"P 2\t large"', '"P 2, large"')
+    ds = load_dataset(write(tmp_path / "txt", text, name="transactions.txt"), DataConfig())
+    pd.testing.assert_frame_equal(ds.transactions, expected)
+    assert "transactions.txt: columns separated by tab" in " ".join(ds.notes)
+
+
 def test_a_configured_delimiter_is_used_and_a_wrong_one_is_named_with_the_fix(tmp_path):
     text = "account_id;date;amount\nA1;2024-01-05;10\nA2;2024-02-01;7\n"
     folder = write(tmp_path, text)

@@ -183,7 +183,9 @@ ConfigOpt = Annotated[
 DataOpt = Annotated[
     Path,
     typer.Option(
-        "--data", "-d", help="Folder with transactions / accounts / activities / labels (CSV or Parquet)."
+        "--data",
+        "-d",
+        help="Folder with transactions / accounts / activities / labels (CSV, TSV/TXT or Parquet).",
     ),
 ]
 AsOfOpt = Annotated[

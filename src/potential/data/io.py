@@ -14,7 +14,10 @@ import pandas as pd
 
 from potential.errors import InputError
 
-TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")  # a table's file, or the part files of its folder
+# a table's own file may also be .txt: Excel saves "Text (Tab delimited)" so (never a part: a folder of
+# parts can hold a readme)
+FILE_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
 
 
 @contextlib.contextmanager
@@ -110,7 +113,7 @@ def table_parts(path: Path) -> list[Path]:
 
 def find_table(folder: Path, stem: str) -> Path | None:
     """The file (or folder of part files) holding table `stem` in `folder`: stem.parquet, stem.csv, stem/, ..."""
-    candidates = [folder / f"{stem}{suffix}" for suffix in TABLE_SUFFIXES] + [folder / stem]
+    candidates = [folder / f"{stem}{suffix}" for suffix in FILE_SUFFIXES] + [folder / stem]
     matches = [p for p in candidates if p.exists() and (p.is_dir() or p != folder / stem)]
     if len(matches) > 1:
         names = ", ".join(p.name for p in matches)
