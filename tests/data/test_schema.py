@@ -125,3 +125,11 @@ def test_padded_ids_and_text_are_stripped_and_clean_text_is_kept(tmp_path):
     assert tx["account_id"].tolist() == ["A1", "A2"]
     assert tx["product"].tolist() == ["P1", "P2"]
     assert np.isnan(tx["amount"].to_numpy()).sum() == 0
+
+
+def test_a_folder_without_a_transactions_table_names_the_setting_for_the_file_it_holds(tmp_path):
+    """The refusal is made from the names alone: the file is not read (here it is not even gzip)."""
+    folder = write(tmp_path / "data", repeated(3), name="orders.csv.gz")
+    pattern = r"found: orders.csv.gz\).*data.tables: \{transactions: orders\} reads orders.csv.gz"
+    with pytest.raises(InputError, match=pattern):
+        load_dataset(folder, DataConfig())

@@ -40,7 +40,7 @@ from potential.data.conventions import (
     separator_evidence,
     to_numbers,
 )
-from potential.data.io import file_digest, find_table, table_parts
+from potential.data.io import FILE_SUFFIXES, file_digest, find_table, table_parts
 from potential.errors import ConfigError, InputError, echo, example_rows, table_error
 
 ID = "account_id"
@@ -1315,14 +1315,26 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
         table: path for table in TABLES if (path := find_table(folder, config.tables.get(table, table)))
     }
     if "transactions" not in sources and not ("accounts" in sources and "labels" in sources):
-        found = ", ".join(p.name for p in sorted(folder.iterdir()) if p.is_file()) or "no files"
-        raise InputError(
-            f"{folder}: no transactions table (found: {found}); provide transactions.csv "
-            "(account_id, date, amount), or accounts.csv + labels.csv, or map file names with data.tables."
-        )
+        raise no_tables_error(folder)
     check_row_ids(sources, config)
     frames, digests, notes = _read_tables(sources, config)
     return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
+
+
+def no_tables_error(folder: Path) -> InputError:
+    """The refusal of a folder with neither transactions nor accounts + labels: what is there, and the
+    data.tables entry that would read its first table file as the transactions."""
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    tables = [name for name in files if name.endswith(FILE_SUFFIXES)]
+    example = ""
+    if tables:
+        stem = next(tables[0][: -len(suffix)] for suffix in FILE_SUFFIXES if tables[0].endswith(suffix))
+        example = f" (e.g. data.tables: {{transactions: {stem}}} reads {tables[0]} as the transactions)"
+    return InputError(
+        f"{folder}: no transactions table (found: {', '.join(files) or 'no files'}); provide transactions.csv "
+        "(account_id, date, amount) or a transactions/ folder of parts, or accounts.csv + labels.csv, or map "
+        f"file names with data.tables{example}."
+    )
 
 
 def _read_tables(

@@ -42,6 +42,7 @@ from potential.data.schema import (
     check_row_ids,
     clean_table,
     delimiter_notes,
+    no_tables_error,
     plan_table,
     read_raw,
     read_table,
@@ -323,10 +324,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
             sources[table] = path.name
             tables[table] = read_table(path, table, config.data, notes)
     if "transactions" not in raw_events and not {"accounts", "labels"} <= set(tables):
-        raise InputError(
-            f"{folder}: no transactions table; provide transactions.csv (or a transactions/ folder of parts), "
-            "or accounts.csv + labels.csv, or map file names with data.tables."
-        )
+        raise no_tables_error(folder)
     n = buckets or max([2 * _workers(), *(frame.npartitions for frame in raw_events.values())])
     # read, validated and bucketed once; every later step starts from the events held by the workers
     events = {table: _bucketed(frame, n, config).persist() for table, frame in raw_events.items()}
