@@ -133,3 +133,17 @@ def test_a_folder_without_a_transactions_table_names_the_setting_for_the_file_it
     pattern = r"found: orders.csv.gz\).*data.tables: \{transactions: orders\} reads orders.csv.gz"
     with pytest.raises(InputError, match=pattern):
         load_dataset(folder, DataConfig())
+
+
+def test_a_data_tables_entry_without_its_file_is_refused_not_passed_over(tmp_path):
+    """tables: {accounts: customers} with no customers file used to read no accounts at all (the folder's
+    accounts.csv passed over); it names the entry, the closest file and what is there."""
+    folder = write(tmp_path / "data", repeated(3))
+    (folder / "accounts.csv").write_text("account_id,industry\nA0,retail\n", encoding="utf-8")
+    pattern = r"data.tables.accounts names 'customer', but there is no customer.csv.*found: accounts.csv, transactions.csv"
+    with pytest.raises(InputError, match=pattern):
+        load_dataset(folder, DataConfig(tables={"accounts": "customer"}))
+    with pytest.raises(
+        InputError, match=r"data.tables.transactions names 'transaction'.*did you mean 'transactions'"
+    ):
+        load_dataset(folder, DataConfig(tables={"transactions": "transaction"}))

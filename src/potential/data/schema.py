@@ -1311,6 +1311,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
         raise InputError(
             f"{folder}: is a file, not a folder; pass --data with the folder that holds the tables."
         )
+    check_mapped_tables(folder, config)
     sources = {
         table: path for table in TABLES if (path := find_table(folder, config.tables.get(table, table)))
     }
@@ -1319,6 +1320,20 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
     check_row_ids(sources, config)
     frames, digests, notes = _read_tables(sources, config)
     return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
+
+
+def check_mapped_tables(folder: Path, config: DataConfig) -> None:
+    """Refuse a data.tables entry whose file is not in `folder`: the table would be left out without a word
+    (or, for accounts, the folder's accounts.csv passed over)."""
+    for table, stem in config.tables.items():
+        if find_table(folder, stem) is None:
+            files = sorted(p.name for p in folder.iterdir() if p.is_file() or p.is_dir())
+            stems = [n[: -len(x)] for n in files for x in FILE_SUFFIXES if n.endswith(x)] + files
+            raise InputError(
+                f"{folder}: data.tables.{table} names '{echo(stem)}', but there is no {echo(stem)}.csv (or "
+                f".parquet, .tsv, .txt, .csv.gz, or a {echo(stem)}/ folder of parts) there{_hint(stem, stems)}; "
+                f"found: {_list(files) or 'no files'}. Fix the name in the config or in the folder."
+            )
 
 
 def no_tables_error(folder: Path) -> InputError:

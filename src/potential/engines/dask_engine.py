@@ -38,6 +38,7 @@ from potential.data.schema import (
     MAX_BLANK_ID_SHARE,
     TABLES,
     Dataset,
+    check_mapped_tables,
     check_purchases,
     check_row_ids,
     clean_table,
@@ -299,6 +300,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: data folder not found; pass --data with the folder holding the tables.")
+    check_mapped_tables(folder, config.data)
     check_row_ids(
         {t: p for t in TABLES if (p := find_table(folder, config.data.tables.get(t, t))) is not None},
         config.data,
