@@ -111,6 +111,12 @@ def table_parts(path: Path) -> list[Path]:
     return files
 
 
+def table_stem(name: str) -> str | None:
+    """The table name a file name gives (`orders` for orders.csv.gz); None when it is no table file."""
+    suffix = next((suffix for suffix in FILE_SUFFIXES if name.endswith(suffix)), None)
+    return None if suffix is None else name[: -len(suffix)]
+
+
 def find_table(folder: Path, stem: str) -> Path | None:
     """The file (or folder of part files) holding table `stem` in `folder`: stem.parquet, stem.csv, stem/, ..."""
     candidates = [folder / f"{stem}{suffix}" for suffix in FILE_SUFFIXES] + [folder / stem]

@@ -40,7 +40,7 @@ from potential.data.conventions import (
     separator_evidence,
     to_numbers,
 )
-from potential.data.io import FILE_SUFFIXES, file_digest, find_table, table_parts
+from potential.data.io import file_digest, find_table, table_parts, table_stem
 from potential.errors import ConfigError, InputError, echo, example_rows, table_error
 
 ID = "account_id"
@@ -1124,8 +1124,8 @@ def read_table(
     # the parsed frame goes straight into clean_table, which lets each column's text go once it is typed (a
     # name held here would keep all of it until the end)
     notes.extend(delimiter_notes(path, config))
-    raw = partial(read_raw, path, config.encoding, delimiter=config.delimiter)
-    frame = clean_table(_then(raw(), parsed), path, table, config, notes)
+    read = partial(read_raw, path, config.encoding, delimiter=config.delimiter)
+    frame = clean_table(_then(read(), parsed), path, table, config, notes)
     release_arrow_memory()  # the raw text and the typing's scratch columns
     return frame
 
@@ -1312,9 +1312,7 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
             f"{folder}: is a file, not a folder; pass --data with the folder that holds the tables."
         )
     check_mapped_tables(folder, config)
-    sources = {
-        table: path for table in TABLES if (path := find_table(folder, config.tables.get(table, table)))
-    }
+    sources = table_sources(folder, config)
     if "transactions" not in sources and not ("accounts" in sources and "labels" in sources):
         raise no_tables_error(folder)
     check_row_ids(sources, config)
@@ -1322,13 +1320,18 @@ def load_dataset(folder: Path | str, config: DataConfig) -> Dataset:
     return assemble_dataset(frames, {t: p.name for t, p in sources.items()}, notes, sources, digests)
 
 
+def table_sources(folder: Path, config: DataConfig) -> dict[str, Path]:
+    """The file (or folder of parts) of each table that `folder` holds, under data.tables' names."""
+    return {table: path for table in TABLES if (path := find_table(folder, config.tables.get(table, table)))}
+
+
 def check_mapped_tables(folder: Path, config: DataConfig) -> None:
     """Refuse a data.tables entry whose file is not in `folder`: the table would be left out without a word
     (or, for accounts, the folder's accounts.csv passed over)."""
     for table, stem in config.tables.items():
         if find_table(folder, stem) is None:
-            files = sorted(p.name for p in folder.iterdir() if p.is_file() or p.is_dir())
-            stems = [n[: -len(x)] for n in files for x in FILE_SUFFIXES if n.endswith(x)] + files
+            files = sorted(p.name for p in folder.iterdir())
+            stems = [t for name in files if (t := table_stem(name)) is not None] + files
             raise InputError(
                 f"{folder}: data.tables.{table} names '{echo(stem)}', but there is no {echo(stem)}.csv (or "
                 f".parquet, .tsv, .txt, .csv.gz, or a {echo(stem)}/ folder of parts) there{_hint(stem, stems)}; "
@@ -1340,11 +1343,11 @@ def no_tables_error(folder: Path) -> InputError:
     """The refusal of a folder with neither transactions nor accounts + labels: what is there, and the
     data.tables entry that would read its first table file as the transactions."""
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
-    tables = [name for name in files if name.endswith(FILE_SUFFIXES)]
+    tables = [(name, stem) for name in files if (stem := table_stem(name)) is not None]
     example = ""
     if tables:
-        stem = next(tables[0][: -len(suffix)] for suffix in FILE_SUFFIXES if tables[0].endswith(suffix))
-        example = f" (e.g. data.tables: {{transactions: {stem}}} reads {tables[0]} as the transactions)"
+        name, stem = tables[0]
+        example = f" (e.g. data.tables: {{transactions: {stem}}} reads {name} as the transactions)"
     return InputError(
         f"{folder}: no transactions table (found: {', '.join(files) or 'no files'}); provide transactions.csv "
         "(account_id, date, amount) or a transactions/ folder of parts, or accounts.csv + labels.csv, or map "

@@ -36,7 +36,6 @@ from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
     MAX_BLANK_ID_SHARE,
-    TABLES,
     Dataset,
     check_mapped_tables,
     check_purchases,
@@ -47,6 +46,7 @@ from potential.data.schema import (
     plan_table,
     read_raw,
     read_table,
+    table_sources,
     unnamed_note,
     unnamed_refusal,
     unnamed_rows,
@@ -236,8 +236,9 @@ def _read_events(
     there is reported when the events are first computed (see `load`). Rows without an account id stay in
     every part with an empty one (`clean_table`'s `keep_unnamed`): `load` counts them over the whole table.
     """
-    name = files[0].parent.name if len(files) > 1 else files[0].name
-    notes.extend(delimiter_notes(files[0].parent if len(files) > 1 else files[0], config.data))
+    source = files[0].parent if len(files) > 1 else files[0]
+    name = source.name
+    notes.extend(delimiter_notes(source, config.data))
     sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS, delimiter=config.data.delimiter)
     plan = plan_table(sample, Path(name), table, config.data, notes)
     if files[0].suffix == ".parquet":
@@ -301,26 +302,22 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     if not folder.is_dir():
         raise InputError(f"{folder}: data folder not found; pass --data with the folder holding the tables.")
     check_mapped_tables(folder, config.data)
-    check_row_ids(
-        {t: p for t in TABLES if (p := find_table(folder, config.data.tables.get(t, t))) is not None},
-        config.data,
-    )
+    paths = table_sources(folder, config.data)
+    check_row_ids(paths, config.data)
     notes: list[str] = []
     digests: dict[str, str] = {}
     sources: dict[str, str] = {}
     raw_events: dict[str, dd.DataFrame] = {}
     first_unnamed: dict[str, list[int]] = {}
     for table in EVENT_TABLES:
-        files = event_source(folder, config.data.tables.get(table, table))
-        if files:
-            source = find_table(folder, config.data.tables.get(table, table))
-            assert source is not None  # event_source found its files there
+        source = paths.get(table)
+        if source is not None:
             digests[table] = file_digest(source)
             sources[table] = source.name
-            raw_events[table], first_unnamed[table] = _read_events(files, table, config, notes)
+            raw_events[table], first_unnamed[table] = _read_events(table_parts(source), table, config, notes)
     tables: dict[str, pd.DataFrame] = {}
     for table in ("accounts", "labels"):
-        path = find_table(folder, config.data.tables.get(table, table))
+        path = paths.get(table)
         if path is not None:
             digests[table] = file_digest(path)
             sources[table] = path.name
