@@ -163,3 +163,13 @@ def test_an_unknown_delimiter_is_a_config_error_naming_the_choices(tmp_path):
     path.write_text('data:\n  delimiter: ":"\n')
     with pytest.raises(ConfigError, match=r"data.delimiter.*'auto'.*';'"):
         load_config(path)
+
+
+def test_data_header_is_auto_true_or_false_and_anything_else_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    for text, expected in (("false", False), ("true", True), ("auto", "auto")):
+        path.write_text(f"data:\n  header: {text}\n")
+        assert load_config(path).data.header == expected
+    path.write_text("data:\n  header: sometimes\n")
+    with pytest.raises(ConfigError, match=r"data.header"):
+        load_config(path)

@@ -5,6 +5,7 @@
 2. A profile-only churn table: 20 mixed-type columns, Yes/No strings, blanks in numeric columns, an id
    column called `customerID`, outcomes for most (not all) customers in a separate file; or one file with
    no id column at all (`data.row_ids`).
+3. A log with no header line, its columns aligned with spaces (the CDNOW master file's shape).
 """
 
 from __future__ import annotations
@@ -181,6 +182,53 @@ def test_a_table_split_into_part_files_reads_like_one_file(retail_log, tmp_path,
     (folder / "orders" / "stray.parquet").write_bytes(b"PAR1")
     code, _, err = run_cli([*args, "--data", folder, "--out", tmp_path / "x.parquet"], capsys)
     assert code == 2 and "part files of one kind" in err
+
+
+def test_a_log_without_a_header_aligned_with_spaces_reads_like_the_csv(retail_log, tmp_path, capsys):
+    """The classic CDNOW master file's shape: a .txt file with no header line, columns aligned with runs of
+    spaces (and leading spaces). Refused at first naming each column's first value by position; mapped by
+    position, its features equal those of the same log as a CSV with a header."""
+    folder = tmp_path / "aligned"
+    folder.mkdir()
+    log = pd.read_csv(retail_log / "orders.csv", dtype=str)
+    lines = [f"  {r.cust_no:>8} {r.order_date}   {r.net_value:>10}  {r.store}\n" for r in log.itertuples()]
+    (folder / "orders.txt").write_text("".join(lines), encoding="utf-8")
+    first = log.iloc[0]
+    config = tmp_path / "aligned.yaml"
+    config.write_text("data:\n  tables: {transactions: orders}\n", encoding="utf-8")
+    code, _, err = run_cli(["validate", "--data", folder, "--config", config], capsys)
+    assert code == 2
+    assert (
+        f"columns found: column_1, column_2, column_3, column_4 (no header line; the first row has "
+        f"column_1 = '{first.cust_no}', column_2 = '{first.order_date}', column_3 = '{first.net_value}', "
+        f"column_4 = '{first.store}')" in err
+    )
+    config.write_text(
+        (retail_log.parent / "retail.yaml")
+        .read_text(encoding="utf-8")
+        .replace("cust_no", "column_1")
+        .replace("order_date", "column_2")
+        .replace("net_value", "column_3")
+        .replace("store", "column_4"),
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(["validate", "--data", folder, "--config", config], capsys)
+    assert code == 0, err
+    assert "orders.txt: columns separated by spaces (read from its first line" in out
+    assert "orders.txt: no header line" in out and "column_1 to column_4 (data.header sets it)" in out
+    args = ["features", "--as-of", "2026-10-01"]
+    code, _, err = run_cli(
+        [*args, "--data", folder, "--config", config, "--out", tmp_path / "a.parquet"], capsys
+    )
+    assert code == 0, err
+    config_csv = retail_log.parent / "retail.yaml"
+    code, _, err = run_cli(
+        [*args, "--data", retail_log, "--config", config_csv, "--out", tmp_path / "c.parquet"], capsys
+    )
+    assert code == 0, err
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "c.parquet")
+    )
 
 
 def test_the_outcome_in_the_accounts_export_is_not_learnt_as_a_feature(tmp_path, capsys):

@@ -66,11 +66,20 @@ class DataConfig(StrictModel):
         "values ('1.234,56' = decimal comma, '1,234.56' = decimal point) and refuses a column where every "
         "value could be either (like '1,234'); '.' or ',' says which it is.",
     )
-    delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
+    delimiter: Literal["auto", ",", ";", "\t", "|", "whitespace"] = Field(
         "auto",
-        description="What separates the columns of CSV files: 'auto' reads it from each file's header line "
-        "(the most frequent of , ; tab | outside quotes; a comma when none is there; a .tsv file is "
-        "tab-separated) and notes any other than the comma; or one of ',' ';' '\\t' '|' for every file.",
+        description="What separates the columns of CSV files: 'auto' reads it from each file's first line "
+        "(the most frequent of , ; tab | outside quotes; runs of spaces when none of those is there but "
+        "the line has several words or numbers; a .tsv file is tab-separated) and notes any other than the "
+        "comma; or one of ',' ';' '\\t' '|' 'whitespace' (columns aligned with spaces) for every file.",
+    )
+    header: bool | Literal["auto"] = Field(
+        "auto",
+        description="Whether a CSV file's first line names its columns: 'auto' = yes unless a cell of it is "
+        "a number or a date other than a bare year (the file starts with data, noted); true = every file has "
+        "a header line; false = none has. A "
+        "file without one names its columns column_1, column_2, ... in order, which data.columns maps "
+        "(e.g. {transactions: {account_id: column_1, date: column_2, amount: column_4}}).",
     )
     encoding: str = Field(
         "auto",
@@ -91,6 +100,13 @@ class DataConfig(StrictModel):
         if value is not None and not value.strip():
             raise ValueError("is empty; use null when order ids carry no cancellation mark, or e.g. 'C'")
         return value
+
+    @field_validator("header", mode="before")
+    @classmethod
+    def _header(cls, value: object) -> object:
+        if isinstance(value, bool) or value == "auto":
+            return value
+        raise ValueError("use auto, true (every file has a header line) or false (none has)")
 
     @field_validator("date_format")
     @classmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 
@@ -46,9 +48,30 @@ def _bounded_repr(value: object) -> str:
     return short.repr(value)
 
 
+# the line of the file being read that holds its first row: 2 below a header line, 1 in a file without one
+_FIRST_ROW: ContextVar[int] = ContextVar("first_row", default=2)
+
+
+@contextmanager
+def rows_numbered_from(first: int) -> Iterator[None]:
+    """Number rows in messages from `first` (the line of the table's first row) while a table is read."""
+    token = _FIRST_ROW.set(first)
+    try:
+        yield
+    finally:
+        _FIRST_ROW.reset(token)
+
+
+def first_row_number() -> int:
+    """The number messages give a table's first row (2 unless `rows_numbered_from` says otherwise)."""
+    return _FIRST_ROW.get()
+
+
 def example_rows(index: Iterable[int], limit: int = 3) -> str:
-    """Human row numbers of the first offending rows, as a spreadsheet shows them (header = row 1)."""
-    rows = [str(int(i) + 2) for i in list(index)[:limit]]
+    """Human row numbers of the first offending rows (positions from 0), as a spreadsheet shows them: the
+    header is row 1, or the first row is when the file has no header line (`rows_numbered_from`)."""
+    first = _FIRST_ROW.get()
+    rows = [str(int(i) + first) for i in list(index)[:limit]]
     return ", ".join(rows)
 
 

@@ -487,3 +487,69 @@ def test_a_configured_delimiter_is_used_and_a_wrong_one_is_named_with_the_fix(tm
         InputError, match=r"columns found: account_id;date;amount \(one column: .*data.delimiter: ';'\)"
     ):
         load_dataset(folder, DataConfig(delimiter=","))
+
+
+# ------------------------------------------------------------------------------ files without a header
+def test_a_file_starting_with_data_has_its_columns_named_by_position_and_numbered_by_line(tmp_path):
+    """No header line (data.header: auto sees a number or a date in the first line): columns are column_1,
+    column_2, ... in order, the first line is a row, and a refusal numbers rows by their line in the file."""
+    text = "A1,2024-01-05,10\nA2,2024-02-01,abc\nA3,2024-03-01,7\n"
+    config = DataConfig(columns={"transactions": {"account_id": "column_1", "date": "column_2"}})
+    with pytest.raises(InputError, match=r"required column 'amount' is missing.*column_3 = '10'"):
+        load_dataset(write(tmp_path / "a", text), config)
+    mapped = DataConfig(
+        columns={"transactions": {"account_id": "column_1", "date": "column_2", "amount": "column_3"}}
+    )
+    with pytest.raises(
+        InputError, match=r"'column_3' \(read as 'amount'\) has 1 non-numeric.*\(rows 2, e.g. 'abc'\)"
+    ):
+        load_dataset(write(tmp_path / "b", text), mapped)
+    ds = load_dataset(write(tmp_path / "c", text.replace("abc", "3")), mapped)
+    assert ds.transactions["account_id"].astype(str).tolist() == ["A1", "A2", "A3"]
+    assert ds.transactions["amount"].tolist() == [10.0, 3.0, 7.0]
+    assert any("no header line (its first line is data: A1 2024-01-05 10)" in note for note in ds.notes)
+
+
+def test_a_header_is_kept_unless_its_first_line_is_data(tmp_path):
+    """Names with letters, and bare years (a wide export's 2024, 2025), are a header; data.header: false
+    reads a first line of text as data; data.header: true over a first line of data says which setting."""
+    ds = load_dataset(
+        write(tmp_path / "a", "account_id,date,amount,2024\nA1,2024-01-05,10,1\n"), DataConfig()
+    )
+    assert list(ds.transactions.columns[:3]) == ["account_id", "date", "amount"] and len(ds.transactions) == 1
+    folder = write(tmp_path / "b", "A1,Retail,North\nA2,Hotels,South\n", name="accounts.csv")
+    write(folder, "A1,2024-01-05,10\n")
+    mapped = {
+        "transactions": {"account_id": "column_1", "date": "column_2", "amount": "column_3"},
+        "accounts": {"account_id": "column_1", "industry": "column_2", "region": "column_3"},
+    }
+    with pytest.raises(
+        InputError, match=r"accounts.csv: column 'column_1' \(mapped to 'account_id'.*not in the file"
+    ):
+        load_dataset(folder, DataConfig(columns=mapped))
+    ds = load_dataset(folder, DataConfig(header=False, columns=mapped))
+    assert ds.accounts["account_id"].astype(str).tolist() == ["A1", "A2"]
+    assert ds.accounts["region"].astype(str).tolist() == ["North", "South"]
+    with pytest.raises(
+        InputError, match=r"header line looks like data: if the file has none, set data.header: false"
+    ):
+        load_dataset(write(tmp_path / "c", "A1,2024-01-05,10\nA2,2024-02-01,3\n"), DataConfig(header=True))
+
+
+def test_columns_aligned_with_spaces_are_read_or_the_setting_named(tmp_path):
+    """A first line with none of , ; tab | but several words apart is aligned with spaces (leading spaces
+    make no empty column); read with the comma set, the one column found names data.delimiter: whitespace."""
+    expected = load_dataset(write(tmp_path / "comma", COMMA_FILE.replace('"P 2, large"', "P2")), DataConfig())
+    text = (
+        "  account_id   date        amount  product\n  A1  2024-01-05  1234.5  P1\n  A2  2024-02-01  7  P2\n"
+    )
+    ds = load_dataset(write(tmp_path / "spaces", text, name="transactions.txt"), DataConfig())
+    pd.testing.assert_frame_equal(ds.transactions, expected.transactions)
+    assert "transactions.txt: columns separated by spaces" in " ".join(ds.notes)
+    set_ds = load_dataset(tmp_path / "spaces", DataConfig(delimiter="whitespace"))
+    pd.testing.assert_frame_equal(set_ds.transactions, expected.transactions)
+    with pytest.raises(
+        InputError,
+        match=r"one column: if the file separates columns with spaces, set data.delimiter: whitespace",
+    ):
+        load_dataset(tmp_path / "spaces", DataConfig(delimiter=","))

@@ -151,10 +151,37 @@ def test_a_semicolon_export_in_parts_reads_like_the_pandas_engine(data, client, 
     said = [note for note in loaded.notes if "separated by" in note]
     assert said == [note for note in expected.notes if "separated by" in note]
     assert said == [
-        "transactions: columns separated by ';' (read from its header line; data.delimiter sets it)."
+        "transactions: columns separated by ';' (read from its first line; data.delimiter sets it)."
     ]
     got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
     _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+
+def test_parts_without_a_header_aligned_with_spaces_read_like_the_pandas_engine(data, client, tmp_path):
+    """Parts with no header line, columns aligned with spaces: named by position on both engines, the same
+    notes, every feature value equal, and a bad value's row numbered by its line in the file."""
+    folder = _beside(data, tmp_path / "aligned")
+    (folder / "transactions").mkdir()
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)[["account_id", "date", "amount"]]
+    half = len(tx) // 2
+    for i, part in enumerate((tx.iloc[:half], tx.iloc[half:])):
+        lines = [f"  {a:>10}  {d}  {m:>12}\n" for a, d, m in part.itertuples(index=False)]
+        (folder / "transactions" / f"part-{i}.csv").write_text("".join(lines), encoding="utf-8")
+    columns = {"transactions": {"account_id": "column_1", "date": "column_2", "amount": "column_3"}}
+    config = Config(engine="dask", data={"columns": columns})
+    loaded = dask_engine.load(folder, config)
+    expected = pipeline.load(folder, Config(data={"columns": columns}))
+    said = [note for note in loaded.notes if "transactions:" in note]
+    assert said == [note for note in expected.notes if "transactions:" in note]
+    assert any("no header line" in note for note in said) and any("by spaces" in note for note in said)
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+    part = folder / "transactions" / "part-0.csv"
+    lines = part.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(lines[2].split()[2], "twelve")
+    part.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match=r"'column_3' \(read as 'amount'\).*\(rows 3, e.g. 'twelve'\)"):
+        dask_engine.load(folder, config)
 
 
 def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):

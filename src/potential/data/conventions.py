@@ -11,6 +11,7 @@ whole table or a sample) and applies the same decision to every partition.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import re
 from pathlib import Path
@@ -421,37 +422,90 @@ def parse_numeric_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
 
 # -------------------------------------------------------------------------------------------- encoding
 DELIMITERS = (",", ";", "\t", "|")
+# data.delimiter: whitespace -- columns aligned with runs of spaces (or tabs), as fixed-width text exports
+# and older data sets are written; leading spaces on a line do not make an empty first column
+WHITESPACE = r"\s+"
+# the names of a file's columns when it has no header line (data.header), counted from 1 like its rows
+POSITIONAL = "column_{}"
+# cells that are data, not a column's name: a number ('00001', '-12.50', '1,234') or a date with digits
+# only ('19970101' is a number, '2024-01-05', '05/01/2024 14:30', '2024-01-05T10:00:00Z')
+_DATA_CELL = re.compile(
+    r"[+-]?[\d.,]*\d[\d.,]*%?|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T][\d:.]+(?:Z|[+-][\d:]+)?)?"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def first_line(path: Path, encoding: str = "auto") -> str:
+    """The first line of a CSV file (plain or .gz), '' when it cannot be read (the reader says why)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding=codec_for(encoding), errors="replace", newline="") as handle:
+            return handle.readline(1 << 16)
+    except (OSError, EOFError, LookupError):
+        return ""
 
 
 def csv_delimiter(path: Path, encoding: str = "auto", setting: str = "auto") -> str:
     """The column delimiter of a CSV file: `setting` (data.delimiter) unless it is 'auto'; then tab for a
-    .tsv file, else the most frequent of DELIMITERS in the header line outside double quotes (the comma on a
-    tie, and when none is there: a one-column file). European spreadsheets write ';' beside a decimal comma.
+    .tsv file, else the most frequent of DELIMITERS in the first line outside double quotes (the comma on a
+    tie). A first line with none of them but words or numbers apart is aligned with spaces (WHITESPACE);
+    with neither the file has one column. European spreadsheets write ';' beside a decimal comma.
     """
+    if setting == "whitespace":
+        return WHITESPACE
     if setting != "auto":
         return setting
     if path.suffix == ".tsv":
         return "\t"
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding=codec_for(encoding), errors="replace", newline="") as handle:
-            header = handle.readline(1 << 16)
-    except (OSError, EOFError, LookupError):
-        return ","  # the reader reports what is wrong with the file
-    unquoted = re.sub(r'"[^"]*("|$)', "", header)
+    line = first_line(path, encoding)
+    unquoted = re.sub(r'"[^"]*("|$)', "", line)
     counts = {delimiter: unquoted.count(delimiter) for delimiter in DELIMITERS}
     best = max(DELIMITERS, key=counts.__getitem__)  # the first (the comma) of equal counts
-    return best if counts[best] else ","
+    if counts[best]:
+        return best
+    return WHITESPACE if len(line.split()) > 1 else ","
+
+
+def line_cells(line: str, delimiter: str) -> list[str]:
+    """One line's cells split at `delimiter` as a CSV reader splits them (quotes hold delimiters)."""
+    if delimiter == WHITESPACE:
+        return line.split()
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+
+
+def is_data_cell(cell: str) -> bool:
+    """True for a number or a date written with digits: a value, not a column's name (which has letters)."""
+    return _DATA_CELL.fullmatch(cell.strip()) is not None
+
+
+def is_data_line(cells: list[str]) -> bool:
+    """True when a first line holds data, not column names: one of its cells is a number or a date written
+    with digits (a name has letters). A bare year is not enough: a wide export may name columns 2024, 2025.
+    """
+    return any(is_data_cell(cell) and not _YEAR.fullmatch(cell.strip()) for cell in cells)
+
+
+def csv_header(path: Path, delimiter: str, encoding: str = "auto", setting: bool | str = "auto") -> bool:
+    """Whether a CSV file's first line names its columns: `setting` (data.header) unless it is 'auto'; then
+    yes unless one of its cells is a number or a date (`is_data_line`)."""
+    if isinstance(setting, bool):
+        return setting
+    return not is_data_line(line_cells(first_line(path, encoding), delimiter))
+
+
+def positional_names(count: int) -> list[str]:
+    """The names of a file's columns without a header line: column_1, column_2, ..."""
+    return [POSITIONAL.format(i + 1) for i in range(count)]
 
 
 def delimiter_name(delimiter: str) -> str:
     """How a note or message shows a delimiter (a tab is invisible)."""
-    return "tab" if delimiter == "\t" else f"'{delimiter}'"
+    return {"\t": "tab", WHITESPACE: "spaces"}.get(delimiter, f"'{delimiter}'")
 
 
 def delimiter_setting(delimiter: str) -> str:
     """The delimiter as a YAML value for data.delimiter (a tab in double quotes, where YAML reads \\t as one)."""
-    return '"\\t"' if delimiter == "\t" else f"'{delimiter}'"
+    return {"\t": '"\\t"', WHITESPACE: "whitespace"}.get(delimiter, f"'{delimiter}'")
 
 
 def codec_for(encoding: str) -> str:

@@ -25,23 +25,37 @@ from potential.config import DataConfig
 from potential.data.conventions import (
     DELIMITERS,
     MAX_ABS_NUMBER,
+    WHITESPACE,
     codec_for,
     csv_delimiter,
+    csv_header,
     date_order_note,
     decide_date_order,
     delimiter_name,
     delimiter_setting,
     encoding_error,
+    first_line,
+    is_data_cell,
     is_single_byte_compatible,
     iso_days,
+    line_cells,
     parse_number_text,
     parse_numeric_dates,
     plan_decimals,
+    positional_names,
     separator_evidence,
     to_numbers,
 )
 from potential.data.io import file_digest, find_table, table_parts, table_stem
-from potential.errors import ConfigError, InputError, echo, example_rows, table_error
+from potential.errors import (
+    ConfigError,
+    InputError,
+    echo,
+    example_rows,
+    first_row_number,
+    rows_numbered_from,
+    table_error,
+)
 
 ID = "account_id"
 
@@ -158,18 +172,23 @@ def _sniff(path: Path, encoding: str = "auto") -> None:
 
 
 def read_raw(
-    path: Path, encoding: str = "auto", nrows: int | None = None, delimiter: str = "auto"
+    path: Path,
+    encoding: str = "auto",
+    nrows: int | None = None,
+    delimiter: str = "auto",
+    header: bool | str = "auto",
 ) -> pd.DataFrame:
     """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later.
 
     `nrows` reads only the first rows (of the first part): the sample a partitioned reader decides the
     table's conventions from (`plan_table`).
 
-    CSV columns are split at `delimiter` (data.delimiter; 'auto' reads it from each file's header line,
-    `csv_delimiter`). CSV text is decoded with one codec for the whole file (`encoding`: 'auto' = UTF-8); a
-    file that does not decode is refused at its first bad byte, never re-read in a guessed codec. Header
-    names are kept as written, so a column named twice stays visible (pandas would rename the second
-    'amount.1').
+    CSV columns are split at `delimiter` (data.delimiter; 'auto' reads it from each file's first line,
+    `csv_delimiter`). A file whose first line is data, not names (`header`: data.header, `csv_header`), has
+    its columns named by position: column_1, column_2, ... CSV text is decoded with one codec for the whole
+    file (`encoding`: 'auto' = UTF-8); a file that does not decode is refused at its first bad byte, never
+    re-read in a guessed codec. Header names are kept as written, so a column named twice stays visible
+    (pandas would rename the second 'amount.1').
 
     Whole UTF-8 files are parsed by Arrow's multithreaded CSV reader into Arrow-backed string columns (five
     times faster than pandas' C parser, and the columns stay columnar for the typing that follows); any file
@@ -178,41 +197,73 @@ def read_raw(
     if path.is_dir():
         parts = table_parts(path)
         if nrows is not None:
-            return read_raw(parts[0], encoding, nrows, delimiter)
-        return pd.concat([read_raw(part, encoding, delimiter=delimiter) for part in parts], ignore_index=True)
+            return read_raw(parts[0], encoding, nrows, delimiter, header)
+        return pd.concat(
+            [read_raw(part, encoding, delimiter=delimiter, header=header) for part in parts],
+            ignore_index=True,
+        )
     _sniff(path, encoding)
     codec = codec_for(encoding)
-    sep = "," if path.suffix == ".parquet" else csv_delimiter(path, encoding, delimiter)
+    sep, named = csv_layout(path, encoding, delimiter, header)
     frame = None
-    if path.suffix != ".parquet" and nrows is None and codec == "utf-8-sig":
-        frame = _read_csv_arrow(path, sep)
+    if path.suffix != ".parquet" and nrows is None and codec == "utf-8-sig" and sep != WHITESPACE:
+        frame = _read_csv_arrow(path, sep, named)
     if frame is None:
-        frame = _read_pandas(path, encoding, codec, nrows, sep)
+        frame = _read_pandas(path, encoding, codec, nrows, sep, named)
     if len(frame) == 0:
         raise InputError(f"{path.name}: has a header but no rows; export the table with its data.")
     return frame
+
+
+def csv_layout(
+    path: Path, encoding: str = "auto", delimiter: str = "auto", header: bool | str = "auto"
+) -> tuple[str, bool]:
+    """What separates a file's columns and whether its first line names them (a Parquet file: ',', yes)."""
+    if path.suffix == ".parquet":
+        return ",", True
+    sep = csv_delimiter(path, encoding, delimiter)
+    return sep, csv_header(path, sep, encoding, header)
+
+
+def first_data_row(path: Path, config: DataConfig) -> int:
+    """The line of a table's file (its first part) holding its first row: 2 below a header, else 1."""
+    first = table_parts(path)[0] if path.is_dir() else path
+    return 2 if csv_layout(first, config.encoding, config.delimiter, config.header)[1] else 1
 
 
 def _csv_options(codec: str, sep: str) -> dict:
     return dict(dtype=str, keep_default_na=False, na_values=[], encoding=codec, sep=sep)
 
 
-def delimiter_notes(path: Path, config: DataConfig) -> list[str]:
-    """The note stating a delimiter `data.delimiter: auto` read from a file's header that is not the comma
-    (a .tsv file's tab goes without saying)."""
+def layout_notes(path: Path, config: DataConfig) -> list[str]:
+    """The notes on how a table's file (its first part) was read that the config did not say: a delimiter
+    read from its first line other than the comma (a .tsv file's tab goes without saying), and a first line
+    of data, not names."""
     first = table_parts(path)[0] if path.is_dir() else path
-    if config.delimiter != "auto" or first.suffix in (".parquet", ".tsv") or not first.is_file():
+    if first.suffix == ".parquet" or not first.is_file():
         return []
-    sep = csv_delimiter(first, config.encoding)
-    if sep == ",":
-        return []
-    return [
-        f"{path.name}: columns separated by {delimiter_name(sep)} (read from its header line; "
-        "data.delimiter sets it)."
-    ]
+    sep, named = csv_layout(first, config.encoding, config.delimiter, config.header)
+    notes = []
+    if config.delimiter == "auto" and first.suffix != ".tsv" and sep != ",":
+        notes.append(
+            f"{path.name}: columns separated by {delimiter_name(sep)} (read from its first line; "
+            "data.delimiter sets it)."
+        )
+    if config.header == "auto" and not named:
+        cells = line_cells(first_line(first, config.encoding), sep)
+        notes.append(
+            f"{path.name}: no header line (its first line is data: {echo(' '.join(cells), 60)}); the "
+            f"columns are named {_positions(len(cells))} (data.header sets it)."
+        )
+    return notes
 
 
-def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
+def _positions(count: int) -> str:
+    names = positional_names(count)
+    return ", ".join(names) if count <= 3 else f"{names[0]} to {names[-1]}"
+
+
+def _read_csv_arrow(path: Path, sep: str, named: bool = True) -> pd.DataFrame | None:
     """The CSV as string columns read by pyarrow.csv, or None when Arrow cannot read it as pandas would.
 
     Cells are kept as written ('' for an empty cell, never null), like pandas with dtype=str and no NA values.
@@ -230,7 +281,9 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=positions, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(
+                skip_rows=1 if named else 0, column_names=positions, block_size=1 << 24
+            ),
             parse_options=pacsv.ParseOptions(delimiter=sep),
             convert_options=pacsv.ConvertOptions(
                 # pandas' own text type: the columns become Series without a copy
@@ -242,14 +295,20 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError):
         return None  # malformed rows, bad bytes, quoted line breaks: pandas reads (or refuses) it
     release_arrow_memory()  # the reader's buffers
-    names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header)]
+    names = (
+        [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header)]
+        if named
+        else positional_names(len(header))
+    )
     columns = {i: pd.Series(table.column(i), dtype="str") for i in range(len(names))}
     frame = pd.DataFrame(columns, copy=False)
     frame.columns = names
     return frame
 
 
-def _read_pandas(path: Path, encoding: str, codec: str, nrows: int | None, sep: str) -> pd.DataFrame:
+def _read_pandas(
+    path: Path, encoding: str, codec: str, nrows: int | None, sep: str, named: bool = True
+) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -257,6 +316,10 @@ def _read_pandas(path: Path, encoding: str, codec: str, nrows: int | None, sep: 
             header = [str(c) for c in frame.columns]
         else:
             options = _csv_options(codec, sep)
+            if not named:
+                frame = pd.read_csv(path, nrows=nrows, header=None, **options)
+                frame.columns = positional_names(frame.shape[1])
+                return frame
             frame = pd.read_csv(path, nrows=nrows, **options)
             first = pd.read_csv(path, header=None, nrows=1, **options)
             header = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
@@ -299,7 +362,7 @@ def _map_columns(
             raise InputError(
                 f"{path.name}: column '{echo(theirs)}' (mapped to '{echo(ours)}' in data.columns.{spec.name}) "
                 "is not in the file"
-                f"{_hint(theirs, frame.columns)}; columns found: {_list(frame.columns)}."
+                f"{_hint(theirs, frame.columns)}; columns found: {_list(frame.columns)}{_header_hint(frame)}."
             )
     frame = _duplicate_headers(frame, spec, mapping, path, notes)
     # a column of ours that the config maps to another one of the file's columns is not read
@@ -318,11 +381,12 @@ def _map_columns(
         )
     for column in spec.required:
         if column == "amount" and spec.name == "transactions" and column not in renamed.columns:
-            _amount_or_line_items(renamed, path)
+            _amount_or_line_items(renamed, path, _header_hint(frame))
         elif column not in renamed.columns:
             raise InputError(
                 f"{path.name}: required column '{column}' is missing{_hint(column, renamed.columns)}; "
-                f"columns found: {_list(renamed.columns)}; rename it in the file or map it with "
+                f"columns found: {_list(renamed.columns)}{_header_hint(frame)}; rename it in the file or "
+                "map it with "
                 f"data.columns.{spec.name}.{column} in the config"
                 + (
                     " (a profile table without ids, one row per account: data.row_ids: true numbers its rows)."
@@ -334,11 +398,13 @@ def _map_columns(
 
 
 def _with_row_ids(raw: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
-    """`raw` with each row's number in its file as its account id (data.row_ids): the header is row 1."""
-    ids = pd.Series(np.arange(2, len(raw) + 2).astype(str), index=raw.index, dtype="str")
+    """`raw` with each row's number in its file as its account id (data.row_ids): the header is row 1, or
+    the first row is in a file without one."""
+    first = first_row_number()
+    ids = pd.Series(np.arange(first, len(raw) + first).astype(str), index=raw.index, dtype="str")
     note = (
         f"{path.name}: no account id column; each row's number in the file is its id (data.row_ids), "
-        f"'2' to '{len(raw) + 1}'."
+        f"'{first}' to '{len(raw) + first - 1}'."
     )
     if note not in notes:  # accounts and labels read from one file say it once
         notes.append(note)
@@ -364,7 +430,7 @@ def check_row_ids(sources: dict[str, Path], config: DataConfig) -> None:
         )
 
 
-def _amount_or_line_items(frame: pd.DataFrame, path: Path) -> None:
+def _amount_or_line_items(frame: pd.DataFrame, path: Path, hint: str = "") -> None:
     """Refuse a transactions table with neither an amount nor both line-item columns to compute it from."""
     present = [c for c in LINE_ITEM_COLUMNS if c in frame.columns]
     if len(present) == len(LINE_ITEM_COLUMNS):
@@ -379,7 +445,8 @@ def _amount_or_line_items(frame: pd.DataFrame, path: Path) -> None:
         )
     raise InputError(
         f"{path.name}: required column 'amount' is missing{_hint('amount', frame.columns)}; columns found: "
-        f"{_list(frame.columns)}; rename it in the file or map it with data.columns.transactions.amount in the "
+        f"{_list(frame.columns)}{hint}; rename it in the file or map it with "
+        "data.columns.transactions.amount in the "
         "config (a line-item export without amounts: map data.columns.transactions.quantity and .unit_price)."
     )
 
@@ -418,13 +485,34 @@ def _hint(name: str, options) -> str:
 def _list(columns) -> str:
     cols = [echo(c, 40) for c in columns]
     listed = ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
-    joined = [d for d in DELIMITERS if len(cols) == 1 and d in str(columns[0])]
+    name = str(columns[0]).strip() if len(cols) == 1 else ""
+    joined = [d for d in DELIMITERS if d in name] or ([WHITESPACE] if len(name.split()) > 1 else [])
     if joined:  # one column whose name holds a delimiter: the header was split at the wrong one
         listed += (
             f" (one column: if the file separates columns with {delimiter_name(joined[0])}, "
             f"set data.delimiter: {delimiter_setting(joined[0])})"
         )
     return listed
+
+
+def _header_hint(frame: pd.DataFrame) -> str:
+    """What a refusal naming the columns found adds about the file's first line (`frame`: as read, before
+    the column map): its values by position when the file has no header line, or the setting when its
+    header line looks like data."""
+    names = [str(c) for c in frame.columns]
+    if names and names == positional_names(len(names)):
+        if len(frame) == 0:
+            return ""
+        values = [
+            f"{n} = '{echo(v, 24)}'" for n, v in zip(names[:8], frame.iloc[0].tolist()[:8], strict=True)
+        ]
+        return f" (no header line; the first row has {', '.join(values)})"
+    if 2 * sum(map(is_data_cell, names)) >= len(names):
+        return (
+            " (the header line looks like data: if the file has none, set data.header: false and map the "
+            "columns by position, column_1, column_2, ...)"
+        )
+    return ""
 
 
 def _strip(series: pd.Series) -> pd.Series:
@@ -1123,9 +1211,10 @@ def read_table(
     file is parsed, before the typing."""
     # the parsed frame goes straight into clean_table, which lets each column's text go once it is typed (a
     # name held here would keep all of it until the end)
-    notes.extend(delimiter_notes(path, config))
-    read = partial(read_raw, path, config.encoding, delimiter=config.delimiter)
-    frame = clean_table(_then(read(), parsed), path, table, config, notes)
+    notes.extend(note for note in layout_notes(path, config) if note not in notes)  # one file, two tables
+    read = partial(read_raw, path, config.encoding, delimiter=config.delimiter, header=config.header)
+    with rows_numbered_from(first_data_row(path, config)):
+        frame = clean_table(_then(read(), parsed), path, table, config, notes)
     release_arrow_memory()  # the raw text and the typing's scratch columns
     return frame
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from potential import interrupt
 from potential.config import Config
-from potential.data.conventions import codec_for, csv_delimiter, encoding_error
+from potential.data.conventions import codec_for, encoding_error
 from potential.data.io import file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
@@ -41,7 +41,8 @@ from potential.data.schema import (
     check_purchases,
     check_row_ids,
     clean_table,
-    delimiter_notes,
+    csv_layout,
+    layout_notes,
     no_tables_error,
     plan_table,
     read_raw,
@@ -54,7 +55,7 @@ from potential.data.schema import (
     unread_columns,
 )
 from potential.engines.base import Scored, TableSummary
-from potential.errors import InputError, PotentialError
+from potential.errors import InputError, PotentialError, rows_numbered_from
 from potential.features.build import (
     FeaturePlan,
     btyd_inputs,
@@ -238,9 +239,12 @@ def _read_events(
     """
     source = files[0].parent if len(files) > 1 else files[0]
     name = source.name
-    notes.extend(delimiter_notes(source, config.data))
-    sample = read_raw(files[0], config.data.encoding, nrows=PLAN_SAMPLE_ROWS, delimiter=config.data.delimiter)
-    plan = plan_table(sample, Path(name), table, config.data, notes)
+    notes.extend(layout_notes(source, config.data))
+    sep, named = csv_layout(files[0], config.data.encoding, config.data.delimiter, config.data.header)
+    sample = read_raw(files[0], config.data.encoding, PLAN_SAMPLE_ROWS, config.data.delimiter, named)
+    first_row = 2 if named else 1
+    with rows_numbered_from(first_row):
+        plan = plan_table(sample, Path(name), table, config.data, notes)
     if files[0].suffix == ".parquet":
         raw = dd.read_parquet([str(p) for p in files])
     else:
@@ -249,18 +253,32 @@ def _read_events(
             dtype=str,
             keep_default_na=False,
             na_values=[],
-            sep=csv_delimiter(files[0], config.data.encoding, config.data.delimiter),
+            sep=sep,
             blocksize=None if files[0].name.endswith(".gz") else "64MB",
             encoding=codec_for(config.data.encoding),
+            **({} if named else {"header": None, "names": list(sample.columns)}),
         )
     # duplicates are only whole within a bucket: they are dropped there (_tidy_bucket)
     data = config.data.model_copy(update={"duplicate_rows": "keep"})
     clean = partial(
-        clean_table, path=Path(name), table=table, config=data, plan=plan, categories=False, keep_unnamed=True
+        _clean_numbered,
+        first_row,
+        path=Path(name),
+        table=table,
+        config=data,
+        plan=plan,
+        categories=False,
+        keep_unnamed=True,
     )
     meta = clean(sample, notes=[]).head(0)
     first = unnamed_rows(sample, Path(name), table, config.data)[:3].tolist()
     return raw.map_partitions(lambda part: clean(part, notes=[]), meta=meta), first
+
+
+def _clean_numbered(first_row: int, raw: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """`clean_table` of a part whose messages number rows from `first_row` (1 in a file without a header)."""
+    with rows_numbered_from(first_row):
+        return clean_table(raw, **kwargs)
 
 
 def _drop_unnamed(
