@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from potential.features.profile import category_levels, profile_features
+from potential.features.profile import category_levels, profile_features, unused_text_notes
 
 AS_OF = pd.Timestamp("2024-07-01")
 
@@ -46,3 +46,23 @@ def test_budget_season_from_the_fiscal_year_start_or_end():
     april = profile_features(ends, pd.Timestamp("2025-04-01"))
     assert april["months_into_fiscal_year"].tolist() == [0.0, 3.0]
     assert "months_into_fiscal_year" not in profile_features(ends[["account_id"]], AS_OF).columns
+
+
+def test_text_no_model_can_use_is_named_in_a_note():
+    """A surname column (a bank churn export) is left out of the features: the note says so and why; a
+    category, a number and the account's name get none."""
+    n = 300
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "account_name": [f"Firm {i}" for i in range(n)],
+            "Surname": [f"Name{i % 250}" for i in range(n)],
+            "Geography": ["France", "Spain", "Germany"] * (n // 3),
+            "Balance": [float(i) for i in range(n)],
+        }
+    )
+    assert "Surname" not in category_levels(accounts)
+    assert unused_text_notes(accounts, "churn.csv") == [
+        "churn.csv: column 'Surname' is text with 250 different values in 300 rows, too many to be a category "
+        "(at most 100, and fewer than half the rows), so no model uses it."
+    ]

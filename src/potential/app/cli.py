@@ -308,7 +308,7 @@ def validate(
 
             columns |= set(pipeline.engine.features(dataset, last + pd.Timedelta(days=1)).columns)
     profile = load_profile(cfg.rating_profile_path())
-    notes = list(dataset.notes) + profile_warnings(profile, columns)
+    notes = pipeline.data_notes(dataset) + profile_warnings(profile, columns)
     if fmt is Output.json:
         _print_json(
             {

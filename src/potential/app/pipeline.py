@@ -56,6 +56,7 @@ from potential.export.targets import (
     write_targets,
     write_targets_like,
 )
+from potential.features.profile import unused_text_notes
 from potential.features.registry import describe
 from potential.labels.audit import audit_lines
 from potential.labels.training_set import label_override_notes
@@ -310,6 +311,13 @@ class Pipeline:
             self._loaded[key] = self.engine.load(Path(folder))
         return self._loaded[key]
 
+    @staticmethod
+    def data_notes(data: InputData) -> list[str]:
+        """What reading the data noted, and the profile columns no model can use (text with too many values)."""
+        source = data.sources.get("accounts")
+        unused = unused_text_notes(data.accounts, Path(source).name) if source is not None else []
+        return list(data.notes) + unused
+
     # ------------------------------------------------------------------------------------------- features
     def features(self, request: FeaturesRequest) -> tuple[int, int]:
         """Write the scoring features at the as-of; (accounts, feature columns)."""
@@ -342,7 +350,7 @@ class Pipeline:
         self.claim(request.workspace, "train")
         data = self.load(request.data)
         as_of = request.as_of
-        notes = list(data.notes) + check_as_of(data, as_of)
+        notes = self.data_notes(data) + check_as_of(data, as_of)
         self.say("building the point-in-time training set")
 
         def cutoffs(done: int, total: int) -> None:

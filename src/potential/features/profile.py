@@ -61,6 +61,25 @@ def category_levels(accounts: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return levels
 
 
+def unused_text_notes(accounts: pd.DataFrame, name: str) -> list[str]:
+    """A note for each text column of the accounts table that no model can use: too many different values
+    to be a category (`category_levels`), like a surname or a free-text comment. Names the columns expected
+    to be such (account_name, ...) do not get one."""
+    levels = category_levels(accounts)
+    notes = []
+    for column in accounts.columns:
+        if column in levels or column.lower() in EXCLUDED or _numeric_or_date(accounts[column]):
+            continue
+        count = len(_text_levels(accounts[column]))
+        if count:
+            notes.append(
+                f"{name}: column '{column}' is text with {count:,} different values in {len(accounts):,} "
+                f"rows, too many to be a category (at most {MAX_LEVELS}, and fewer than half the rows), so no "
+                "model uses it."
+            )
+    return notes
+
+
 def _numeric_or_date(series: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series)
 
