@@ -75,7 +75,9 @@ def test_packaged_profile_exists():
         ("%d/%m/%", r"'data.date_format': .*lone '%'"),
         ("%-d/%m/%Y", r"'%-' is not a date directive"),
         ("dd/mm/yyyy", r"'data.date_format': .*no % directive.*'%d/%m/%Y'.*unix, unix_ms, excel"),
-        ("epoch", r"'data.date_format': .*no % directive.*unix, unix_ms, excel"),
+        ("epoch", r"'data.date_format': .*no % directive.*unix, unix_ms, excel or 'days since 2020-01-01'"),
+        ("days since 2020-13-01", r"'data.date_format': .*needs the date day 0 stands for as YYYY-MM-DD"),
+        ("days since launch", r"'data.date_format': .*needs the date day 0 stands for as YYYY-MM-DD"),
     ],
 )
 def test_invalid_date_format_is_a_config_error(tmp_path, fmt, pattern):
@@ -86,7 +88,18 @@ def test_invalid_date_format_is_a_config_error(tmp_path, fmt, pattern):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["%d/%m/%Y", "%Y%m%d", "%d.%m.%y %H:%M", "%G-W%V-%u", "%Y 100%%", "unix", "unix_ms", "excel"]
+    "fmt",
+    [
+        "%d/%m/%Y",
+        "%Y%m%d",
+        "%d.%m.%y %H:%M",
+        "%G-W%V-%u",
+        "%Y 100%%",
+        "unix",
+        "unix_ms",
+        "excel",
+        "days since 2020-01-01",
+    ],
 )
 def test_valid_date_formats_load(fmt):
     assert load_config(None, {"data.date_format": fmt}).data.date_format == fmt

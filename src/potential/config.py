@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +36,8 @@ class DataConfig(StrictModel):
         None,
         description="strftime format of the date columns (e.g. '%Y%m%d'), or dates written as numbers: "
         "'unix' (seconds since 1970-01-01 UTC), 'unix_ms' (milliseconds), 'excel' (a spreadsheet's day "
-        "numbers, 45292 = 2024-01-01); ISO dates are read beside it; null = ISO / inferred.",
+        "numbers, 45292 = 2024-01-01), 'days since 2020-01-01' (day numbers counted from that date: 1 = "
+        "2020-01-02); ISO dates are read beside it; null = ISO / inferred.",
     )
     tables: dict[str, str] = Field(
         default_factory=dict,
@@ -137,11 +140,26 @@ DATE_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
 
 
 NUMBER_DATE_FORMATS = ("unix", "unix_ms", "excel")  # data.date_format names for dates written as numbers
+# data.date_format for day numbers counted from a start date, as panel data writes them (DAY = 1, 2, ...)
+DAYS_SINCE = re.compile(r"days since (\S+)")
+
+
+def days_since(value: str) -> date | None:
+    """The start date of a 'days since YYYY-MM-DD' date format (day 0), None for any other format."""
+    match = DAYS_SINCE.fullmatch(value.strip())
+    if match is None:
+        return None
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        raise ValueError(
+            f"'{echo(value)}' needs the date day 0 stands for as YYYY-MM-DD, e.g. 'days since 2020-01-01'"
+        ) from None
 
 
 def check_date_format(value: str) -> None:
     """Raise ValueError naming the first directive of `value` that a date parser cannot use."""
-    if value in NUMBER_DATE_FORMATS:
+    if value in NUMBER_DATE_FORMATS or days_since(value) is not None:
         return
     if not value.strip():
         raise ValueError("is empty; use null for ISO dates or a format such as '%d/%m/%Y'")
@@ -161,7 +179,7 @@ def check_date_format(value: str) -> None:
     if "%" not in value:
         raise ValueError(
             "has no % directive; write the format with directives, e.g. '%d/%m/%Y', or name dates written "
-            "as numbers: " + ", ".join(NUMBER_DATE_FORMATS)
+            "as numbers: " + ", ".join(NUMBER_DATE_FORMATS) + " or 'days since 2020-01-01'"
         )
 
 

@@ -242,6 +242,7 @@ def test_the_suggested_date_format_is_written_as_the_column_is_and_reads_it(tmp_
         ("unix", ["1704067200", "1704112245"], ["2024-01-01 00:00:00", "2024-01-01 12:30:45"]),
         ("unix_ms", ["1704067200000", "1704112245500"], ["2024-01-01 00:00:00", "2024-01-01 12:30:45.5"]),
         ("excel", ["45292", "45292.75"], ["2024-01-01 00:00:00", "2024-01-01 18:00:00"]),
+        ("days since 2020-01-01", ["1", "711"], ["2020-01-02", "2021-12-12"]),
     ],
 )
 def test_dates_written_as_numbers_are_refused_naming_the_format_that_reads_them(
@@ -255,6 +256,16 @@ def test_dates_written_as_numbers_are_refused_naming_the_format_that_reads_them(
         tx(tmp_path, dates=dates)
     ds = tx(tmp_path, dates=dates, config=DataConfig(date_format=fmt))
     assert sorted(ds.transactions["date"].tolist()) == [pd.Timestamp(e) for e in expected]
+
+
+def test_a_mapped_date_column_is_named_as_the_file_names_it(tmp_path):
+    """A panel's DAY column (day numbers) mapped to date: the refusal names DAY, not our 'date'."""
+    folder = write(tmp_path, "household_key,DAY,SALES_VALUE\n1,20,2.5\n2,711,1.0\n")
+    columns = {"transactions": {"account_id": "household_key", "date": "DAY", "amount": "SALES_VALUE"}}
+    with pytest.raises(InputError, match=r"column 'DAY' \(read as 'date'\) has 2 unparseable date\(s\)"):
+        load_dataset(folder, DataConfig(columns=columns))
+    ds = load_dataset(folder, DataConfig(columns=columns, date_format="days since 2019-12-31"))
+    assert ds.transactions["date"].tolist() == [pd.Timestamp("2020-01-20"), pd.Timestamp("2021-12-11")]
 
 
 def test_a_number_date_format_refuses_what_is_not_a_date_of_that_kind(tmp_path):

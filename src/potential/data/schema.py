@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from potential import interrupt
-from potential.config import DataConfig
+from potential.config import DataConfig, days_since
 from potential.data.conventions import (
     DELIMITERS,
     MAX_ABS_NUMBER,
@@ -542,8 +542,10 @@ def parse_dates(
     required: bool,
     dayfirst: bool | None = None,
     notes: list[str] | None = None,
+    source: str | None = None,
 ) -> pd.Series:
-    """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error.
+    """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error
+    (`source`: the file's name for the column when data.columns maps it).
 
     Without `fmt`: ISO dates as they are; numeric d/m/y dates in the order `dayfirst` gives, or, when it
     is None, the order the column's own values settle (decide_date_order: refused if they do not).
@@ -577,7 +579,7 @@ def parse_dates(
         ) + " between 1900 and 2200"
         raise table_error(
             path,
-            f"column '{column}' has {len(rows)} unparseable date(s)",
+            f"column {_shown(column, source)} has {len(rows)} unparseable date(s)",
             f"{hint}; fix the values or {'change' if fmt else 'set'} data.date_format in the config"
             f"{_date_format_hint(series.to_numpy()[rows], fmt)}.",
             rows,
@@ -586,7 +588,10 @@ def parse_dates(
     if required and blank.any():
         rows = np.flatnonzero(blank)
         raise table_error(
-            path, f"column '{column}' has {len(rows)} empty date(s)", "every row needs a date.", rows
+            path,
+            f"column {_shown(column, source)} has {len(rows)} empty date(s)",
+            "every row needs a date.",
+            rows,
         )
     out = parsed.astype("datetime64[ns]")
     out.index = series.index
@@ -607,7 +612,7 @@ def _parse_date_text(
     the one setting applies to every table, and an accounts table from another system writes ISO dates
     beside transactions in the configured format."""
     if fmt:
-        if fmt in NUMBER_DATES:
+        if number_date(fmt) is not None:
             parsed = _number_dates(text, fmt).dt.tz_localize("UTC")
         else:
             parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
@@ -642,10 +647,20 @@ NUMBER_DATES = {
 }
 
 
+def number_date(fmt: str | None) -> tuple[str, str, float] | None:
+    """(unit, origin, largest magnitude) of a data.date_format for dates written as numbers, else None."""
+    if fmt is None:
+        return None
+    start = days_since(fmt)
+    return ("D", start.isoformat(), 1.2e5) if start is not None else NUMBER_DATES.get(fmt)
+
+
 def _number_dates(text: pd.Series, fmt: str) -> pd.Series:
-    """Naive timestamps of dates written as numbers (`NUMBER_DATES`); NaT for text that is not a number or
+    """Naive timestamps of dates written as numbers (`number_date`); NaT for text that is not a number or
     lies far outside 1900-2200 (refused by the caller as unparseable)."""
-    unit, origin, largest = NUMBER_DATES[fmt]
+    spec = number_date(fmt)
+    assert spec is not None
+    unit, origin, largest = spec
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     numbers[~(np.abs(numbers) <= largest)] = np.nan
     return pd.Series(pd.to_datetime(numbers, unit=unit, origin=origin), index=text.index)
@@ -664,6 +679,10 @@ def _date_format_hint(values: np.ndarray, fmt: str | None) -> str:
         ):
             if numbers.between(low, high).all() and fmt != name:
                 return f" ('{name}' if they are {meaning})"
+        if numbers.between(0, 1e4).all() and (numbers % 1 == 0).all() and days_since(fmt or "") is None:
+            return (
+                " ('days since 2020-01-01' if they count days from a start date: the date their 0 stands for)"
+            )
     return "" if fmt else " (e.g. '%Y%m%d')"
 
 
@@ -1288,6 +1307,7 @@ def clean_table(
                 table=table,
                 required=column in spec.required,
                 dayfirst=plan.dayfirst.get(column),
+                source=mapping.get(column),
             )
             frame[column] = _parse_by_value(frame[column], distinct.pop(column, None), read, notes)
             release_arrow_memory()  # the column's text
