@@ -30,7 +30,8 @@ class DataConfig(StrictModel):
     columns: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="Per table, our column name -> the name in your file, e.g. "
-        "{transactions: {account_id: cust_no, amount: net_value}}.",
+        "{transactions: {account_id: cust_no, amount: net_value}}. Our names written in another case or "
+        "spacing ('Account ID', 'UnitPrice') need no entry.",
     )
     date_format: str | None = Field(
         None,

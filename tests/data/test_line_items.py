@@ -186,13 +186,34 @@ def test_bad_quantity_or_unit_price_names_file_column_rows_and_key(tmp_path, lin
 
 
 def test_quantity_without_unit_price_or_amount_is_refused(tmp_path):
+    """The unit price under a name that is not ours however written ('Price'), and not mapped."""
     columns = {k: v for k, v in COLUMNS.items() if k != "unit_price"}
     with pytest.raises(
         InputError, match=r"no 'amount' column.*'unit_price' is missing.*transactions.unit_price"
     ):
         load_dataset(
-            write(tmp_path / "d", with_customers(LINES)), DataConfig(columns={"transactions": columns})
+            write(tmp_path / "d", with_customers(LINES), HEADER.replace("UnitPrice", "Price")),
+            DataConfig(columns={"transactions": columns}),
         )
+
+
+def test_our_column_names_written_otherwise_are_read_without_a_setting(tmp_path):
+    """'UnitPrice', 'Quantity' and 'Customer_ID'-style names are ours written otherwise: read with a note,
+    the same as when data.columns maps them."""
+    lines = with_customers(LINES)
+    mapped = load_dataset(write(tmp_path / "a", lines), config())
+    header = HEADER.replace("CustomerID", "Account ID").replace("InvoiceNo", "Order_Id")
+    columns = {"date": "InvoiceDate", "product": "StockCode"}
+    ds = load_dataset(
+        write(tmp_path / "b", lines, header),
+        DataConfig(columns={"transactions": columns}, cancellation_prefix="C"),
+    )
+    pd.testing.assert_frame_equal(ds.transactions, mapped.transactions)
+    assert (
+        "transactions.csv: read 'Account ID' as account_id, 'Quantity' as quantity, 'UnitPrice' as "
+        "unit_price, 'Order_Id' as order_id (our names, written otherwise; data.columns.transactions maps "
+        "columns by name)." in ds.notes
+    )
 
 
 def test_cancellation_prefix_needs_an_order_id(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -344,6 +345,48 @@ def _read_pandas(
         names = [h.strip() or n for h, n in zip(header, names, strict=True)]
     frame.columns = names
     return frame
+
+
+def _plain(name: object) -> str:
+    """A column name without case, spaces, underscores or hyphens: 'Account ID' and 'UnitPrice' as
+    'accountid' and 'unitprice'."""
+    return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
+
+
+def column_map(
+    columns: Sequence[object],
+    table: str,
+    config: DataConfig,
+    path: Path | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, str]:
+    """data.columns for `table`, completed with each of our columns the file writes in another case or
+    spacing ('Account ID' or 'AccountID' for account_id, 'UnitPrice' for unit_price) when exactly one of its
+    columns is written so and no setting maps it; noted when `notes` is given. Not the typed columns of
+    accounts (employees, annual_revenue, created_date): under another name such a column is a profile
+    attribute of any type, and taking it for ours could refuse a file that reads today."""
+    mapping = dict(config.columns.get(table, {}))
+    spec = TABLES[table]
+    known = (*spec.required, *spec.optional, *(LABEL_COLUMNS if table == "labels" else ()))
+    typed = (*spec.numbers, *spec.dates) if table == "accounts" else ()
+    names = [str(c) for c in columns]
+    free = [n for n in names if n not in known and n not in mapping.values()]
+    found = {}
+    for ours in known:
+        if ours in mapping or ours in names or ours in typed:
+            continue
+        matches = [n for n in free if _plain(n) == _plain(ours)]
+        if len(matches) == 1:
+            found[ours] = matches[0]
+    if found and notes is not None and path is not None:
+        note = (
+            f"{path.name}: read "
+            + ", ".join(f"'{echo(theirs)}' as {ours}" for ours, theirs in found.items())
+            + f" (our names, written otherwise; data.columns.{table} maps columns by name)."
+        )
+        if note not in notes:
+            notes.append(note)
+    return {**mapping, **found}
 
 
 def _map_columns(
@@ -1101,13 +1144,13 @@ def plan_table(raw: pd.DataFrame, path: Path, table: str, config: DataConfig, no
     to `clean_table` for every partition, so every partition is read the same way.
     """
     spec = TABLES[table]
-    frame = _map_columns(raw, spec, dict(config.columns.get(table, {})), path, [])
+    frame = _map_columns(raw, spec, column_map(raw.columns, table, config), path, [])
     return _plan(frame, spec, path, config, notes)
 
 
 def unnamed_rows(raw: pd.DataFrame, path: Path, table: str, config: DataConfig) -> np.ndarray:
     """Positions of the rows of `raw` (a table as read, or a sample of it) without an account id."""
-    frame = _map_columns(raw, TABLES[table], dict(config.columns.get(table, {})), path, [])
+    frame = _map_columns(raw, TABLES[table], column_map(raw.columns, table, config), path, [])
     return np.flatnonzero(_blank(frame[ID]))
 
 
@@ -1272,7 +1315,7 @@ def clean_table(
     the caller counts them over the whole table (`dask_engine.load`).
     """
     spec = TABLES[table]
-    mapping = dict(config.columns.get(table, {}))
+    mapping = column_map(raw.columns, table, config, path, notes)
     interrupt.check()
     if config.row_ids and table in ROW_ID_TABLES and ID not in mapping and ID not in raw.columns:
         raw = _with_row_ids(raw, path, notes)
