@@ -289,3 +289,35 @@ def test_the_dask_engine_reads_line_items_like_the_pandas_engine(tmp_path):
             pd.testing.assert_frame_equal(
                 expected.sort_values("account_id", ignore_index=True), got, check_exact=False, rtol=1e-9
             )
+
+
+def test_a_missing_column_refusal_suggests_a_column_map_that_reads_the_export(tmp_path):
+    """Online Retail II's header: nothing read without a setting but 'Quantity'; the refusal suggests the
+    whole data.columns entry from the names exports usually use ('Price' beside a quantity is the unit
+    price), and that entry, as suggested, reads the file."""
+    header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
+    lines = [
+        "489434,85048,GLASS BALL,12,2009-12-01 07:45:00,6.95,13085.0,United Kingdom",
+        "C489449,22087,PAPER BUNTING,-12,2009-12-01 10:33:00,2.95,16321.0,Australia",
+    ]
+    folder = write(tmp_path / "d", lines, header)
+    suggested = (
+        "data.columns: {transactions: {account_id: 'Customer ID', date: InvoiceDate, product: StockCode, "
+        "order_id: Invoice, unit_price: Price}}"
+    )
+    with pytest.raises(InputError) as refusal:
+        load_dataset(folder, DataConfig())
+    assert f"e.g. {suggested} (from the names found: check them)." in str(refusal.value)
+    (tmp_path / "c.yaml").write_text(suggested.replace("data.columns: ", "data:\n  columns: ") + "\n")
+    ds = load_dataset(folder, load_config(tmp_path / "c.yaml").data)
+    assert ds.transactions["amount"].round(2).tolist() == [83.4, -35.4]
+    assert ds.transactions["account_id"].astype(str).tolist() == ["13085.0", "16321.0"]
+
+
+def test_no_suggestion_when_no_name_is_a_usual_one(tmp_path):
+    folder = write(tmp_path / "d", ["1,2,3"], "alpha,beta,gamma")
+    with pytest.raises(InputError) as refusal:
+        load_dataset(folder, DataConfig())
+    assert "required column 'account_id' is missing" in str(refusal.value) and "e.g." not in str(
+        refusal.value
+    )

@@ -424,7 +424,7 @@ def _map_columns(
         )
     for column in spec.required:
         if column == "amount" and spec.name == "transactions" and column not in renamed.columns:
-            _amount_or_line_items(renamed, path, _header_hint(frame))
+            _amount_or_line_items(renamed, path, _header_hint(frame), _suggested_map(renamed.columns, spec))
         elif column not in renamed.columns:
             raise InputError(
                 f"{path.name}: required column '{column}' is missing{_hint(column, renamed.columns)}; "
@@ -432,12 +432,66 @@ def _map_columns(
                 "map it with "
                 f"data.columns.{spec.name}.{column} in the config"
                 + (
-                    " (a profile table without ids, one row per account: data.row_ids: true numbers its rows)."
+                    " (a profile table without ids, one row per account: data.row_ids: true numbers its rows)"
                     if column == ID and spec.name in ROW_ID_TABLES
-                    else "."
+                    else ""
                 )
+                + f"{_suggested_map(renamed.columns, spec)}."
             )
     return renamed
+
+
+# names exports give our columns, without case, spaces or underscores (`_plain`): a suggestion in a
+# refusal, never read without a setting (a 'customer' column may hold names, a 'value' column anything)
+_USUAL_NAMES = {
+    ID: (
+        "customerid customer custid custno customerno customernumber customercode clientid client clientno "
+        "accountno accountnumber account userid memberid buyerid companyid householdkey householdid"
+    ),
+    "date": (
+        "invoicedate orderdate transactiondate purchasedate saledate salesdate day timestamp datetime "
+        "createdat orderedat eventdate activitydate txdate transactiontime eventtime"
+    ),
+    "amount": (
+        "sales salesvalue revenue total totalamount totalprice value netvalue netamount spend orderamount "
+        "ordervalue paymentvalue turnover price"
+    ),
+    "quantity": "qty units quantityordered",
+    "unit_price": "price priceeach unitcost",
+    "order_id": "invoiceno invoice invoiceid invoicenumber orderno ordernumber basketid transactionid receiptid",
+    "product": "stockcode sku productid item itemid article",
+    "kind": "type activitytype eventtype event channel",
+    "churned": "churn exited attrition attrited left",
+}
+
+
+def _suggested_map(columns: Sequence[object], spec: TableSpec) -> str:
+    """A data.columns entry for the table's columns missing from `columns` (as mapped so far), from the
+    names exports usually give them ('CustomerID', 'InvoiceDate'), as '; e.g. ...'; '' when none is found.
+    With a line-item export's quantity and unit price found, the amount is left to them."""
+    names = [str(c) for c in columns]
+    wanted = [*spec.required, *spec.optional, *(LABEL_COLUMNS if spec.name == "labels" else ())]
+    found: dict[str, str] = {}
+    for ours in wanted:
+        if ours in names:
+            continue
+        usual = _USUAL_NAMES.get(ours, "").split()
+        for theirs in names:
+            if theirs not in found.values() and theirs not in wanted and _plain(theirs) in usual:
+                found[ours] = theirs
+                break
+    quantity = "quantity" in names or "quantity" in found
+    if quantity and "amount" in found and _plain(found["amount"]) in _USUAL_NAMES["unit_price"].split():
+        found["unit_price"] = found.pop("amount")  # 'Price' beside a quantity is the unit price
+    if not any(ours in (*spec.required, *LINE_ITEM_COLUMNS) for ours in found):
+        return ""
+    entry = ", ".join(f"{ours}: {_yaml_name(theirs)}" for ours, theirs in found.items())
+    return f"; e.g. data.columns: {{{spec.name}: {{{entry}}}}} (from the names found: check them)"
+
+
+def _yaml_name(name: str) -> str:
+    """A column name as a YAML flow value: quoted when it holds anything but letters, digits and _."""
+    return name if re.fullmatch(r"[A-Za-z_][\w]*", name) else "'" + echo(name).replace("'", "''") + "'"
 
 
 def _with_row_ids(raw: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
@@ -473,7 +527,7 @@ def check_row_ids(sources: dict[str, Path], config: DataConfig) -> None:
         )
 
 
-def _amount_or_line_items(frame: pd.DataFrame, path: Path, hint: str = "") -> None:
+def _amount_or_line_items(frame: pd.DataFrame, path: Path, hint: str = "", suggested: str = "") -> None:
     """Refuse a transactions table with neither an amount nor both line-item columns to compute it from."""
     present = [c for c in LINE_ITEM_COLUMNS if c in frame.columns]
     if len(present) == len(LINE_ITEM_COLUMNS):
@@ -484,13 +538,14 @@ def _amount_or_line_items(frame: pd.DataFrame, path: Path, hint: str = "") -> No
             f"{path.name}: no 'amount' column, and '{present[0]}' alone cannot give one (amount = quantity x "
             f"unit_price): column '{missing}' is missing{_hint(missing, frame.columns)}; columns found: "
             f"{_list(frame.columns)}; map it with data.columns.transactions.{missing}, or map the line amount "
-            "with data.columns.transactions.amount."
+            f"with data.columns.transactions.amount{suggested}."
         )
     raise InputError(
         f"{path.name}: required column 'amount' is missing{_hint('amount', frame.columns)}; columns found: "
         f"{_list(frame.columns)}{hint}; rename it in the file or map it with "
         "data.columns.transactions.amount in the "
-        "config (a line-item export without amounts: map data.columns.transactions.quantity and .unit_price)."
+        "config (a line-item export without amounts: map data.columns.transactions.quantity and .unit_price)"
+        f"{suggested}."
     )
 
 
