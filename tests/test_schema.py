@@ -205,3 +205,19 @@ def test_property_validator_rejects_clearly_or_returns_typed_frames(tmp_path_fac
     assert pd.api.types.is_datetime64_any_dtype(ds.transactions["date"])
     assert ds.transactions["amount"].dtype == float and np.isfinite(ds.transactions["amount"]).all()
     assert (ds.transactions["account_id"].str.len() > 0).all()
+
+
+def test_a_churn_table_refusal_suggests_its_id_and_label_columns(tmp_path):
+    """A telecom export read as accounts and labels: first its id column is suggested, then its label."""
+    (tmp_path / "telco.csv").write_text(
+        "customerID,gender,tenure,Churn\n7590-VHVEG,Female,1,No\n5575-GNVDE,Male,34,Yes\n", encoding="utf-8"
+    )
+    tables = {"accounts": "telco", "labels": "telco"}
+    with pytest.raises(InputError, match=r"e.g. data.columns: \{accounts: \{account_id: customerID\}\}"):
+        load_dataset(tmp_path, DataConfig(tables=tables))
+    ids = {"accounts": {"account_id": "customerID"}, "labels": {"account_id": "customerID"}}
+    with pytest.raises(InputError, match=r"e.g. data.columns: \{labels: \{churned: Churn\}\}"):
+        load_dataset(tmp_path, DataConfig(tables=tables, columns=ids))
+    labelled = {**ids, "labels": {"account_id": "customerID", "churned": "Churn"}}
+    ds = load_dataset(tmp_path, DataConfig(tables=tables, columns=labelled))
+    assert ds.labels["churned"].tolist() == [0, 1]

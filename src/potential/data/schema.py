@@ -450,25 +450,26 @@ _USUAL_NAMES = {
     ),
     "date": (
         "invoicedate orderdate transactiondate purchasedate saledate salesdate day timestamp datetime "
-        "createdat orderedat eventdate activitydate txdate transactiontime eventtime"
+        "createdat orderedat eventdate activitydate txdate transactiontime eventtime paymentdate billingdate"
     ),
     "amount": (
         "sales salesvalue revenue total totalamount totalprice value netvalue netamount spend orderamount "
-        "ordervalue paymentvalue turnover price"
+        "ordervalue paymentvalue paymentamount amountpaid actualamountpaid grandtotal turnover price"
     ),
     "quantity": "qty units quantityordered",
     "unit_price": "price priceeach unitcost",
     "order_id": "invoiceno invoice invoiceid invoicenumber orderno ordernumber basketid transactionid receiptid",
     "product": "stockcode sku productid item itemid article",
     "kind": "type activitytype eventtype event channel",
-    "churned": "churn exited attrition attrited left",
+    "churned": "churn ischurn churnflag churnlabel exited attrition attrited left",
 }
 
 
-def _suggested_map(columns: Sequence[object], spec: TableSpec) -> str:
+def _suggested_map(columns: Sequence[object], spec: TableSpec, also: Sequence[str] = ()) -> str:
     """A data.columns entry for the table's columns missing from `columns` (as mapped so far), from the
     names exports usually give them ('CustomerID', 'InvoiceDate'), as '; e.g. ...'; '' when none is found.
-    With a line-item export's quantity and unit price found, the amount is left to them."""
+    With a line-item export's quantity and unit price found, the amount is left to them. `also`: more of
+    our columns whose suggestion makes one worth giving (the required ones and the line items do)."""
     names = [str(c) for c in columns]
     wanted = [*spec.required, *spec.optional, *(LABEL_COLUMNS if spec.name == "labels" else ())]
     found: dict[str, str] = {}
@@ -483,7 +484,7 @@ def _suggested_map(columns: Sequence[object], spec: TableSpec) -> str:
     quantity = "quantity" in names or "quantity" in found
     if quantity and "amount" in found and _plain(found["amount"]) in _USUAL_NAMES["unit_price"].split():
         found["unit_price"] = found.pop("amount")  # 'Price' beside a quantity is the unit price
-    if not any(ours in (*spec.required, *LINE_ITEM_COLUMNS) for ours in found):
+    if not any(ours in (*spec.required, *LINE_ITEM_COLUMNS, *also) for ours in found):
         return ""
     entry = ", ".join(f"{ours}: {_yaml_name(theirs)}" for ours, theirs in found.items())
     return f"; e.g. data.columns: {{{spec.name}: {{{entry}}}}} (from the names found: check them)"
@@ -1039,7 +1040,8 @@ def _labels(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if not present:
         raise InputError(
             f"{path.name}: needs a 'churned' and/or 'expanded' column with 0/1 values; "
-            f"columns found: {_list(frame.columns)}; rename one or map it with data.columns.labels.churned."
+            f"columns found: {_list(frame.columns)}; rename one or map it with data.columns.labels.churned"
+            f"{_suggested_map(frame.columns, TABLES['labels'], also=LABEL_COLUMNS)}."
         )
     out = frame[[ID, *present, *(["as_of"] if "as_of" in frame.columns else [])]].copy()
     for column in present:
