@@ -184,6 +184,22 @@ def test_parts_without_a_header_aligned_with_spaces_read_like_the_pandas_engine(
         dask_engine.load(folder, config)
 
 
+def test_our_names_written_otherwise_are_read_and_noted_like_the_pandas_engine(data, client, tmp_path):
+    folder = _beside(data, tmp_path / "cased")
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    tx.rename(columns={"account_id": "Account ID", "date": "Date", "amount": "AMOUNT"}).to_csv(
+        folder / "transactions.csv", index=False
+    )
+    config = Config(engine="dask")
+    loaded = dask_engine.load(folder, config)
+    expected = pipeline.load(folder, Config())
+    said = [note for note in loaded.notes if "our names, written otherwise" in note]
+    assert said == [note for note in expected.notes if "our names, written otherwise" in note]
+    assert said and "'Account ID' as account_id, 'Date' as date, 'AMOUNT' as amount" in said[0]
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+
 def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):
     config = Config(engine="dask", data={"row_ids": True})
     with pytest.raises(

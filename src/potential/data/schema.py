@@ -395,6 +395,7 @@ def _map_columns(
     """Rename the user's columns to ours and check the required ones are there."""
     notes = [] if notes is None else notes
     known = set(spec.required) | set(spec.optional) | set(LABEL_COLUMNS if spec.name == "labels" else ())
+    header = _header_hint(frame, path.suffix == ".parquet")  # what a refusal adds about the first line
     for ours, theirs in mapping.items():
         if spec.name != "accounts" and ours not in known:
             raise ConfigError(
@@ -405,7 +406,7 @@ def _map_columns(
             raise InputError(
                 f"{path.name}: column '{echo(theirs)}' (mapped to '{echo(ours)}' in data.columns.{spec.name}) "
                 "is not in the file"
-                f"{_hint(theirs, frame.columns)}; columns found: {_list(frame.columns)}{_header_hint(frame)}."
+                f"{_hint(theirs, frame.columns)}; columns found: {_list(frame.columns)}{header}."
             )
     frame = _duplicate_headers(frame, spec, mapping, path, notes)
     # a column of ours that the config maps to another one of the file's columns is not read
@@ -424,11 +425,11 @@ def _map_columns(
         )
     for column in spec.required:
         if column == "amount" and spec.name == "transactions" and column not in renamed.columns:
-            _amount_or_line_items(renamed, path, _header_hint(frame), _suggested_map(renamed.columns, spec))
+            _amount_or_line_items(renamed, path, header, _suggested_map(renamed.columns, spec))
         elif column not in renamed.columns:
             raise InputError(
                 f"{path.name}: required column '{column}' is missing{_hint(column, renamed.columns)}; "
-                f"columns found: {_list(renamed.columns)}{_header_hint(frame)}; rename it in the file or "
+                f"columns found: {_list(renamed.columns)}{header}; rename it in the file or "
                 "map it with "
                 f"data.columns.{spec.name}.{column} in the config"
                 + (
@@ -594,10 +595,10 @@ def _list(columns) -> str:
     return listed
 
 
-def _header_hint(frame: pd.DataFrame) -> str:
+def _header_hint(frame: pd.DataFrame, parquet: bool = False) -> str:
     """What a refusal naming the columns found adds about the file's first line (`frame`: as read, before
     the column map): its values by position when the file has no header line, or the setting when its
-    header line looks like data."""
+    header line looks like data (never of a `parquet` file: it names its columns)."""
     names = [str(c) for c in frame.columns]
     if names and names == positional_names(len(names)):
         if len(frame) == 0:
@@ -606,7 +607,7 @@ def _header_hint(frame: pd.DataFrame) -> str:
             f"{n} = '{echo(v, 24)}'" for n, v in zip(names[:8], frame.iloc[0].tolist()[:8], strict=True)
         ]
         return f" (no header line; the first row has {', '.join(values)})"
-    if 2 * sum(map(is_data_cell, names)) >= len(names):
+    if names and 2 * sum(map(is_data_cell, names)) >= len(names) and not parquet:
         return (
             " (the header line looks like data: if the file has none, set data.header: false and map the "
             "columns by position, column_1, column_2, ...)"
@@ -1201,7 +1202,7 @@ def plan_table(raw: pd.DataFrame, path: Path, table: str, config: DataConfig, no
     to `clean_table` for every partition, so every partition is read the same way.
     """
     spec = TABLES[table]
-    frame = _map_columns(raw, spec, column_map(raw.columns, table, config), path, [])
+    frame = _map_columns(raw, spec, column_map(raw.columns, table, config, path, notes), path, [])
     return _plan(frame, spec, path, config, notes)
 
 
