@@ -201,7 +201,7 @@ def test_a_log_without_a_header_aligned_with_spaces_reads_like_the_csv(retail_lo
     assert (
         f"columns found: column_1, column_2, column_3, column_4 (no header line; the first row has "
         f"column_1 = '{first.cust_no}', column_2 = '{first.order_date}', column_3 = '{first.net_value}', "
-        f"column_4 = '{first.store}')" in err
+        f"column_4 = '{first.store}'; if it is the header, set data.header: true)" in err
     )
     config.write_text(
         (retail_log.parent / "retail.yaml")

@@ -564,3 +564,14 @@ def test_columns_aligned_with_spaces_are_read_or_the_setting_named(tmp_path):
         match=r"one column: if the file separates columns with spaces, set data.delimiter: whitespace",
     ):
         load_dataset(tmp_path / "spaces", DataConfig(delimiter=","))
+
+
+def test_a_header_of_numeric_codes_reads_with_data_header_true(tmp_path):
+    """Product codes as column names look like data: the refusal says how to read the line as a header."""
+    text = "account_id,10001,10002\nA1,1,0\nA2,0,1\n"
+    folder = write(tmp_path, text, name="accounts.csv")
+    write(folder, "account_id,date,amount\nA1,2024-01-05,10\n")
+    with pytest.raises(InputError, match=r"first row has column_1 = 'account_id'.*set data.header: true"):
+        load_dataset(folder, DataConfig())
+    ds = load_dataset(folder, DataConfig(header=True))
+    assert {"10001", "10002"} <= set(ds.accounts.columns)

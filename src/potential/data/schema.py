@@ -606,7 +606,7 @@ def _header_hint(frame: pd.DataFrame, parquet: bool = False) -> str:
         values = [
             f"{n} = '{echo(v, 24)}'" for n, v in zip(names[:8], frame.iloc[0].tolist()[:8], strict=True)
         ]
-        return f" (no header line; the first row has {', '.join(values)})"
+        return f" (no header line; the first row has {', '.join(values)}; if it is the header, set data.header: true)"
     if names and 2 * sum(map(is_data_cell, names)) >= len(names) and not parquet:
         return (
             " (the header line looks like data: if the file has none, set data.header: false and map the "
