@@ -566,12 +566,15 @@ def test_columns_aligned_with_spaces_are_read_or_the_setting_named(tmp_path):
         load_dataset(tmp_path / "spaces", DataConfig(delimiter=","))
 
 
-def test_a_header_of_numeric_codes_reads_with_data_header_true(tmp_path):
-    """Product codes as column names look like data: the refusal says how to read the line as a header."""
-    text = "account_id,10001,10002\nA1,1,0\nA2,0,1\n"
-    folder = write(tmp_path, text, name="accounts.csv")
+def test_a_header_of_numeric_codes_is_a_header_beside_our_names_or_with_data_header_true(tmp_path):
+    """Product codes as column names look like data: beside one of our names (account_id) the line is a
+    header; without one, the refusal says how to read the line as a header."""
+    folder = write(tmp_path / "ours", "account_id,10001,10002\nA1,1,0\nA2,0,1\n", name="accounts.csv")
     write(folder, "account_id,date,amount\nA1,2024-01-05,10\n")
-    with pytest.raises(InputError, match=r"first row has column_1 = 'account_id'.*set data.header: true"):
+    assert {"10001", "10002"} <= set(load_dataset(folder, DataConfig()).accounts.columns)
+    folder = write(tmp_path / "theirs", "cust,10001,10002\nA1,1,0\nA2,0,1\n", name="accounts.csv")
+    write(folder, "account_id,date,amount\nA1,2024-01-05,10\n")
+    with pytest.raises(InputError, match=r"first row has column_1 = 'cust'.*set data.header: true"):
         load_dataset(folder, DataConfig())
-    ds = load_dataset(folder, DataConfig(header=True))
+    ds = load_dataset(folder, DataConfig(header=True, columns={"accounts": {"account_id": "cust"}}))
     assert {"10001", "10002"} <= set(ds.accounts.columns)

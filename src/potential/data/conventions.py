@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -485,12 +486,20 @@ def is_data_line(cells: list[str]) -> bool:
     return any(is_data_cell(cell) and not _YEAR.fullmatch(cell.strip()) for cell in cells)
 
 
-def csv_header(path: Path, delimiter: str, encoding: str = "auto", setting: bool | str = "auto") -> bool:
+def csv_header(
+    path: Path,
+    delimiter: str,
+    encoding: str = "auto",
+    setting: bool | str = "auto",
+    names: Callable[[str], bool] = lambda cell: False,
+) -> bool:
     """Whether a CSV file's first line names its columns: `setting` (data.header) unless it is 'auto'; then
-    yes unless one of its cells is a number or a date (`is_data_line`)."""
+    yes when one of its cells is one of our column `names` (account_id beside product codes 10001, 10002),
+    else unless one of them is a number or a date (`is_data_line`)."""
     if isinstance(setting, bool):
         return setting
-    return not is_data_line(line_cells(first_line(path, encoding), delimiter))
+    cells = line_cells(first_line(path, encoding), delimiter)
+    return any(map(names, cells)) or not is_data_line(cells)
 
 
 def positional_names(count: int) -> list[str]:

@@ -223,7 +223,12 @@ def csv_layout(
     if path.suffix == ".parquet":
         return ",", True
     sep = csv_delimiter(path, encoding, delimiter)
-    return sep, csv_header(path, sep, encoding, header)
+    return sep, csv_header(path, sep, encoding, header, _is_our_name)
+
+
+def _is_our_name(cell: str) -> bool:
+    """True for one of our column names, however written ('Account ID' is account_id)."""
+    return _plain(cell) in _OUR_NAMES
 
 
 def first_data_row(path: Path, config: DataConfig) -> int:
@@ -351,6 +356,11 @@ def _plain(name: object) -> str:
     """A column name without case, spaces, underscores or hyphens: 'Account ID' and 'UnitPrice' as
     'accountid' and 'unitprice'."""
     return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
+
+
+_OUR_NAMES = frozenset(
+    _plain(name) for spec in TABLES.values() for name in (*spec.required, *spec.optional, *LABEL_COLUMNS)
+)
 
 
 def column_map(
