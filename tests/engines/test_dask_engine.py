@@ -200,6 +200,23 @@ def test_our_names_written_otherwise_are_read_and_noted_like_the_pandas_engine(d
     _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
 
 
+def test_a_workbook_of_two_year_sheets_reads_like_the_pandas_engine(data, client, tmp_path):
+    folder = _beside(data, tmp_path / "workbook")
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    half = len(tx) // 2
+    with pd.ExcelWriter(folder / "transactions.xlsx") as writer:
+        tx.iloc[:half].to_excel(writer, sheet_name="first", index=False)
+        tx.iloc[half:].to_excel(writer, sheet_name="second", index=False)
+    config = Config(engine="dask")
+    loaded = dask_engine.load(folder, config)
+    expected = pipeline.load(folder, Config())
+    said = [note for note in loaded.notes if "sheets" in note]
+    assert said == [note for note in expected.notes if "sheets" in note]
+    assert said == ["transactions.xlsx: read the sheets 'first', 'second' as one table."]
+    got = dask_engine.features(loaded, [AS_OF], AS_OF, config).compute().drop(columns="cutoff")
+    _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
+
+
 def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):
     config = Config(engine="dask", data={"row_ids": True})
     with pytest.raises(

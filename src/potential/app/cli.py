@@ -185,7 +185,7 @@ DataOpt = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Folder with transactions / accounts / activities / labels (CSV, TSV/TXT or Parquet).",
+        help="Folder with transactions / accounts / activities / labels (CSV, TSV/TXT, Parquet or XLSX).",
     ),
 ]
 AsOfOpt = Annotated[

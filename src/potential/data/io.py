@@ -16,8 +16,9 @@ from potential.errors import InputError
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")  # a table's file, or the part files of its folder
 # a table's own file may also be .txt: Excel saves "Text (Tab delimited)" so (never a part: a folder of
-# parts can hold a readme)
-FILE_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
+# parts can hold a readme), or an Excel workbook (never a part either: exports come as one workbook)
+WORKBOOK_SUFFIX = ".xlsx"
+FILE_SUFFIXES = (*TABLE_SUFFIXES, ".txt", WORKBOOK_SUFFIX)
 
 
 @contextlib.contextmanager

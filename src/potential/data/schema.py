@@ -47,7 +47,7 @@ from potential.data.conventions import (
     separator_evidence,
     to_numbers,
 )
-from potential.data.io import file_digest, find_table, table_parts, table_stem
+from potential.data.io import WORKBOOK_SUFFIX, file_digest, find_table, table_parts, table_stem
 from potential.errors import (
     ConfigError,
     InputError,
@@ -160,6 +160,12 @@ def _sniff(path: Path, encoding: str = "auto") -> None:
         return
     with open(path, "rb") as handle:
         head = handle.read(8192)
+    if path.suffix == WORKBOOK_SUFFIX:
+        if head[:4] != b"PK\x03\x04":  # an .xlsx workbook is a zip archive
+            raise InputError(
+                f"{path.name}: not an Excel workbook (.xlsx); open it in Excel and save it as .xlsx or as CSV UTF-8."
+            )
+        return
     codec = codec_for(encoding)
     if encoding == "auto" and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(
@@ -178,8 +184,10 @@ def read_raw(
     nrows: int | None = None,
     delimiter: str = "auto",
     header: bool | str = "auto",
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV/Parquet file (or a folder of part files) as it is: CSV cells as strings, typed later.
+    """Read a CSV/Parquet file (or a folder of part files) or an Excel workbook as it is: CSV and workbook
+    cells as strings, typed later (`_read_workbook` says which sheets are read, in `notes`).
 
     `nrows` reads only the first rows (of the first part): the sample a partitioned reader decides the
     table's conventions from (`plan_table`).
@@ -204,6 +212,8 @@ def read_raw(
             ignore_index=True,
         )
     _sniff(path, encoding)
+    if path.suffix == WORKBOOK_SUFFIX:
+        return _read_workbook(path, nrows, header is not False, [] if notes is None else notes)
     codec = codec_for(encoding)
     sep, named = csv_layout(path, encoding, delimiter, header)
     frame = None
@@ -219,9 +229,12 @@ def read_raw(
 def csv_layout(
     path: Path, encoding: str = "auto", delimiter: str = "auto", header: bool | str = "auto"
 ) -> tuple[str, bool]:
-    """What separates a file's columns and whether its first line names them (a Parquet file: ',', yes)."""
+    """What separates a file's columns and whether its first line names them (a Parquet file: ',', yes; a
+    workbook's first row names them unless data.header is false)."""
     if path.suffix == ".parquet":
         return ",", True
+    if path.suffix == WORKBOOK_SUFFIX:
+        return ",", header is not False
     sep = csv_delimiter(path, encoding, delimiter)
     return sep, csv_header(path, sep, encoding, header, _is_our_name)
 
@@ -246,7 +259,7 @@ def layout_notes(path: Path, config: DataConfig) -> list[str]:
     read from its first line other than the comma (a .tsv file's tab goes without saying), and a first line
     of data, not names."""
     first = table_parts(path)[0] if path.is_dir() else path
-    if first.suffix == ".parquet" or not first.is_file():
+    if first.suffix in (".parquet", WORKBOOK_SUFFIX) or not first.is_file():
         return []
     sep, named = csv_layout(first, config.encoding, config.delimiter, config.header)
     notes = []
@@ -267,6 +280,49 @@ def layout_notes(path: Path, config: DataConfig) -> list[str]:
 def _positions(count: int) -> str:
     names = positional_names(count)
     return ", ".join(names) if count <= 3 else f"{names[0]} to {names[-1]}"
+
+
+def _read_workbook(path: Path, nrows: int | None, named: bool, notes: list[str]) -> pd.DataFrame:
+    """An Excel workbook's sheets as text: the first, and each other sheet whose header is the same (a year
+    per sheet, as retail exports split them); the others are left out with a note. Dates come as ISO text
+    ('2010-12-01 08:26:00') and numbers as written in the cell, whatever the spreadsheet's locale shows."""
+    from python_calamine import CalamineError
+
+    try:
+        sheets = pd.read_excel(
+            path,
+            sheet_name=None,
+            engine="calamine",
+            dtype=str,
+            header=0 if named else None,
+            nrows=nrows,
+            keep_default_na=False,
+            na_values=[],
+        )
+    except (CalamineError, OSError, ValueError) as exc:
+        raise InputError(
+            f"{path.name}: cannot be read as an Excel workbook ({echo(str(exc), 160)}); save it again as .xlsx "
+            "or as CSV UTF-8."
+        ) from exc
+    frames = [frame for frame in sheets.values() if frame.shape[1]]
+    if not frames:
+        raise InputError(
+            f"{path.name}: every sheet of the workbook is empty; export the table with its data."
+        )
+    first = frames[0]
+    header = [str(c).strip() for c in first.columns]
+    kept = [name for name, frame in sheets.items() if [str(c).strip() for c in frame.columns] == header]
+    left = [name for name in sheets if name not in kept]
+    if len(kept) > 1:
+        notes.append(f"{path.name}: read the sheets {', '.join(repr(echo(n)) for n in kept)} as one table.")
+    if left:
+        notes.append(
+            f"{path.name}: sheet(s) {', '.join(repr(echo(n)) for n in left)} not read: their header is not "
+            f"the one of sheet '{echo(kept[0])}'."
+        )
+    frame = pd.concat([sheets[name] for name in kept], ignore_index=True).fillna("")
+    frame.columns = header if named else positional_names(frame.shape[1])
+    return frame.astype("str")
 
 
 def _read_csv_arrow(path: Path, sep: str, named: bool = True) -> pd.DataFrame | None:
@@ -1342,7 +1398,9 @@ def read_table(
     # the parsed frame goes straight into clean_table, which lets each column's text go once it is typed (a
     # name held here would keep all of it until the end)
     notes.extend(note for note in layout_notes(path, config) if note not in notes)  # one file, two tables
-    read = partial(read_raw, path, config.encoding, delimiter=config.delimiter, header=config.header)
+    read = partial(
+        read_raw, path, config.encoding, delimiter=config.delimiter, header=config.header, notes=notes
+    )
     with rows_numbered_from(first_data_row(path, config)):
         frame = clean_table(_then(read(), parsed), path, table, config, notes)
     release_arrow_memory()  # the raw text and the typing's scratch columns

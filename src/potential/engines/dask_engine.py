@@ -32,7 +32,7 @@ import pandas as pd
 from potential import interrupt
 from potential.config import Config
 from potential.data.conventions import codec_for, encoding_error
-from potential.data.io import file_digest, find_table, swap_into, table_parts
+from potential.data.io import WORKBOOK_SUFFIX, file_digest, find_table, swap_into, table_parts
 from potential.data.schema import (
     ID,
     MAX_BLANK_ID_SHARE,
@@ -241,12 +241,17 @@ def _read_events(
     name = source.name
     notes.extend(layout_notes(source, config.data))
     sep, named = csv_layout(files[0], config.data.encoding, config.data.delimiter, config.data.header)
-    sample = read_raw(files[0], config.data.encoding, PLAN_SAMPLE_ROWS, config.data.delimiter, named)
+    sample = read_raw(
+        files[0], config.data.encoding, PLAN_SAMPLE_ROWS, config.data.delimiter, named, notes=notes
+    )
     first_row = 2 if named else 1
     with rows_numbered_from(first_row):
         plan = plan_table(sample, Path(name), table, config.data, notes)
     if files[0].suffix == ".parquet":
         raw = dd.read_parquet([str(p) for p in files])
+    elif files[0].suffix == WORKBOOK_SUFFIX:  # one workbook, one partition read on a worker (its sheets
+        # hold at most 1M rows each; the sample's read noted which sheets are read)
+        raw = dd.from_delayed([dask.delayed(read_raw)(files[0], header=named)], meta=sample.head(0))
     else:
         raw = dd.read_csv(
             [str(p) for p in files],
