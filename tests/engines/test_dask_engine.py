@@ -217,6 +217,20 @@ def test_a_workbook_of_two_year_sheets_reads_like_the_pandas_engine(data, client
     _same(build_features(expected, AS_OF, config.features).reset_index(), got, ["account_id"])
 
 
+def test_a_table_mostly_without_ids_is_refused_naming_the_column_as_the_file_does(data, client, tmp_path):
+    """The id column written 'Account ID' and empty in most rows: both engines refuse, naming it so."""
+    folder = _beside(data, tmp_path / "mostly_unnamed")
+    tx = pd.read_csv(data / "transactions.csv", dtype=str).rename(columns={"account_id": "Account ID"})
+    tx.loc[tx.index[: int(len(tx) * 0.9)], "Account ID"] = ""
+    tx.to_csv(folder / "transactions.csv", index=False)
+    with pytest.raises(InputError) as pandas_refusal:
+        pipeline.load(folder, Config())
+    with pytest.raises(InputError) as dask_refusal:
+        dask_engine.load(folder, Config(engine="dask"))
+    assert "column 'Account ID' (read as 'account_id') has" in str(pandas_refusal.value)
+    assert str(dask_refusal.value) == str(pandas_refusal.value)
+
+
 def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):
     config = Config(engine="dask", data={"row_ids": True})
     with pytest.raises(

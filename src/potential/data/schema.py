@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -420,7 +420,7 @@ _OUR_NAMES = frozenset(
 
 
 def column_map(
-    columns: Sequence[object],
+    columns: Iterable[object],
     table: str,
     config: DataConfig,
     path: Path | None = None,
@@ -517,7 +517,8 @@ _USUAL_NAMES = {
     ),
     "date": (
         "invoicedate orderdate transactiondate purchasedate saledate salesdate day timestamp datetime "
-        "createdat orderedat eventdate activitydate txdate transactiontime eventtime paymentdate billingdate"
+        "createdat orderedat eventdate activitydate txdate transactiontime eventtime paymentdate billingdate "
+        "month period yearmonth"
     ),
     "amount": (
         "sales salesvalue revenue total totalamount totalprice value netvalue netamount spend orderamount "

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from potential.data.schema import (
     check_purchases,
     check_row_ids,
     clean_table,
+    column_map,
     csv_layout,
     layout_notes,
     no_tables_error,
@@ -225,11 +226,19 @@ def event_source(folder: Path, stem: str) -> list[Path]:
     return [] if path is None else table_parts(path)
 
 
+class Unnamed(NamedTuple):
+    """A table's first rows without an account id (of the sample of its first part), and the file's name of
+    its id column when it is not ours: what the note or refusal on such rows quotes."""
+
+    rows: list[int]
+    source: str | None
+
+
 def _read_events(
     files: list[Path], table: str, config: Config, notes: list[str]
-) -> tuple[dd.DataFrame, list[int]]:
+) -> tuple[dd.DataFrame, Unnamed]:
     """The table's partitions, each cleaned like the pandas engine cleans the whole file, and the first rows
-    of the first part without an account id.
+    of the first part without an account id (`Unnamed`).
 
     The conventions (decimal separator, day/month order) are decided once, from a sample of the first
     part, and applied to every partition; the sample also checks the header (a column we read named twice
@@ -276,7 +285,10 @@ def _read_events(
         keep_unnamed=True,
     )
     meta = clean(sample, notes=[]).head(0)
-    first = unnamed_rows(sample, Path(name), table, config.data)[:3].tolist()
+    first = Unnamed(
+        unnamed_rows(sample, Path(name), table, config.data)[:3].tolist(),
+        column_map(sample.columns, table, config.data).get(ID),
+    )
     return raw.map_partitions(lambda part: clean(part, notes=[]), meta=meta), first
 
 
@@ -287,7 +299,7 @@ def _clean_numbered(first_row: int, raw: pd.DataFrame, **kwargs: Any) -> pd.Data
 
 
 def _drop_unnamed(
-    events: dict[str, dd.DataFrame], first: dict[str, list[int]], names: dict[str, str], config: Config
+    events: dict[str, dd.DataFrame], first: dict[str, Unnamed], names: dict[str, str], config: Config
 ) -> tuple[dict[str, dd.DataFrame], list[str]]:
     """The events without their rows that have no account id (`data.blank_ids: drop`), counted over each
     whole table as the pandas engine counts them in its file: refused when they are most of the rows (the id
@@ -305,9 +317,9 @@ def _drop_unnamed(
         if not blank:
             continue
         if blank > MAX_BLANK_ID_SHARE * total:
-            source = dict(config.data.columns.get(table, {})).get(ID)
-            raise unnamed_refusal(Path(names[table]), table, source, "drop", blank, total, first[table])
-        notes.append(unnamed_note(names[table], blank, first[table]))
+            rows, source = first[table]
+            raise unnamed_refusal(Path(names[table]), table, source, "drop", blank, total, rows)
+        notes.append(unnamed_note(names[table], blank, first[table].rows))
         out[table] = events[table][events[table][ID] != ""]
     return out, notes
 
@@ -331,7 +343,7 @@ def load(folder: Path, config: Config, buckets: int | None = None) -> DaskData:
     digests: dict[str, str] = {}
     sources: dict[str, str] = {}
     raw_events: dict[str, dd.DataFrame] = {}
-    first_unnamed: dict[str, list[int]] = {}
+    first_unnamed: dict[str, Unnamed] = {}
     for table in EVENT_TABLES:
         source = paths.get(table)
         if source is not None:
