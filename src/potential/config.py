@@ -81,9 +81,8 @@ class DataConfig(StrictModel):
         "auto",
         description="Whether a CSV file's first line names its columns: 'auto' = yes when a cell of it is one "
         "of our column names, else unless one is a number or a date other than a bare year (the file starts "
-        "with data, noted); true = every file has "
-        "a header line; false = none has. A "
-        "file without one names its columns column_1, column_2, ... in order, which data.columns maps "
+        "with data, noted); true = every file has a header line; false = none has. A file without one "
+        "names its columns column_1, column_2, ... in order, which data.columns maps "
         "(e.g. {transactions: {account_id: column_1, date: column_2, amount: column_4}}).",
     )
     encoding: str = Field(

@@ -46,7 +46,7 @@ def test_a_workbook_reads_like_the_csv_of_its_sheets_with_the_same_header(tmp_pa
     notes_sheet = pd.DataFrame({"About": ["exported from the shop system"]})
     folder = _workbook(
         tmp_path / "x" / "transactions.xlsx",
-        {"Year 2009-2010": YEAR_1, "Year 2010-2011": YEAR_2, "Notes": notes_sheet},
+        {"Year 2009-2010": YEAR_1, "Year 2010-2011": YEAR_2, "Notes": notes_sheet, "Blank": pd.DataFrame()},
     )
     csv = tmp_path / "c"
     csv.mkdir()
@@ -59,9 +59,9 @@ def test_a_workbook_reads_like_the_csv_of_its_sheets_with_the_same_header(tmp_pa
     pd.testing.assert_frame_equal(ds.transactions, load_dataset(csv, config).transactions)
     assert ds.transactions["amount"].round(2).tolist() == [83.4, 3.75, 69.5, -3.75]
     assert "transactions.xlsx: read the sheets 'Year 2009-2010', 'Year 2010-2011' as one table." in ds.notes
-    assert any(
-        "sheet(s) 'Notes' not read: their header is not the one of sheet 'Year 2009-2010'" in n
-        for n in ds.notes
+    assert (
+        "transactions.xlsx: sheet(s) 'Notes' not read: their header is not the one of sheet 'Year 2009-2010'."
+        in ds.notes
     )
 
 
@@ -90,3 +90,9 @@ def test_a_file_named_xlsx_that_is_no_workbook_is_refused_with_the_fix(tmp_path)
     )
     with pytest.raises(InputError, match=r"transactions.xlsx: not an Excel workbook \(.xlsx\); .*CSV UTF-8"):
         load_dataset(tmp_path, DataConfig())
+
+
+def test_a_workbook_with_a_header_and_no_rows_is_refused(tmp_path):
+    folder = _workbook(tmp_path / "empty" / "transactions.xlsx", {"Sheet1": YEAR_1.head(0)})
+    with pytest.raises(InputError, match=r"transactions.xlsx: has a header but no rows"):
+        load_dataset(folder, DataConfig(columns=COLUMNS))

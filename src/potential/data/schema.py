@@ -284,7 +284,8 @@ def _positions(count: int) -> str:
 
 def _read_workbook(path: Path, nrows: int | None, named: bool, notes: list[str]) -> pd.DataFrame:
     """An Excel workbook's sheets as text: the first, and each other sheet whose header is the same (a year
-    per sheet, as retail exports split them); the others are left out with a note. Dates come as ISO text
+    per sheet, as retail exports split them); the others are left out with a note (empty ones, like the
+    blank Sheet2 of a new workbook, without one). Dates come as ISO text
     ('2010-12-01 08:26:00') and numbers as written in the cell, whatever the spreadsheet's locale shows."""
     from python_calamine import CalamineError
 
@@ -312,7 +313,7 @@ def _read_workbook(path: Path, nrows: int | None, named: bool, notes: list[str])
     first = frames[0]
     header = [str(c).strip() for c in first.columns]
     kept = [name for name, frame in sheets.items() if [str(c).strip() for c in frame.columns] == header]
-    left = [name for name in sheets if name not in kept]
+    left = [name for name, frame in sheets.items() if name not in kept and frame.shape[1]]  # not the empty
     if len(kept) > 1:
         notes.append(f"{path.name}: read the sheets {', '.join(repr(echo(n)) for n in kept)} as one table.")
     if left:
@@ -321,6 +322,8 @@ def _read_workbook(path: Path, nrows: int | None, named: bool, notes: list[str])
             f"the one of sheet '{echo(kept[0])}'."
         )
     frame = pd.concat([sheets[name] for name in kept], ignore_index=True).fillna("")
+    if len(frame) == 0:
+        raise InputError(f"{path.name}: has a header but no rows; export the table with its data.")
     frame.columns = header if named else positional_names(frame.shape[1])
     return frame.astype("str")
 
