@@ -115,7 +115,7 @@ def test_bom_crlf_timezones_and_unknown_accounts(tmp_path):
     (tmp_path / "transactions.csv").write_bytes(text.encode("utf-8"))
     (tmp_path / "accounts.csv").write_text('account_id,account_name\nX1,"Müller, ""Söhne"""\n')
     ds = load_dataset(tmp_path, DataConfig())
-    assert ds.transactions["date"].iloc[0] == pd.Timestamp("2024-01-05 08:00")
+    assert ds.transactions["date"].iloc[0] == pd.Timestamp("2024-01-05 10:00")  # local time, zone dropped
     assert set(ds.accounts["account_id"]) == {"X1", "X2"}
     assert ds.accounts.set_index("account_id").loc["X1", "account_name"] == 'Müller, "Söhne"'
     assert any("not in accounts" in n for n in ds.notes)

@@ -184,7 +184,7 @@ def test_one_purchase_among_refunds_is_enough(tmp_path):
         (["01/01/2026", "12/12/2025"], ["2026-01-01", "2025-12-12"], None),  # the order changes nothing
         (
             ["2026-01-05", "2026-02-03T10:00:00+01:00"],
-            ["2026-01-05", "2026-02-03 09:00"],
+            ["2026-01-05", "2026-02-03 10:00"],  # the local time written: the zone is not applied
             None,
         ),  # ISO as before
         (["5 Jan 2026", "February 3, 2026"], ["2026-01-05", "2026-02-03"], None),
@@ -578,3 +578,40 @@ def test_a_header_of_numeric_codes_is_a_header_beside_our_names_or_with_data_hea
         load_dataset(folder, DataConfig())
     ds = load_dataset(folder, DataConfig(header=True, columns={"accounts": {"account_id": "cust"}}))
     assert {"10001", "10002"} <= set(ds.accounts.columns)
+
+
+# ------------------------------------------------------------------------------------------ time zones
+def test_times_with_a_zone_are_the_local_times_written_so_the_as_of_day_stays_unseen(tmp_path):
+    """A sale at 00:30+02:00 on the 5th is on the 5th, the business's day: converted to UTC it would fall on
+    the 4th and be seen by features as of the 5th. Zones are dropped, not applied, and a note says so; a
+    Parquet column in a zone is read as its local times too."""
+    text = HEADER + "A1,2024-01-05T00:30:00+02:00,10\nA2,2024-01-04 23:00:00-05:00,7\nA3,2024-01-03,3\n"
+    ds = load_dataset(write(tmp_path / "csv", text), DataConfig())
+    assert ds.transactions["date"].tolist() == [
+        pd.Timestamp("2024-01-03"),
+        pd.Timestamp("2024-01-04 23:00"),
+        pd.Timestamp("2024-01-05 00:30"),
+    ]
+    seen = ds.before(pd.Timestamp("2024-01-05")).transactions
+    assert seen["account_id"].astype(str).tolist() == ["A3", "A2"]
+    assert (
+        "transactions.csv: column 'date' has times with a zone (e.g. '2024-01-05T00:30:00+02:00'); each is "
+        "read as the local time written, the zone not applied (a sale at 00:30+02:00 on the 5th is on the 5th)."
+        in ds.notes
+    )
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    berlin = pd.to_datetime(["2024-01-05 00:30"]).tz_localize("Europe/Berlin")
+    pd.DataFrame({"account_id": ["A1"], "date": berlin, "amount": [10.0]}).to_parquet(
+        folder / "transactions.parquet"
+    )
+    ds = load_dataset(folder, DataConfig())
+    assert ds.transactions["date"].tolist() == [pd.Timestamp("2024-01-05 00:30")]
+    assert any("holds times in zone Europe/Berlin" in note for note in ds.notes)
+
+
+def test_a_date_format_naming_the_zone_converts_to_utc(tmp_path):
+    text = HEADER + "A1,2024-01-05 00:30 +0200,10\n"
+    ds = load_dataset(write(tmp_path, text), DataConfig(date_format="%Y-%m-%d %H:%M %z"))
+    assert ds.transactions["date"].tolist() == [pd.Timestamp("2024-01-04 22:30")]
+    assert not any("zone" in note for note in ds.notes)

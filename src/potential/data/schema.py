@@ -714,8 +714,8 @@ def parse_dates(
     notes: list[str] | None = None,
     source: str | None = None,
 ) -> pd.Series:
-    """Timestamps (timezone-aware ones converted to UTC, then made naive); bad values are an error
-    (`source`: the file's name for the column when data.columns maps it).
+    """Naive timestamps, the local time as written: a time zone is dropped, not applied (`_local_times`);
+    bad values are an error (`source`: the file's name for the column when data.columns maps it).
 
     Without `fmt`: ISO dates as they are; numeric d/m/y dates in the order `dayfirst` gives, or, when it
     is None, the order the column's own values settle (decide_date_order: refused if they do not).
@@ -723,7 +723,7 @@ def parse_dates(
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
         if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+            parsed = parsed.dt.tz_localize(None)  # the wall-clock time in its zone (`_zone_notes`)
         bad = np.zeros(len(series), dtype=bool)
         blank = parsed.isna().to_numpy()
     else:
@@ -768,6 +768,31 @@ def parse_dates(
     return out
 
 
+# a time followed by a time zone ('00:30:00+02:00', '10:00 UTC', '10:00:00Z'): the zone is dropped
+_TIME, _ZONE = r"\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?", r"\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _zone_in_format(fmt: str | None) -> bool:
+    """True for a data.date_format that parses the zone (%z, %Z): its times are converted to UTC."""
+    return bool(fmt) and ("%z" in str(fmt) or "%Z" in str(fmt))
+
+
+def _zoned(text: pd.Series) -> np.ndarray:
+    return text.str.contains(_TIME + _ZONE, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def _local_times(text: pd.Series) -> pd.Series:
+    """Date text with each time's zone dropped: the local time as written is the time of the event. The
+    business's day is the one on its books: converted to UTC, a sale at 00:30+02:00 on the 5th would fall
+    on the 4th, before an as-of of the 5th, and be seen by features that must not see that day."""
+    zoned = _zoned(text)
+    if not zoned.any():
+        return text
+    out = text.copy()
+    out[zoned] = text[zoned].str.replace(f"({_TIME}){_ZONE}", r"\1", regex=True)
+    return out
+
+
 def _parse_date_text(
     text: pd.Series,
     fmt: str | None,
@@ -781,6 +806,8 @@ def _parse_date_text(
     number format) then ISO, or without one ISO then d/m/y, then names. ISO dates are read under any `fmt`:
     the one setting applies to every table, and an accounts table from another system writes ISO dates
     beside transactions in the configured format."""
+    if not _zone_in_format(fmt):
+        text = _local_times(text)
     if fmt:
         if number_date(fmt) is not None:
             parsed = _number_dates(text, fmt).dt.tz_localize("UTC")
@@ -1303,6 +1330,9 @@ def _plan(
             series = distinct[column].values
         text = series.astype("string").str.strip()
         texts[column] = text[~_blank_stripped(text)]
+    for column in spec.dates:
+        if column in frame.columns:
+            notes.extend(_zone_notes(texts.get(column, frame[column]), path, column, config.date_format))
     numbers = {c: t for c, t in texts.items() if c in spec.numbers}
     decimal = plan_decimals(numbers, path, spec.name, config.decimal, notes)
     dayfirst: dict[str, bool | None] = {}
@@ -1318,6 +1348,26 @@ def _plan(
     if spec.name == "transactions":
         _plan_line_items(frame, path, config, notes)
     return ReadPlan(decimal, dayfirst)
+
+
+def _zone_notes(values: pd.Series, path: Path, column: str, fmt: str | None) -> list[str]:
+    """The note that a date column's times carry a zone which is not applied (`_local_times`): times in a
+    Parquet zone, or text with a zone (`values`: the column's text without blanks)."""
+    zone = getattr(values.dt, "tz", None) if pd.api.types.is_datetime64_any_dtype(values) else None
+    if zone is not None:
+        return [
+            f"{path.name}: column '{column}' holds times in zone {zone}; each is read as the local time, the "
+            "zone not applied (a sale at 00:30 on the 5th is on the 5th)."
+        ]
+    if pd.api.types.is_datetime64_any_dtype(values) or _zone_in_format(fmt):
+        return []
+    zoned = _zoned(values)
+    if not zoned.any():
+        return []
+    return [
+        f"{path.name}: column '{column}' has times with a zone (e.g. '{echo(values[zoned].iloc[0])}'); each is "
+        "read as the local time written, the zone not applied (a sale at 00:30+02:00 on the 5th is on the 5th)."
+    ]
 
 
 def _plan_line_items(frame: pd.DataFrame, path: Path, config: DataConfig, notes: list[str]) -> None:
