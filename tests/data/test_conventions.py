@@ -615,3 +615,12 @@ def test_a_date_format_naming_the_zone_converts_to_utc(tmp_path):
     ds = load_dataset(write(tmp_path, text), DataConfig(date_format="%Y-%m-%d %H:%M %z"))
     assert ds.transactions["date"].tolist() == [pd.Timestamp("2024-01-04 22:30")]
     assert not any("zone" in note for note in ds.notes)
+
+
+def test_a_parquet_column_of_unix_seconds_reads_with_no_zone_note(tmp_path):
+    """Typed number dates carry no zone text: nothing to note, nothing to strip."""
+    pd.DataFrame({"account_id": ["A1"], "date": [1704067200], "amount": [1.0]}).to_parquet(
+        tmp_path / "transactions.parquet"
+    )
+    ds = load_dataset(tmp_path, DataConfig(date_format="unix"))
+    assert ds.transactions["date"].tolist() == [pd.Timestamp("2024-01-01")] and not ds.notes

@@ -1359,8 +1359,8 @@ def _zone_notes(values: pd.Series, path: Path, column: str, fmt: str | None) -> 
             f"{path.name}: column '{column}' holds times in zone {zone}; each is read as the local time, the "
             "zone not applied (a sale at 00:30 on the 5th is on the 5th)."
         ]
-    if pd.api.types.is_datetime64_any_dtype(values) or _zone_in_format(fmt):
-        return []
+    if not pd.api.types.is_string_dtype(values) or _zone_in_format(fmt):
+        return []  # typed already (Parquet dates without a zone, numbers), or a format that converts
     zoned = _zoned(values)
     if not zoned.any():
         return []
