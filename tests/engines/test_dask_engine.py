@@ -231,6 +231,19 @@ def test_a_table_mostly_without_ids_is_refused_naming_the_column_as_the_file_doe
     assert str(dask_refusal.value) == str(pandas_refusal.value)
 
 
+def test_rows_without_ids_in_a_file_without_header_are_noted_by_their_lines(data, client, tmp_path):
+    folder = _beside(data, tmp_path / "bare_unnamed")
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)[["account_id", "date", "amount"]]
+    tx.loc[[2, 4], "account_id"] = ""
+    tx.to_csv(folder / "transactions.csv", index=False, header=False)
+    columns = {"transactions": {"account_id": "column_1", "date": "column_2", "amount": "column_3"}}
+    loaded = dask_engine.load(folder, Config(engine="dask", data={"columns": columns}))
+    expected = pipeline.load(folder, Config(data={"columns": columns}))
+    said = [note for note in loaded.notes if "left out" in note]
+    assert said == [note for note in expected.notes if "left out" in note]
+    assert said and "(rows 3, 5)" in said[0]  # lines 3 and 5 of the file: it has no header line
+
+
 def test_row_numbers_as_ids_are_refused_beside_events_before_any_reading(data):
     config = Config(engine="dask", data={"row_ids": True})
     with pytest.raises(

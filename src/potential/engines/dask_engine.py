@@ -227,11 +227,13 @@ def event_source(folder: Path, stem: str) -> list[Path]:
 
 
 class Unnamed(NamedTuple):
-    """A table's first rows without an account id (of the sample of its first part), and the file's name of
-    its id column when it is not ours: what the note or refusal on such rows quotes."""
+    """A table's first rows without an account id (of the sample of its first part), the file's name of
+    its id column when it is not ours, and the line of the first row: what the note or refusal on such rows
+    quotes."""
 
     rows: list[int]
     source: str | None
+    first_row: int = 2
 
 
 def _read_events(
@@ -288,6 +290,7 @@ def _read_events(
     first = Unnamed(
         unnamed_rows(sample, Path(name), table, config.data)[:3].tolist(),
         column_map(sample.columns, table, config.data).get(ID),
+        first_row,
     )
     return raw.map_partitions(lambda part: clean(part, notes=[]), meta=meta), first
 
@@ -316,10 +319,11 @@ def _drop_unnamed(
         blank, total = int(counts[i]), int(counts[len(tables) + i])
         if not blank:
             continue
-        if blank > MAX_BLANK_ID_SHARE * total:
-            rows, source = first[table]
-            raise unnamed_refusal(Path(names[table]), table, source, "drop", blank, total, rows)
-        notes.append(unnamed_note(names[table], blank, first[table].rows))
+        rows, source, first_row = first[table]
+        with rows_numbered_from(first_row):
+            if blank > MAX_BLANK_ID_SHARE * total:
+                raise unnamed_refusal(Path(names[table]), table, source, "drop", blank, total, rows)
+            notes.append(unnamed_note(names[table], blank, rows))
         out[table] = events[table][events[table][ID] != ""]
     return out, notes
 
