@@ -446,19 +446,19 @@ def first_line(path: Path, encoding: str = "auto") -> str:
         return ""
 
 
-def csv_delimiter(path: Path, encoding: str = "auto", setting: str = "auto") -> str:
-    """The column delimiter of a CSV file: `setting` (data.delimiter) unless it is 'auto'; then tab for a
-    .tsv file, else the most frequent of DELIMITERS in the first line outside double quotes (the comma on a
-    tie). A first line with none of them but words or numbers apart is aligned with spaces (WHITESPACE);
-    with neither the file has one column. European spreadsheets write ';' beside a decimal comma.
+def csv_delimiter(line: str, suffix: str = ".csv", setting: str = "auto") -> str:
+    """The column delimiter of a CSV file whose first line is `line`: `setting` (data.delimiter) unless it
+    is 'auto'; then tab for a .tsv file, else the most frequent of DELIMITERS in the line outside double
+    quotes (the comma on a tie). A first line with none of them but words or numbers apart is aligned with
+    spaces (WHITESPACE); with neither the file has one column. European spreadsheets write ';' beside a
+    decimal comma.
     """
     if setting == "whitespace":
         return WHITESPACE
     if setting != "auto":
         return setting
-    if path.suffix == ".tsv":
+    if suffix == ".tsv":
         return "\t"
-    line = first_line(path, encoding)
     unquoted = re.sub(r'"[^"]*("|$)', "", line)
     counts = {delimiter: unquoted.count(delimiter) for delimiter in DELIMITERS}
     best = max(DELIMITERS, key=counts.__getitem__)  # the first (the comma) of equal counts
@@ -487,18 +487,17 @@ def is_data_line(cells: list[str]) -> bool:
 
 
 def csv_header(
-    path: Path,
+    line: str,
     delimiter: str,
-    encoding: str = "auto",
     setting: bool | str = "auto",
     names: Callable[[str], bool] = lambda cell: False,
 ) -> bool:
-    """Whether a CSV file's first line names its columns: `setting` (data.header) unless it is 'auto'; then
-    yes when one of its cells is one of our column `names` (account_id beside product codes 10001, 10002),
-    else unless one of them is a number or a date (`is_data_line`)."""
+    """Whether a CSV file's first line, `line`, names its columns: `setting` (data.header) unless it is
+    'auto'; then yes when one of its cells is one of our column `names` (account_id beside product codes
+    10001, 10002), else unless one of them is a number or a date (`is_data_line`)."""
     if isinstance(setting, bool):
         return setting
-    cells = line_cells(first_line(path, encoding), delimiter)
+    cells = line_cells(line, delimiter)
     return any(map(names, cells)) or not is_data_line(cells)
 
 

@@ -69,6 +69,11 @@ class TableSpec:
     numbers: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of ours the table reads: the required ones, then the optional ones."""
+        return tuple(dict.fromkeys((*self.required, *self.optional)))
+
 
 TABLES: dict[str, TableSpec] = {
     "accounts": TableSpec(
@@ -235,8 +240,14 @@ def csv_layout(
         return ",", True
     if path.suffix == WORKBOOK_SUFFIX:
         return ",", header is not False
-    sep = csv_delimiter(path, encoding, delimiter)
-    return sep, csv_header(path, sep, encoding, header, _is_our_name)
+    line = first_line(path, encoding) if "auto" in (delimiter, header) else ""  # read once, when needed
+    return _line_layout(line, path.suffix, delimiter, header)
+
+
+def _line_layout(line: str, suffix: str, delimiter: str, header: bool | str) -> tuple[str, bool]:
+    """`csv_layout` of a CSV file whose first line is `line`."""
+    sep = csv_delimiter(line, suffix, delimiter)
+    return sep, csv_header(line, sep, header, _is_our_name)
 
 
 def _is_our_name(cell: str) -> bool:
@@ -261,7 +272,8 @@ def layout_notes(path: Path, config: DataConfig) -> list[str]:
     first = table_parts(path)[0] if path.is_dir() else path
     if first.suffix in (".parquet", WORKBOOK_SUFFIX) or not first.is_file():
         return []
-    sep, named = csv_layout(first, config.encoding, config.delimiter, config.header)
+    line = first_line(first, config.encoding)
+    sep, named = _line_layout(line, first.suffix, config.delimiter, config.header)
     notes = []
     if config.delimiter == "auto" and first.suffix != ".tsv" and sep != ",":
         notes.append(
@@ -269,7 +281,7 @@ def layout_notes(path: Path, config: DataConfig) -> list[str]:
             "data.delimiter sets it)."
         )
     if config.header == "auto" and not named:
-        cells = line_cells(first_line(first, config.encoding), sep)
+        cells = line_cells(line, sep)
         notes.append(
             f"{path.name}: no header line (its first line is data: {echo(' '.join(cells), 60)}); the "
             f"columns are named {_positions(len(cells))} (data.header sets it)."
@@ -417,9 +429,7 @@ def _plain(name: object) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
 
 
-_OUR_NAMES = frozenset(
-    _plain(name) for spec in TABLES.values() for name in (*spec.required, *spec.optional, *LABEL_COLUMNS)
-)
+_OUR_NAMES = frozenset(_plain(name) for spec in TABLES.values() for name in spec.columns)
 
 
 def column_map(
@@ -436,7 +446,7 @@ def column_map(
     attribute of any type, and taking it for ours could refuse a file that reads today."""
     mapping = dict(config.columns.get(table, {}))
     spec = TABLES[table]
-    known = (*spec.required, *spec.optional, *(LABEL_COLUMNS if table == "labels" else ()))
+    known = spec.columns
     typed = (*spec.numbers, *spec.dates) if table == "accounts" else ()
     names = [str(c) for c in columns]
     free = [n for n in names if n not in known and n not in mapping.values()]
@@ -463,7 +473,7 @@ def _map_columns(
 ) -> pd.DataFrame:
     """Rename the user's columns to ours and check the required ones are there."""
     notes = [] if notes is None else notes
-    known = set(spec.required) | set(spec.optional) | set(LABEL_COLUMNS if spec.name == "labels" else ())
+    known = set(spec.columns)
     header = _header_hint(frame, path.suffix == ".parquet")  # what a refusal adds about the first line
     for ours, theirs in mapping.items():
         if spec.name != "accounts" and ours not in known:
@@ -542,7 +552,7 @@ def _suggested_map(columns: Sequence[object], spec: TableSpec, also: Sequence[st
     With a line-item export's quantity and unit price found, the amount is left to them. `also`: more of
     our columns whose suggestion makes one worth giving (the required ones and the line items do)."""
     names = [str(c) for c in columns]
-    wanted = [*spec.required, *spec.optional, *(LABEL_COLUMNS if spec.name == "labels" else ())]
+    wanted = spec.columns
     found: dict[str, str] = {}
     for ours in wanted:
         if ours in names:
@@ -629,7 +639,7 @@ def _duplicate_headers(
     twice = list(dict.fromkeys(columns[columns.duplicated()]))
     if not twice:
         return frame
-    known = set(spec.required) | set(spec.optional) | set(LABEL_COLUMNS if spec.name == "labels" else ())
+    known = set(spec.columns)
     read = (known - set(mapping)) | set(mapping.values())
     for name in twice:
         if spec.name == "accounts" or name in read:  # every accounts column is a profile attribute
@@ -1600,7 +1610,7 @@ def _event_categories(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     frame = frame.copy(deep=False)
     frame[ID] = frame[ID].astype("category")
     release_arrow_memory()  # the ids' text
-    for column in (*spec.required, *spec.optional):
+    for column in spec.columns:
         if column == ID or column in spec.dates or column in spec.numbers or column not in frame.columns:
             continue
         text = frame[column]
@@ -1721,7 +1731,7 @@ def unread_columns(table: str, columns: Sequence[object]) -> tuple[str, ...]:
     if table == "accounts":
         return ()
     spec = TABLES[table]
-    known = {*spec.required, *spec.optional, *(LABEL_COLUMNS if table == "labels" else ())}
+    known = set(spec.columns)
     return tuple(str(column) for column in columns if column not in known)
 
 
